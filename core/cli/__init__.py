@@ -1,0 +1,73 @@
+"""``avatar-studio-cli``: the Qt-free command line.
+
+Each subcommand lives in its own module with a ``register(subparsers)`` function that
+adds its parser and sets ``func`` (a callable taking the parsed namespace and returning
+an exit code). Errors derived from :class:`UserFacingError` print their message and exit
+with their own code; anything else prints one line (the traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from avatar_studio.core.errors import UserFacingError
+from avatar_studio.core.logsetup import setup_logging
+from avatar_studio.core.version import __version__
+
+log = logging.getLogger(__name__)
+
+#: Subcommand modules, in the order their commands appear in --help.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="avatar-studio-cli",
+        description="Render, upload and manage profile pictures without the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="verbose logs on stderr, and tracebacks for unexpected errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(debug=args.debug)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(func(args))
+    except UserFacingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        log.exception("Unexpected error in %s", args.command)
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}; details are in the log "
+              "(run with --debug to see them here)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

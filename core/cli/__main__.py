@@ -1,0 +1,5 @@
+import sys
+
+from avatar_studio.core.cli import main
+
+sys.exit(main())

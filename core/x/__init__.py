@@ -1,0 +1,1 @@
+"""The X (Twitter) API v1.1 client: OAuth 1.0a PIN sign-in, upload, refresh."""

@@ -1,0 +1,5 @@
+import sys
+
+from avatar_studio.gui.app import main
+
+sys.exit(main())

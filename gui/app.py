@@ -1,0 +1,78 @@
+"""Entry point of the ``avatar-studio`` window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from avatar_studio.core.logsetup import setup_logging
+from avatar_studio.core.version import APP_ID, APP_NAME, DIST_NAME, __version__
+
+log = logging.getLogger(__name__)
+
+SMOKE_MS = 400
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="avatar-studio", description=f"{APP_NAME}: "
+                                     "crop a picture and set it as your X profile image.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--smoke", action="store_true",
+                        help="start, show the window, spin the event loop briefly, exit 0")
+    parser.add_argument("--debug", action="store_true", help="verbose logs")
+    parser.add_argument("image", nargs="?", help="an image to open")
+    # Qt's own options (-platform, -style, ...) pass through untouched.
+    args, _qt_args = parser.parse_known_args(argv)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    setup_logging(debug=args.debug)
+    # Imported late so --version and --help work without a display or Qt libraries.
+    from avatar_studio.gui.errors import install_excepthooks
+    from avatar_studio.gui.mainwindow import MainWindow
+    from avatar_studio.gui.qtlog import install_qt_message_handler
+    from avatar_studio.gui.resources import app_icon
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    install_qt_message_handler()
+    if not os.environ.get("QT_QPA_PLATFORM") and not os.environ.get("DISPLAY") \
+            and not os.environ.get("WAYLAND_DISPLAY"):
+        log.warning("No display found (DISPLAY is unset); using the offscreen platform")
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(DIST_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
+    install_excepthooks()
+
+    window = MainWindow()
+    window.show()
+    log.info("%s %s started (platform %s)", APP_NAME, __version__, app.platformName())
+    if args.smoke:
+        seen: list[bool] = []
+
+        def check_and_quit() -> None:
+            # Checked before quit(): in Qt 6 quit() closes the windows first.
+            seen.append(window.isVisible() and window.windowHandle() is not None
+                        and window.windowHandle().isExposed())
+            app.quit()
+
+        QTimer.singleShot(SMOKE_MS, check_and_quit)
+        code = app.exec()
+        ok = seen == [True] and code == 0
+        print(f"smoke: ok (platform {app.platformName()})" if ok else "smoke: FAILED")
+        return 0 if ok else 1
+    return app.exec()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from avatar_studio.core import settings as st
+from avatar_studio.core.services import X, get_service
+
+
+def test_defaults_when_missing(isolated_dirs: dict[str, Path]) -> None:
+    s = st.load_settings()
+    assert s == st.Settings()
+    assert st.settings_path().parent == isolated_dirs["config"]
+
+
+def test_round_trip_and_accounts() -> None:
+    s = st.Settings(mask_shape="square", fill_color="#102030")
+    acc = st.AccountRecord("x", "http://127.0.0.1:1", "42", "alice", "Alice")
+    s.upsert_account(acc)
+    s.upsert_account(st.AccountRecord("x", "http://127.0.0.1:1", "42", "alice2", "Alice"))
+    s.last_account = acc.key
+    st.save_settings(s)
+    loaded = st.load_settings()
+    assert loaded.mask_shape == "square"
+    assert loaded.fill_color == "#102030"
+    assert [a.screen_name for a in loaded.accounts] == ["alice2"]
+    assert loaded.find_account("@ALICE2") is not None
+    loaded.remove_account(acc.key)
+    assert loaded.accounts == []
+    assert loaded.last_account == ""
+
+
+def test_recent_files_are_unique_and_bounded() -> None:
+    s = st.Settings()
+    for i in range(15):
+        s.add_recent(f"/img/{i}.jpg")
+    s.add_recent("/img/3.jpg")
+    assert s.recent_files[0] == "/img/3.jpg"
+    assert len(s.recent_files) == st.MAX_RECENT_FILES
+    assert s.recent_files.count("/img/3.jpg") == 1
+
+
+@pytest.mark.allow_log_warnings
+def test_damaged_file_gives_defaults_and_wrong_types_are_ignored(caplog) -> None:
+    path = st.settings_path()
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json", encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        assert st.load_settings() == st.Settings()
+    path.write_text(json.dumps({"mask_shape": 5, "fill_color": "#000000", "bogus": 1}),
+                    encoding="utf-8")
+    s = st.load_settings()
+    assert s.mask_shape == "circle"
+    assert s.fill_color == "#000000"
+
+
+def test_service_facts_live_in_one_place() -> None:
+    assert get_service("x") is X
+    assert X.max_bytes_exclusive == 700_000
+    assert X.output_side == 400
+    assert X.accepts("jpeg")
+    assert not X.accepts("WEBP")
