@@ -1,0 +1,155 @@
+"""``avatar-studio-cli render``: write exactly the bytes that would be uploaded."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from avatar_studio.core import services
+from avatar_studio.core.errors import UserFacingError
+from avatar_studio.core.imaging.crop import CropModel
+from avatar_studio.core.imaging.render import RenderOptions, RenderResult, render
+from avatar_studio.core.imaging.source import ImageSource
+from PIL import ImageColor
+
+EXIT_BAD_ARGUMENT = 2
+EXIT_CANNOT_WRITE = 9
+
+
+class BadRenderArgument(UserFacingError):
+    exit_code = EXIT_BAD_ARGUMENT
+
+
+class CannotWriteOutput(UserFacingError):
+    exit_code = EXIT_CANNOT_WRITE
+
+
+def add_render_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options shared by ``render`` and ``upload``: INPUT and how to crop it."""
+    parser.add_argument("input", metavar="INPUT", help="image file to crop (JPEG, PNG, GIF, "
+                        "WebP, BMP, TIFF, AVIF, HEIC)")
+    parser.add_argument("--frame", type=int, default=0, metavar="N",
+                        help="frame of an animated image to use (from 0; default 0)")
+    parser.add_argument("--rotate", type=int, choices=(90, 180, 270), default=0,
+                        help="turn the result clockwise by this many degrees")
+    parser.add_argument("--flip", choices=("h", "v"), action="append", default=[],
+                        help="mirror the result horizontally (h) or vertically (v); "
+                        "may be given twice")
+    parser.add_argument("--crop", metavar="X,Y,SIZE",
+                        help="square to keep, in pixels of the upright image "
+                        "(default: the largest centred square)")
+    parser.add_argument("--background", metavar="COLOR",
+                        help="flatten transparency onto this colour (name or #rrggbb)")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "render", help="crop and encode an image exactly as it would be uploaded",
+        description="Crop and encode INPUT exactly as it would be uploaded to X and "
+        "write those bytes to OUTPUT.")
+    add_render_arguments(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                        help="file to write (the name is used as given)")
+    parser.add_argument("--json", action="store_true",
+                        help='print one JSON line: {"path", "format", "width", "height", '
+                        '"bytes"}')
+    parser.set_defaults(func=run)
+
+
+def _parse_crop(text: str) -> tuple[float, float, float]:
+    parts = text.split(",")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        x, y, size = (float(p) for p in parts)
+    except ValueError:
+        raise BadRenderArgument(f"--crop {text!r}: expected X,Y,SIZE, e.g. 100,50,800"
+                                ) from None
+    if size <= 0 or x < 0 or y < 0:
+        raise BadRenderArgument(f"--crop {text!r}: X and Y must be >= 0 and SIZE > 0")
+    return x, y, size
+
+
+def _parse_colour(text: str) -> tuple[int, int, int]:
+    try:
+        rgb = ImageColor.getrgb(text)
+    except ValueError:
+        raise BadRenderArgument(f"--background {text!r} is not a colour; use a name such "
+                                "as white or a value such as #ffffff") from None
+    return rgb[0], rgb[1], rgb[2]
+
+
+def render_from_args(args: argparse.Namespace, *,
+                     service: services.ServiceProfile = services.X
+                     ) -> tuple[ImageSource, RenderResult]:
+    """Open ``args.input`` and render it with the crop options of
+    :func:`add_render_arguments`."""
+    crop = _parse_crop(args.crop) if args.crop else None
+    background = _parse_colour(args.background) if args.background else None
+    source = ImageSource.open_path(args.input)
+    info = source.info
+    if args.frame < 0 or args.frame >= info.frame_count:
+        source.full(args.frame)  # raises the FrameOutOfRange message
+    model = CropModel(info.width, info.height)
+    if crop is not None:
+        x, y, size = crop
+        if x + size > info.width or y + size > info.height:
+            raise BadRenderArgument(
+                f"--crop {args.crop}: the square does not fit in the "
+                f"{info.width}×{info.height} image")
+        model.set_source_box(x, y, size)
+    if args.rotate:
+        model.rotate(args.rotate // 90)
+    for axis in args.flip:
+        if axis == "h":
+            model.flip_horizontal()
+        else:
+            model.flip_vertical()
+    options = RenderOptions(frame=args.frame, background=background)
+    return source, render(source, model.state, service=service, options=options)
+
+
+def write_output(path: Path, data: bytes, input_path: Path) -> None:
+    """Write ``data`` to ``path`` atomically; never over the input file."""
+    try:
+        if path.exists() and path.resolve() == input_path.resolve():
+            raise CannotWriteOutput(f"{path} is the input file; choose another OUTPUT")
+    except OSError:
+        pass
+    if path.is_dir():
+        raise CannotWriteOutput(f"{path} is a folder; give a file name for OUTPUT")
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            # mkstemp creates 0600; give the file the permissions a plain open() would.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise CannotWriteOutput(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    _, result = render_from_args(args)
+    write_output(out, result.data, Path(args.input))
+    if args.json:
+        print(json.dumps({"path": args.output, "format": result.format,
+                          "width": result.width, "height": result.height,
+                          "bytes": len(result.data)}))
+    else:
+        print(f"wrote {args.output}: {result.format} {result.width}×{result.height}, "
+              f"{len(result.data):,} bytes", file=sys.stdout)
+    return 0

@@ -1,0 +1,103 @@
+"""Normalise any decoded Pillow image to 8-bit sRGB ``RGB`` or ``RGBA``.
+
+Embedded ICC profiles are honoured (converted with ImageCms, then dropped); high bit
+depths are scaled into 0-255 rather than clipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+
+from PIL import Image, ImageCms
+
+log = logging.getLogger(__name__)
+
+_SRGB = ImageCms.createProfile("sRGB")
+
+# What mode of pixels an ICC colour space describes (the ICC header's 4-byte code).
+_SPACE_MODES = {"RGB": "RGB", "CMYK": "CMYK", "GRAY": "L", "LAB": "LAB"}
+
+
+@functools.lru_cache(maxsize=16)
+def _transform(icc: bytes, in_mode: str) -> ImageCms.ImageCmsTransform | None:
+    """A cached transform from ``icc`` to sRGB, or None when it does not apply."""
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        space = profile.profile.xcolor_space.strip().upper()
+        if _SPACE_MODES.get(space) != in_mode:
+            log.info("Ignoring an ICC profile for %s data on a %s image", space, in_mode)
+            return None
+        if in_mode == "RGB" and "srgb" in (profile.profile.profile_description or "").lower():
+            return None  # already sRGB: the transform would be an identity
+        return ImageCms.buildTransform(profile, _SRGB, in_mode, "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        log.warning("Ignoring a damaged colour profile (%s); assuming sRGB", exc)
+        return None
+
+
+def _scale_high_depth(im: Image.Image) -> Image.Image:
+    """I;16*, I and F images to L, scaling the value range instead of clipping it."""
+    if im.mode.startswith("I;16"):
+        im = im.convert("I")
+    extrema = im.getextrema()
+    assert not isinstance(extrema[0], tuple)  # single-band modes only
+    lo, hi = float(extrema[0]), float(extrema[1])
+    if im.mode == "F" and lo >= 0 and hi <= 1.0:
+        # Float images conventionally hold 0.0-1.0.
+        return im.point(lambda v: v * 255.0).convert("L")
+    if hi <= 255 and lo >= 0:
+        return im.convert("L")
+    if hi <= 65535 and lo >= 0:
+        # 16-bit data: 65535 maps to 255 exactly.
+        return im.point(lambda v: v / 257.0).convert("L")
+    # Anything else (negative or wider data): stretch the actual range.
+    span = float(hi - lo) or 1.0
+    return im.point(lambda v: (v - lo) * (255.0 / span)).convert("L")
+
+
+def to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """Return ``im`` as 8-bit sRGB RGB or RGBA, with no metadata left in ``info``.
+
+    ``im`` may be modified in place (the caller hands over a freshly decoded image).
+    """
+    transparency = "transparency" in im.info
+    mode = im.mode
+    if mode == "P" or mode == "PA":
+        im = im.convert("RGBA" if (transparency or mode == "PA") else "RGB")
+    elif mode == "1":
+        im = im.convert("L")
+    elif mode.startswith("I") or mode == "F":
+        im = _scale_high_depth(im)
+    elif mode in ("RGBa", "La"):
+        im = im.convert("RGBA" if mode == "RGBa" else "LA")
+    elif mode in ("RGBX", "YCbCr", "HSV"):
+        im = im.convert("RGB")
+    if transparency and im.mode in ("L", "RGB"):
+        im = im.convert("LA" if im.mode == "L" else "RGBA")
+
+    alpha: Image.Image | None = None
+    if im.mode in ("RGBA", "LA"):
+        alpha = im.getchannel("A")
+        im = im.convert("RGB" if im.mode == "RGBA" else "L")
+
+    transform = _transform(icc, im.mode) if icc else None
+    if transform is not None:
+        if im.mode == "RGB":
+            ImageCms.applyTransform(im, transform, inPlace=True)
+        else:
+            converted = ImageCms.applyTransform(im, transform)
+            assert converted is not None
+            im = converted
+    elif im.mode == "LAB":
+        lab = ImageCms.buildTransform(ImageCms.createProfile("LAB"), _SRGB, "LAB", "RGB")
+        converted = ImageCms.applyTransform(im, lab)
+        assert converted is not None
+        im = converted
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    if alpha is not None:
+        im.putalpha(alpha)
+    im.info = {}
+    return im

@@ -1,0 +1,404 @@
+"""Open an image from a path or from bytes, safely, and decode it fast or in full.
+
+The source is read once, read-only, into memory; every decode works on that copy, so the
+file on disk is never touched again (and never changed). EXIF orientation is read once at
+open and applied to every decode; colours end up as 8-bit sRGB (see ``colour``).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import struct
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from avatar_studio.core.imaging.colour import to_srgb
+from avatar_studio.core.imaging.errors import (
+    DamagedImage,
+    EmptyFile,
+    FileTooLarge,
+    FileUnreadable,
+    FrameOutOfRange,
+    MissingFile,
+    NotAFile,
+    TooManyPixels,
+    UnsupportedFormat,
+)
+from PIL import Image, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceLimits:
+    """Budgets checked before any pixel is decoded."""
+
+    max_bytes: int = 200 * 1024 * 1024
+    #: Kept below Pillow's own decompression-bomb threshold (about 89 MP) so that our
+    #: message, with the dimensions, is the one users see.
+    max_pixels: int = 80_000_000
+
+
+DEFAULT_LIMITS = SourceLimits()
+
+#: Pillow format names we read, in the order we name them to users.
+_BASE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")
+_FORMAT_LABELS = {"WEBP": "WebP", "HEIF": "HEIC/HEIF"}
+
+# EXIF orientation -> the transpose that undoes it (as PIL.ImageOps.exif_transpose).
+_ORIENT: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_EXIF_ORIENTATION = 0x0112
+
+# Exceptions Pillow's decoders raise on damaged or truncated data.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError,
+                  KeyError, TypeError, ZeroDivisionError)
+
+_heif_lock = threading.Lock()
+_heif_state: list[bool] = []
+
+
+def _heif_available() -> bool:
+    """Register pillow-heif on first use (importing it is not free)."""
+    with _heif_lock:
+        if not _heif_state:
+            try:
+                import pillow_heif
+
+                pillow_heif.register_heif_opener()
+                _heif_state.append(True)
+            except ImportError:  # pragma: no cover - it is a declared dependency
+                log.info("pillow-heif is not installed: HEIC/HEIF images cannot be read")
+                _heif_state.append(False)
+        return _heif_state[0]
+
+
+def read_formats() -> tuple[str, ...]:
+    """Pillow format names accepted as sources."""
+    return (*_BASE_FORMATS, "HEIF") if _heif_available() else _BASE_FORMATS
+
+
+def supported_formats_text() -> str:
+    names = [_FORMAT_LABELS.get(f, f) for f in read_formats()]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    name: str
+    format: str
+    #: Size after EXIF orientation.
+    width: int
+    height: int
+    frame_count: int
+    has_alpha: bool
+    byte_size: int
+
+    @property
+    def animated(self) -> bool:
+        return self.frame_count > 1
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A quickly decoded, oriented sRGB image for interaction."""
+
+    image: Image.Image
+    #: Proxy pixels per source pixel (after orientation); <= 1.
+    scale: float
+    frame: int = 0
+
+
+def _header_size(data: bytes, formats: tuple[str, ...]) -> tuple[int, int] | None:
+    """The stored size from the header alone, bypassing Pillow's bomb check."""
+    prefix = data[:16]
+    for fmt in formats:
+        factory, accept = Image.OPEN[fmt]
+        if accept is not None and not accept(prefix):
+            continue
+        try:
+            return factory(io.BytesIO(data), "").size
+        except Exception:  # noqa: BLE001, S112 - any failure means "not this format"
+            continue
+    return None
+
+
+def _looks_like(data: bytes, formats: tuple[str, ...]) -> str | None:
+    prefix = data[:16]
+    for fmt in formats:
+        accept = Image.OPEN[fmt][1]
+        if accept is not None and accept(prefix):
+            return fmt
+    return None
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return (im.mode in ("RGBA", "LA", "PA", "RGBa", "La")
+            or "transparency" in im.info)
+
+
+class ImageSource:
+    """An opened image: metadata now, pixels on request (proxy fast, full exact).
+
+    Construct with :meth:`open_path` or :meth:`open_bytes`. ``proxy()`` and ``full()``
+    may be called from a worker thread; each decode opens its own Pillow image.
+    """
+
+    def __init__(self, data: bytes, info: SourceInfo, orientation: int) -> None:
+        self._data = data
+        self.info = info
+        self._orientation = orientation
+        self._lock = threading.Lock()
+        self._full: dict[int, Image.Image] = {}
+
+    # -- opening -----------------------------------------------------------------------
+    @classmethod
+    def open_path(cls, path: str | os.PathLike[str], *,
+                  limits: SourceLimits = DEFAULT_LIMITS) -> ImageSource:
+        p = Path(path)
+        name = p.name or str(p)
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            raise MissingFile(f"{name}: no such file") from None
+        except OSError as exc:
+            raise FileUnreadable(f"{name}: cannot read it ({exc.strerror or exc})") from None
+        if p.is_dir():
+            raise NotAFile(f"{name} is a folder, not an image file")
+        if not p.is_file():
+            raise NotAFile(f"{name} is not a regular file")
+        if st.st_size > limits.max_bytes:
+            raise FileTooLarge(
+                f"{name} is {_mb(st.st_size)}; images up to {_mb(limits.max_bytes)} can be opened")
+        try:
+            # Opened read-only; read at most one byte past the budget in case it grew.
+            with open(p, "rb") as fh:
+                data = fh.read(limits.max_bytes + 1)
+        except OSError as exc:
+            raise FileUnreadable(f"{name}: cannot read it ({exc.strerror or exc})") from None
+        return cls._from_data(data, name, limits)
+
+    @classmethod
+    def open_bytes(cls, data: bytes, *, name: str = "pasted image",
+                   limits: SourceLimits = DEFAULT_LIMITS) -> ImageSource:
+        return cls._from_data(bytes(data), name, limits)
+
+    @classmethod
+    def _from_data(cls, data: bytes, name: str, limits: SourceLimits) -> ImageSource:
+        if not data:
+            raise EmptyFile(f"{name} is empty (0 bytes)")
+        if len(data) > limits.max_bytes:
+            raise FileTooLarge(
+                f"{name} is {_mb(len(data))}; images up to {_mb(limits.max_bytes)} can be opened")
+        formats = read_formats()
+        im = _open_image(data, name, formats, limits)
+        try:
+            width, height = im.size
+            if width * height > limits.max_pixels:
+                raise TooManyPixels(_pixels_message(name, width, height, limits))
+            if width < 1 or height < 1:
+                raise DamagedImage(f"{name} has no pixels ({width}×{height})")
+            orientation = _orientation(im)
+            if orientation in (5, 6, 7, 8):
+                width, height = height, width
+            fmt = im.format or "unknown"
+            info = SourceInfo(
+                name=name, format=fmt, width=width, height=height,
+                frame_count=max(1, int(getattr(im, "n_frames", 1))),
+                has_alpha=_has_alpha(im), byte_size=len(data))
+        finally:
+            im.close()
+        return cls(data, info, orientation)
+
+    # -- decoding ----------------------------------------------------------------------
+    def _check_frame(self, frame: int) -> None:
+        if not 0 <= frame < self.info.frame_count:
+            count = self.info.frame_count
+            raise FrameOutOfRange(
+                f"{self.info.name} has {count} frame{'s' if count != 1 else ''}; "
+                f"frame {frame} does not exist (frames are numbered from 0)")
+
+    def _decode(self, frame: int, draft_scale: int = 1, reduce_to: int | None = None
+                ) -> Image.Image:
+        """Decode one frame: JPEG DCT scaling by ``draft_scale`` (1, 2, 4 or 8), then an
+        integer ``reduce`` so the long side is at most ``reduce_to``; sRGB, oriented."""
+        self._check_frame(frame)
+        formats = read_formats()
+        try:
+            im = _open_quiet(self._data, formats)
+            icc = im.info.get("icc_profile")
+            if frame:
+                im.seek(frame)
+                icc = im.info.get("icc_profile", icc)
+            if draft_scale > 1 and im.format == "JPEG":
+                w, h = im.size
+                im.draft(None, (max(1, w // draft_scale), max(1, h // draft_scale)))
+            im.load()
+            if reduce_to is not None:
+                factor = math.ceil(max(im.size) / reduce_to)
+                if factor > 1:
+                    im = _reduce(im, factor)
+            out = to_srgb(im, icc)
+        except _DECODE_ERRORS as exc:
+            log.info("Decoding %s failed: %r", self.info.name, exc)
+            raise DamagedImage(
+                f"{self.info.name} is damaged or incomplete and cannot be shown "
+                f"({_short(exc)})") from None
+        transpose = _ORIENT.get(self._orientation)
+        if transpose is not None:
+            out = out.transpose(transpose)
+        return out
+
+    def proxy(self, frame: int = 0, max_side: int = 2048) -> Proxy:
+        """A fast decode whose long side is at most ``max_side`` (never upscaled)."""
+        long_side = max(self.info.width, self.info.height)
+        draft = 1
+        if self.info.format == "JPEG":
+            # The largest DCT scale-down that still keeps the long side within max_side
+            # costs less than decoding in full and reducing afterwards.
+            for s in (1, 2, 4, 8):
+                draft = s
+                if math.ceil(long_side / s) <= max_side:
+                    break
+        with self._lock:
+            cached = self._full.get(frame)
+        if cached is not None and long_side <= max_side:
+            return Proxy(cached, 1.0, frame)
+        im = self._decode(frame, draft, max_side)
+        return Proxy(im, im.width / self.info.width, frame)
+
+    def full(self, frame: int = 0) -> Image.Image:
+        """The full-resolution frame, oriented, 8-bit sRGB RGB/RGBA (cached)."""
+        with self._lock:
+            cached = self._full.get(frame)
+        if cached is not None:
+            return cached
+        im = self._decode(frame)
+        with self._lock:
+            # Keep one frame only: full frames are large.
+            self._full = {frame: im}
+        return im
+
+    def has_full(self, frame: int = 0) -> bool:
+        with self._lock:
+            return frame in self._full
+
+    def decode_for_scale(self, frame: int, min_scale: float) -> Image.Image:
+        """A decode at least ``min_scale`` of full resolution (JPEG DCT scaling where that
+        is allowed); the full frame when it is already cached or nothing smaller fits."""
+        with self._lock:
+            cached = self._full.get(frame)
+        if cached is not None:
+            return cached
+        if self.info.format == "JPEG" and min_scale < 0.5:
+            draft = 1
+            for s in (8, 4, 2):
+                if 1.0 / s >= min_scale:
+                    draft = s
+                    break
+            if draft > 1:
+                return self._decode(frame, draft)
+        return self.full(frame)
+
+
+def _open_quiet(data: bytes, formats: tuple[str, ...]) -> Image.Image:
+    # Sizes were checked at open; Pillow's own bomb warning must not reach stderr.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(data), formats=list(formats))
+
+
+def _open_image(data: bytes, name: str, formats: tuple[str, ...],
+                limits: SourceLimits) -> Image.Image:
+    supported = supported_formats_text()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data), formats=list(formats))
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        size = _header_size(data, formats)
+        if size is None:  # pragma: no cover - Pillow read the size a moment ago
+            raise TooManyPixels(f"{name} has too many pixels (limit "
+                                f"{limits.max_pixels / 1e6:.0f} megapixels)") from None
+        raise TooManyPixels(_pixels_message(name, *size, limits)) from None
+    except UnidentifiedImageError:
+        pass
+    except _DECODE_ERRORS as exc:
+        raise DamagedImage(f"{name} is damaged and cannot be read ({_short(exc)})") from None
+    looks = _looks_like(data, formats)
+    if looks is not None:
+        label = _FORMAT_LABELS.get(looks, looks)
+        raise DamagedImage(f"{name} looks like a {label} image but is damaged")
+    other = _other_format(data)
+    if other is not None:
+        raise UnsupportedFormat(f"{name} is a {other} image, which is not supported; "
+                                f"use {supported}")
+    raise UnsupportedFormat(f"{name} is not an image that can be read; use {supported}")
+
+
+def _other_format(data: bytes) -> str | None:
+    """The format name when Pillow knows it but we do not accept it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                return im.format
+    except Exception:  # noqa: BLE001 - unknown to Pillow too
+        return None
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        if im.format == "PNG":
+            # getexif() on a PNG decodes the whole image to look for a late eXIf chunk;
+            # the usual early chunk is already in info.
+            raw = im.info.get("exif")
+            if not raw:
+                return 1
+            exif = Image.Exif()
+            exif.load(raw)
+        else:
+            exif = im.getexif()
+        value = exif.get(_EXIF_ORIENTATION, 1)
+    except _DECODE_ERRORS:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _reduce(im: Image.Image, factor: int) -> Image.Image:
+    if im.mode in ("P", "1", "PA"):
+        # Averaging palette indices is meaningless: expand first.
+        transparency = "transparency" in im.info or im.mode == "PA"
+        im = im.convert("RGBA" if transparency else ("L" if im.mode == "1" else "RGB"))
+    elif im.mode.startswith("I;16"):
+        im = im.convert("I")
+    info = im.info
+    out = im.reduce(factor)
+    out.info = info
+    return out
+
+
+def _pixels_message(name: str, width: int, height: int, limits: SourceLimits) -> str:
+    return (f"{name} is {width}×{height} pixels ({width * height / 1e6:.1f} megapixels); "
+            f"the limit is {limits.max_pixels / 1e6:g} megapixels")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:120]
