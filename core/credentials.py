@@ -1,0 +1,204 @@
+"""Account secrets in the OS keyring, and nowhere else.
+
+One small JSON secret per account (service ``avatar-studio``, user name
+:attr:`AccountRecord.key`). When the keyring is missing, locked or failing, every call
+raises :class:`KeyringUnavailable` naming the problem; the caller may then choose
+:meth:`CredentialStore.use_memory_for_session` (secrets kept in this process only).
+There is deliberately no file fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import keyring
+import keyring.backend
+import keyring.errors
+from avatar_studio.core.errors import UserFacingError
+from avatar_studio.core.settings import AccountRecord
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = "avatar-studio"
+SECRET_FORMAT = 1
+
+
+class KeyringUnavailable(UserFacingError):
+    """The keyring cannot be used; ``problem`` says why in a few words."""
+
+    exit_code = 34
+
+    def __init__(self, problem: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            f"The system keyring cannot be used: {problem}.",
+            hint=hint or "Start or unlock your keyring (GNOME Keyring, KWallet, or another "
+                         "Secret Service), or use the account for this session only.")
+        self.problem = problem
+
+
+class SecretsMissing(UserFacingError):
+    """The account is listed but its secret is not (or no longer) in the keyring."""
+
+    exit_code = 35
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The four OAuth 1.0a values; never shown in a repr, a log or a message."""
+
+    api_key: str = field(repr=False)
+    api_secret: str = field(repr=False)
+    access_token: str = field(repr=False)
+    access_secret: str = field(repr=False)
+
+    def to_json(self) -> str:
+        return json.dumps({"v": SECRET_FORMAT, "api_key": self.api_key,
+                           "api_secret": self.api_secret, "access_token": self.access_token,
+                           "access_secret": self.access_secret}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Secrets:
+        data: Any = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        values: list[str] = []
+        for key in ("api_key", "api_secret", "access_token", "access_secret"):
+            value = data.get(key)
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{key} is missing")
+            values.append(value)
+        return cls(*values)
+
+
+class MemoryBackend(keyring.backend.KeyringBackend):
+    """Secrets in this process only: "use for this session only", and unit tests."""
+
+    priority = 0.1  # never chosen by keyring on its own (it is not registered anyway)
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._values: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def get_password(self, service: str, username: str) -> str | None:
+        with self._lock:
+            return self._values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        with self._lock:
+            self._values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        with self._lock:
+            if self._values.pop((service, username), None) is None:
+                raise keyring.errors.PasswordDeleteError("no such secret")
+
+
+def _refuse_insecure(backend: keyring.backend.KeyringBackend) -> None:
+    """Backends that would write secrets to a plain file, or silently drop them."""
+    module = type(backend).__module__
+    name = type(backend).__name__
+    if module == "keyring.backends.fail":
+        raise KeyringUnavailable("no keyring service is running (no Secret Service found)")
+    if module == "keyring.backends.null":
+        raise KeyringUnavailable("the keyring is disabled (null backend)")
+    if module.startswith("keyrings.alt") or "plaintext" in name.lower():
+        raise KeyringUnavailable(f"only a file-based keyring ({name}) is available, and "
+                                 "Avatar Studio does not store secrets in files")
+
+
+def _problem(exc: Exception) -> KeyringUnavailable:
+    if isinstance(exc, KeyringUnavailable):
+        return exc
+    if isinstance(exc, keyring.errors.NoKeyringError):
+        return KeyringUnavailable("no keyring service is running (no Secret Service found)")
+    if isinstance(exc, keyring.errors.KeyringLocked):
+        return KeyringUnavailable("the keyring is locked",
+                                  hint="Unlock it (log in to the desktop session or open "
+                                       "your keyring manager), or use the account for this "
+                                       "session only.")
+    if isinstance(exc, keyring.errors.InitError):
+        return KeyringUnavailable("the keyring could not be opened")
+    # Backends also raise their own errors (D-Bus, SecretStorage): name the kind only;
+    # the text could in theory echo what we tried to store.
+    return KeyringUnavailable(f"the keyring failed ({type(exc).__name__})")
+
+
+class CredentialStore:
+    """Save, load and delete account secrets through one keyring backend."""
+
+    def __init__(self, backend: keyring.backend.KeyringBackend | None = None) -> None:
+        self._backend = backend
+        self._memory: MemoryBackend | None = None
+
+    @property
+    def in_memory(self) -> bool:
+        """True after :meth:`use_memory_for_session`: nothing outlives this process."""
+        return self._memory is not None
+
+    def use_memory_for_session(self) -> None:
+        if self._memory is None:
+            self._memory = MemoryBackend()
+            log.info("Keeping account secrets in memory for this session only")
+
+    def backend(self) -> keyring.backend.KeyringBackend:
+        if self._memory is not None:
+            return self._memory
+        try:
+            backend = self._backend or keyring.get_keyring()
+        except Exception as exc:  # noqa: BLE001 - any backend init failure means "unavailable"
+            raise _problem(exc) from None
+        _refuse_insecure(backend)
+        return backend
+
+    def describe(self) -> str:
+        """Which backend is used, for messages and --debug (never any secret)."""
+        if self._memory is not None:
+            return "memory (this session only)"
+        backend = self._backend or keyring.get_keyring()
+        return f"{type(backend).__module__}.{type(backend).__name__}"
+
+    def save(self, account: AccountRecord, secrets: Secrets) -> None:
+        backend = self.backend()
+        try:
+            backend.set_password(SERVICE_NAME, account.key, secrets.to_json())
+        except Exception as exc:  # noqa: BLE001 - see _problem
+            log.info("Keyring save failed: %s", type(exc).__name__)
+            raise _problem(exc) from None
+        log.info("Saved the secret for @%s in %s", account.screen_name, self.describe())
+
+    def load(self, account: AccountRecord) -> Secrets:
+        backend = self.backend()
+        try:
+            text = backend.get_password(SERVICE_NAME, account.key)
+        except Exception as exc:  # noqa: BLE001 - see _problem
+            log.info("Keyring read failed: %s", type(exc).__name__)
+            raise _problem(exc) from None
+        if text is None:
+            raise SecretsMissing(
+                f"The keyring has no saved sign-in for @{account.screen_name}.",
+                hint="Sign in again (avatar-studio-cli login).")
+        try:
+            return Secrets.from_json(text)
+        except ValueError:
+            raise SecretsMissing(
+                f"The saved sign-in for @{account.screen_name} in the keyring is damaged.",
+                hint="Sign in again (avatar-studio-cli login).") from None
+
+    def delete(self, account: AccountRecord) -> bool:
+        """Remove the secret; False if there was none. KeyringUnavailable if it failed."""
+        backend = self.backend()
+        try:
+            if backend.get_password(SERVICE_NAME, account.key) is None:
+                return False
+            backend.delete_password(SERVICE_NAME, account.key)
+        except keyring.errors.PasswordDeleteError:
+            return False
+        except Exception as exc:  # noqa: BLE001 - see _problem
+            log.info("Keyring delete failed: %s", type(exc).__name__)
+            raise _problem(exc) from None
+        return True
