@@ -98,7 +98,7 @@ def _finish(args: argparse.Namespace, summary: dict[str, object]) -> None:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "upload", help="render an image and make it the X profile picture",
-        description="Render IMAGE with the render options, upload it, wait until X "
+        description="Render INPUT with the render options, upload it, wait until X "
                     "publishes it and print the new profile_image_url_https.")
     add_render_arguments(p)
     account.add_account_argument(p)
