@@ -21,7 +21,7 @@ from avatar_studio.core.version import __version__
 log = logging.getLogger(__name__)
 
 #: Subcommand modules, in the order their commands appear in --help.
-COMMAND_MODULES: tuple[str, ...] = ("render", "upload", "account")
+COMMAND_MODULES: tuple[str, ...] = ("render", "upload", "account", "sandbox")
 
 EXIT_OK = 0
 EXIT_USAGE = 2

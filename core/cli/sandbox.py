@@ -1,0 +1,159 @@
+"""``avatar-studio-cli sandbox``: run the local X API sandbox until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from avatar_studio.core.errors import UserFacingError
+from avatar_studio.core.sandbox.config import SandboxConfig, default_rate_limits
+from avatar_studio.core.sandbox.server import SandboxServer, is_loopback_host
+
+EXIT_BAD_ARGUMENT = 2
+EXIT_CANNOT_LISTEN = 10
+
+
+class SandboxArgumentError(UserFacingError):
+    exit_code = EXIT_BAD_ARGUMENT
+
+
+class CannotListen(UserFacingError):
+    exit_code = EXIT_CANNOT_LISTEN
+
+
+def _rate_limit(text: str) -> tuple[str, int]:
+    name, sep, value = text.partition("=")
+    if not sep or not value.isdigit():
+        raise argparse.ArgumentTypeError("expected NAME=N, e.g. users_show=5")
+    return name.strip(), int(value)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sandbox", help="run a local stand-in for the X API v1.1 (OAuth, PIN page, uploads)",
+        description="Run a faithful local stand-in for the X API v1.1 parts this app uses, "
+        "with a pre-registered demo app and user. It runs until Ctrl+C or SIGTERM.")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1; loopback only unless "
+                        "--allow-remote)")
+    parser.add_argument("--port", type=int, default=8400,
+                        help="port (default 8400; 0 picks a free one)")
+    parser.add_argument("--processing-delay", type=float, default=5.0, metavar="SECONDS",
+                        help="seconds before an uploaded image shows up (default 5)")
+    parser.add_argument("--state", type=Path, metavar="DIR",
+                        help="keep apps, users, tokens and images in DIR across restarts "
+                        "(default: in memory)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the demo credentials as ONE JSON line first")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a non-loopback --host (anyone who can reach it can use "
+                        "the demo account)")
+    limits = parser.add_argument_group("limits")
+    limits.add_argument("--max-image-bytes", type=int, default=SandboxConfig.max_image_bytes,
+                        metavar="N", help="largest accepted image in decoded bytes "
+                        f"(default {SandboxConfig.max_image_bytes}; X in 2021: 2097152)")
+    limits.add_argument("--rate-limit", type=_rate_limit, action="append", default=[],
+                        metavar="NAME=N", help="requests per window for an endpoint "
+                        "(verify_credentials, users_show, update_profile_image); repeatable")
+    limits.add_argument("--rate-window", type=int, default=900, metavar="SECONDS",
+                        help="rate-limit window (default 900)")
+    limits.add_argument("--timestamp-skew", type=int, default=300, metavar="SECONDS",
+                        help="accepted clock difference before code 135 (default 300)")
+    limits.add_argument("--old-url-ttl", type=float, default=300.0, metavar="SECONDS",
+                        help="how long a replaced image stays reachable (default 300)")
+    faults = parser.add_argument_group("faults (for tests and demos)")
+    faults.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
+                        help="delay every API response")
+    faults.add_argument("--fail-next", type=int, default=0, metavar="N",
+                        help="answer the first N API requests with an error")
+    faults.add_argument("--fail-status", type=int, choices=(500, 503), default=500,
+                        help="status for --fail-next: 500 (code 131) or 503 (code 130)")
+    faults.add_argument("--drop-next", type=int, default=0, metavar="N",
+                        help="drop the connection of the first N API requests")
+    faults.add_argument("--stall-processing", action="store_true",
+                        help="accept uploads but never finish processing them")
+    faults.add_argument("--read-only", action="store_true",
+                        help="make the demo app read-only (its POSTs fail)")
+    parser.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    if args.port < 0 or args.port > 65535:
+        raise SandboxArgumentError(f"--port must be between 0 and 65535, not {args.port}")
+    if args.processing_delay < 0:
+        raise SandboxArgumentError("--processing-delay cannot be negative")
+    if args.max_image_bytes <= 0:
+        raise SandboxArgumentError("--max-image-bytes must be positive")
+    rate_limits = default_rate_limits()
+    rate_limits.update(dict(args.rate_limit))
+    return SandboxConfig(
+        host=args.host, port=args.port, processing_delay=args.processing_delay,
+        max_image_bytes=args.max_image_bytes, rate_limits=rate_limits,
+        rate_window_s=args.rate_window, timestamp_skew_s=args.timestamp_skew,
+        state_dir=args.state, old_url_ttl_s=args.old_url_ttl,
+        allow_remote=args.allow_remote)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if not is_loopback_host(config.host):
+        if not config.allow_remote:
+            raise SandboxArgumentError(
+                f"refusing to listen on {config.host}: it is not a loopback address",
+                hint="Pass --allow-remote if other machines really should reach it.")
+        print(f"warning: listening on {config.host}; anyone who can reach it can use the "
+              "demo account", file=sys.stderr, flush=True)
+    server = SandboxServer(config)
+    try:
+        server.start()
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {config.host}:{config.port}: "
+                           f"{exc.strerror or exc}") from exc
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _apply_faults(server, args)
+        demo = server.demo
+        if args.json:
+            print(json.dumps(demo.as_dict()), flush=True)
+        else:
+            print(f"X API sandbox running at {demo.base_url}\n"
+                  f"  API key:        {demo.api_key}\n"
+                  f"  API secret:     {demo.api_secret}\n"
+                  f"  access token:   {demo.access_token}\n"
+                  f"  access secret:  {demo.access_secret}\n"
+                  f"  user:           @{demo.screen_name} (id {demo.user_id})\n"
+                  "Press Ctrl+C to stop.", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.stop()
+    if not args.json:
+        print("sandbox stopped", flush=True)
+    return 0
+
+
+def _apply_faults(server: SandboxServer, args: argparse.Namespace) -> None:
+    faults = server.faults
+    if args.latency:
+        faults.set_latency(args.latency)
+    if args.fail_next:
+        faults.fail_next(args.fail_next, status=args.fail_status)
+    if args.drop_next:
+        faults.drop_next(args.drop_next)
+    if args.stall_processing:
+        faults.stall_processing(True)
+    if args.read_only:
+        faults.set_read_only(server.demo.api_key, True)
