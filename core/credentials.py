@@ -74,10 +74,21 @@ class Secrets:
         return cls(*values)
 
 
+class NotViable:
+    """A ``priority`` that raises on class access: keyring then never picks the backend."""
+
+    def __get__(self, obj: object, owner: type | None = None) -> float:
+        raise RuntimeError("this backend is only used when passed in explicitly")
+
+
 class MemoryBackend(keyring.backend.KeyringBackend):
     """Secrets in this process only: "use for this session only", and unit tests."""
 
-    priority = 0.1  # never chosen by keyring on its own (it is not registered anyway)
+    # Every KeyringBackend subclass is a candidate for keyring's automatic choice (and
+    # for its chainer, which would silently fall back to memory when the real keyring
+    # fails): a priority that raises makes this class "not viable", so it is only ever
+    # used when passed in explicitly.
+    priority = NotViable()
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]

@@ -206,10 +206,11 @@ def parse_error_body(body: bytes, content_type: str = "") -> ParsedBody:
     text = body.decode("utf-8", errors="replace").strip()
     if not text:
         return ParsedBody((), ())
+    not_json = object()
     try:
-        data = json.loads(text)
+        data: Any = json.loads(text)
     except ValueError:
-        data = None
+        data = not_json
     codes: list[int] = []
     messages: list[str] = []
     if isinstance(data, Mapping):
@@ -239,7 +240,7 @@ def parse_error_body(body: bytes, content_type: str = "") -> ParsedBody:
         if code is not None and code not in codes:
             codes.append(code)
         return ParsedBody(tuple(codes), tuple(messages))
-    if data is not None:
+    if data is not not_json:
         return ParsedBody((), ())
     if "html" in content_type.lower() or text.lower().startswith(("<!doctype", "<html")):
         # A proxy's or load balancer's page: its markup is no use to the user.
