@@ -140,6 +140,10 @@ class SandboxValidator(RequestValidator):  # type: ignore[misc]
 
     # --- request tokens ------------------------------------------------------------------
 
+    def check_realms(self, realms: Iterable[str]) -> bool:
+        # X ignores realm (RFC 5849 leaves it to the server).
+        return True
+
     def get_default_realms(self, client_key: str, request: Request) -> list[str]:
         return []
 
