@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ class Settings:
     flatten_alpha: bool = False
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     last_open_dir: str = ""
+    fit_mode: bool = False
+    theme: str = "system"  # "system", "light" or "dark"
 
     def add_recent(self, path: str) -> None:
         self.recent_files = [path, *(p for p in self.recent_files if p != path)]
@@ -108,6 +111,18 @@ def load_settings(path: Path | None = None) -> Settings:
     if not isinstance(data, dict):
         return Settings()
     return _from_dict(data)
+
+
+def update_settings(change: Callable[[Settings], None], path: Path | None = None) -> Settings:
+    """Read the file afresh, apply ``change`` and write it back.
+
+    The window and the account list (core.accounts) both write the one file; changing
+    only what you own on fresh data keeps one writer from undoing the other's change.
+    """
+    settings = load_settings(path)
+    change(settings)
+    save_settings(settings, path)
+    return settings
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:

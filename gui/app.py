@@ -23,6 +23,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true",
                         help="start, show the window, spin the event loop briefly, exit 0")
     parser.add_argument("--debug", action="store_true", help="verbose logs")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="start the built-in sandbox (a local stand-in for X) and sign "
+                             "in to its demo user")
     parser.add_argument("image", nargs="?", help="an image to open")
     # Qt's own options (-platform, -style, ...) pass through untouched.
     args, _qt_args = parser.parse_known_args(argv)
@@ -33,10 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     setup_logging(debug=args.debug)
     # Imported late so --version and --help work without a display or Qt libraries.
+    from pathlib import Path
+
+    from avatar_studio.gui.context import AppContext
     from avatar_studio.gui.errors import install_excepthooks
     from avatar_studio.gui.mainwindow import MainWindow
     from avatar_studio.gui.qtlog import install_qt_message_handler
     from avatar_studio.gui.resources import app_icon
+    from avatar_studio.gui.theme import apply_theme
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -54,8 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     install_excepthooks()
 
-    window = MainWindow()
+    context = AppContext()
+    if context.settings.theme != "system":
+        apply_theme(app, context.settings.theme)
+    window = MainWindow(context)
     window.show()
+    if args.sandbox:
+        window.start_sandbox_demo()
+    if args.image:
+        window.open_path(Path(args.image).expanduser().absolute())
     log.info("%s %s started (platform %s)", APP_NAME, __version__, app.platformName())
     if args.smoke:
         seen: list[bool] = []

@@ -4,6 +4,9 @@
   their own message; anything else gets a generic sentence, never a traceback).
 * :func:`install_excepthooks` routes uncaught errors, on any thread, into the log and an
   error dialog with copyable details instead of a silent crash.
+* :func:`describe` picks the one action that helps (Retry, Sign in again, Open help) and
+  :class:`ErrorBanner` shows message and action inline: the window's one place for
+  errors of any step, which never discards the image or the crop.
 """
 
 from __future__ import annotations
@@ -12,13 +15,27 @@ import logging
 import sys
 import threading
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
 from types import TracebackType
 
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.logsetup import log_file
 from avatar_studio.core.version import APP_NAME
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from avatar_studio.core.x import errors as xerr
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +113,118 @@ def install_excepthooks() -> None:
         _relay.error.connect(_relay.on_error, Qt.ConnectionType.QueuedConnection)
     sys.excepthook = _excepthook
     threading.excepthook = _thread_excepthook
+
+
+class Action(Enum):
+    """What the banner's button does."""
+
+    RETRY = "Retry"
+    SIGN_IN = "Sign in again…"
+    HELP = "Open help"
+    SHOW_LOG = "Show log folder"
+
+
+#: Where "Open help" leads for problems only the X developer portal can fix.
+PORTAL_URL = "https://developer.x.com/en/portal/dashboard"
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    message: str
+    action: Action | None
+    help_url: str = ""
+
+
+def describe(exc: BaseException, *, can_retry: bool = True) -> ErrorReport:
+    """The message and the one most useful action for ``exc``."""
+    message = user_message(exc)
+    if isinstance(exc, xerr.Cancelled):
+        return ErrorReport(message, None)
+    if isinstance(exc, xerr.CredentialsRejected | xerr.TokenRevoked | xerr.BadAuthData):
+        return ErrorReport(message, Action.SIGN_IN)
+    if isinstance(exc, xerr.ReadOnlyApp | xerr.AccessTierRefused):
+        return ErrorReport(message, Action.HELP, PORTAL_URL)
+    if isinstance(exc, xerr.XApiError | UserFacingError):
+        # Rate limits, server errors, dropped connections, "not published yet", a file
+        # that could not be read: trying again (perhaps later) is the way forward.
+        return ErrorReport(message, Action.RETRY if can_retry else None)
+    return ErrorReport(message, Action.SHOW_LOG)
+
+
+class ErrorBanner(QFrame):
+    """An inline, dismissable error line with one action button.
+
+    Signals:
+        sign_in_requested(): the user chose "Sign in again".
+        shown(str): an error was shown (its message).
+    """
+
+    sign_in_requested = Signal()
+    shown = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("errorBanner")
+        self.setAccessibleName("Error message")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("QFrame#errorBanner { background: #fde7e9; border: 1px solid #e0a0a8;"
+                           " border-radius: 6px; } QFrame#errorBanner QLabel { color: #5c0011; }")
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.action_button = QPushButton(self)
+        self.action_button.clicked.connect(self.on_action_button_clicked)
+        close = QToolButton(self)
+        close.setText("✕")
+        close.setAccessibleName("Dismiss error")
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.action_button)
+        layout.addWidget(close)
+        self.report: ErrorReport | None = None
+        self._retry: Callable[[], None] | None = None
+        self.hide()
+
+    def show_error(self, exc: BaseException, *,
+                   retry: Callable[[], None] | None = None) -> ErrorReport:
+        report = describe(exc, can_retry=retry is not None)
+        if isinstance(exc, UserFacingError):
+            log.info("Shown to the user: %s", report.message.replace("\n", " "))
+        else:
+            log.error("Unexpected error shown to the user", exc_info=exc)
+        self.show_report(report, retry=retry)
+        return report
+
+    def show_message(self, message: str) -> None:
+        self.show_report(ErrorReport(message, None))
+
+    def show_report(self, report: ErrorReport, *,
+                    retry: Callable[[], None] | None = None) -> None:
+        self.report = report
+        self._retry = retry
+        self.label.setText(report.message)
+        self.action_button.setVisible(report.action is not None)
+        if report.action is not None:
+            self.action_button.setText(report.action.value)
+            self.action_button.setAccessibleName(report.action.value)
+        self.show()
+        self.shown.emit(report.message)
+
+    @Slot()
+    def on_action_button_clicked(self) -> None:
+        report = self.report
+        if report is None or report.action is None:
+            return
+        if report.action is Action.RETRY and self._retry is not None:
+            self.hide()
+            self._retry()
+        elif report.action is Action.SIGN_IN:
+            self.hide()
+            self.sign_in_requested.emit()
+        elif report.action is Action.HELP:
+            QDesktopServices.openUrl(QUrl(report.help_url))
+        elif report.action is Action.SHOW_LOG:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_file().parent)))

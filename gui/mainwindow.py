@@ -1,19 +1,43 @@
-"""The main window: menus, the drop area and (later) the editor and account panel."""
+"""The main window: lays out the parts and connects their signals; the logic lives in them.
+
+Left: the error banner, then the drop area or the crop editor with its toolbar. Right:
+the account panel, the previews and the upload panel.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
+from avatar_studio.core.settings import Settings, update_settings
 from avatar_studio.core.version import APP_NAME, __version__
+from avatar_studio.core.x.client import ConsumerKeys
+from avatar_studio.gui.accounts import AccountManager, AccountPanel
+from avatar_studio.gui.context import AppContext
+from avatar_studio.gui.cropeditor import CropEditor
+from avatar_studio.gui.document import CropDocument, LoadedImage
+from avatar_studio.gui.droptarget import DropHandler
+from avatar_studio.gui.editortools import EditorActions, EditorToolbar
+from avatar_studio.gui.errors import ErrorBanner
+from avatar_studio.gui.imageinput import ImageRequest, Refusal, read_mime
+from avatar_studio.gui.loader import ImageLoader
+from avatar_studio.gui.previews import PreviewController, PreviewPanel
 from avatar_studio.gui.resources import app_icon
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from avatar_studio.gui.signin import SignInDialog, SignInOutcome, sign_in_to_sandbox
+from avatar_studio.gui.tasks import TaskContext
+from avatar_studio.gui.theme import THEMES, apply_theme
+from avatar_studio.gui.upload import UploadController, UploadPanel
+from PySide6.QtCore import QByteArray, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
+    QFrame,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -22,6 +46,16 @@ log = logging.getLogger(__name__)
 
 OPEN_FILTER = ("Images (*.jpg *.jpeg *.png *.gif *.webp *.bmp *.tif *.tiff *.avif *.heic "
                "*.heif);;All files (*)")
+
+SHORTCUTS = (
+    ("Ctrl+O", "Open an image"), ("Ctrl+V", "Paste an image, a file or a link"),
+    ("Drag", "Move the picture in the frame"), ("Wheel", "Zoom about the pointer"),
+    ("+ / −", "Zoom in / out (Shift: fine)"), ("Arrows", "Nudge the frame (Shift: fine)"),
+    ("Esc", "Reset the crop"), ("R / Shift+R", "Rotate right / left"),
+    ("H / V", "Flip horizontally / vertically"), ("C", "Circle or square guide"),
+    ("F", "Fit the whole picture (fill colour around it)"),
+    ("Ctrl+U", "Upload"), ("Ctrl+Q", "Quit"),
+)
 
 
 class DropPlaceholder(QLabel):
@@ -46,45 +80,302 @@ class MainWindow(QMainWindow):
 
     open_requested = Signal(Path)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, context: AppContext | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.context = ctx = context or AppContext()
+        settings = ctx.settings
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
+        self.document = CropDocument(self, circle=settings.mask_shape != "square",
+                                     fill=QColor(settings.fill_color),
+                                     flatten_alpha=settings.flatten_alpha)
+        self.document.set_fit(settings.fit_mode)
+        self.loader = ImageLoader(ctx.runner, self)
+        self.accounts = AccountManager(ctx.store, ctx.runner, ctx.client_factory, self)
+
         central = QWidget(self)
-        layout = QVBoxLayout(central)
+        self.banner = ErrorBanner(central)
         self.placeholder = DropPlaceholder(central)
-        layout.addWidget(self.placeholder)
+        self.editor = CropEditor(self.document, central)
+        self.editor_actions = EditorActions(self.document, self.editor, self)
+        self.toolbar = EditorToolbar(self.document, self.editor_actions, central)
+        editor_page = QWidget(central)
+        editor_layout = QVBoxLayout(editor_page)
+        editor_layout.setContentsMargins(0, 0, 0, 0)
+        editor_layout.addWidget(self.editor, 1)
+        editor_layout.addWidget(self.toolbar)
+        self.stack = QStackedWidget(central)
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(editor_page)
+        left = QVBoxLayout()
+        left.addWidget(self.banner)
+        left.addWidget(self.stack, 1)
+
+        self.account_panel = AccountPanel(self.accounts, central)
+        self.preview_panel = PreviewPanel(central)
+        self.previews = PreviewController(self.document, self.preview_panel, ctx.runner, self,
+                                          debounce_ms=ctx.preview_debounce_ms)
+        self.upload_panel = UploadPanel(central)
+        self.upload = UploadController(self.document, self.previews, self.accounts, ctx.runner,
+                                       self.upload_panel, self.banner, self)
+        right = QVBoxLayout()
+        right.addWidget(self.account_panel)
+        right.addWidget(_rule(central))
+        right.addWidget(self.preview_panel, 1)
+        right.addWidget(_rule(central))
+        right.addWidget(self.upload_panel)
+        layout = QHBoxLayout(central)
+        layout.addLayout(left, 1)
+        layout.addLayout(right, 0)
         self.setCentralWidget(central)
+        self.drop_target = central
+        self.drops = DropHandler(central)
+
         self._build_menus()
-        self.resize(960, 680)
+        self._connect()
+        self.resize(1180, 820)
+        if settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode()))
+        self.accounts.select_initial(settings.last_account)
+
+    # -- wiring -------------------------------------------------------------------
+    def _connect(self) -> None:
+        self.drops.requested.connect(self.open_request)
+        self.drops.refused.connect(self.banner.show_message)
+        self.loader.started.connect(
+            lambda what: self.statusBar().showMessage(f"Opening {what}…"))
+        self.loader.progress.connect(self.on_loader_progress)
+        self.loader.loaded.connect(self.on_loader_loaded)
+        self.loader.frame_loaded.connect(self.document.set_frame)
+        self.loader.failed.connect(self.on_loader_failed)
+        self.preview_panel.frame_chosen.connect(self.on_frame_chosen)
+        self.previews.failed.connect(lambda exc: self.banner.show_error(exc))
+        self.accounts.failed.connect(
+            lambda exc: self.banner.show_error(exc, retry=self.accounts.refresh))
+        self.account_panel.sign_in_requested.connect(self.show_sign_in)
+        self.banner.sign_in_requested.connect(self.show_sign_in)
+        self.open_requested.connect(self.loader.open_path)
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
         self.open_action = QAction("&Open…", self)
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_action.setToolTip("Open an image file")
         self.open_action.triggered.connect(self.on_open_triggered)
         file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.paste_action = QAction("&Paste Image", self)
+        self.paste_action.setShortcut(QKeySequence.StandardKey.Paste)
+        self.paste_action.triggered.connect(self.paste)
+        file_menu.addAction(self.paste_action)
         file_menu.addSeparator()
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
         file_menu.addAction(self.quit_action)
 
-        help_menu = self.menuBar().addMenu("&Help")
+        image_menu = bar.addMenu("&Image")
+        for action in self.editor_actions.all:
+            image_menu.addAction(action)
+            self.addAction(action)
+
+        account_menu = bar.addMenu("&Account")
+        self.sign_in_action = QAction("&Sign in…", self)
+        self.sign_in_action.triggered.connect(self.show_sign_in)
+        account_menu.addAction(self.sign_in_action)
+        self.upload_action = QAction("&Upload as Profile Picture", self)
+        self.upload_action.setShortcut(QKeySequence("Ctrl+U"))
+        self.upload_action.triggered.connect(self.upload.start)
+        account_menu.addAction(self.upload_action)
+        self.sign_out_action = QAction("Sign &out", self)
+        self.sign_out_action.triggered.connect(self.accounts.sign_out)
+        account_menu.addAction(self.sign_out_action)
+
+        view_menu = bar.addMenu("&View")
+        theme_menu = view_menu.addMenu("&Theme")
+        group = QActionGroup(self)
+        for name in THEMES:
+            action = QAction(name.capitalize(), self, checkable=True)
+            action.setChecked(name == self.context.settings.theme)
+            action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            group.addAction(action)
+            theme_menu.addAction(action)
+
+        help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = QAction("&Keyboard Shortcuts", self)
+        self.shortcuts_action.setShortcut(QKeySequence.StandardKey.HelpContents)
+        self.shortcuts_action.triggered.connect(self.on_shortcuts_triggered)
+        help_menu.addAction(self.shortcuts_action)
         self.about_action = QAction(f"&About {APP_NAME}", self)
         self.about_action.triggered.connect(self.on_about_triggered)
         help_menu.addAction(self.about_action)
 
-    def about_text(self) -> str:
-        return (f"<b>{APP_NAME}</b> {__version__}<br>Crop a picture and set it as your "
-                "X profile image.")
+    # -- image in -----------------------------------------------------------------
+    @Slot(object)
+    def open_request(self, request: ImageRequest) -> None:
+        self.banner.hide()
+        self.loader.open(request)
+
+    def open_path(self, path: Path) -> None:
+        self.open_request(ImageRequest(name=path.name, path=path))
+
+    @Slot()
+    def paste(self) -> None:
+        verdict = read_mime(QApplication.clipboard().mimeData(), what="paste")
+        if isinstance(verdict, Refusal):
+            self.banner.show_message(verdict.reason)
+        else:
+            self.open_request(verdict)
+
+    @Slot(int, int)
+    def on_loader_progress(self, received: int, total: int) -> None:
+        of = f" of {total / 1e6:.1f} MB" if total else ""
+        self.statusBar().showMessage(f"Downloading… {received / 1e6:.1f} MB{of}")
+
+    @Slot(object)
+    def on_loader_loaded(self, loaded: LoadedImage) -> None:
+        self.document.set_image(loaded)
+        self.stack.setCurrentIndex(1)
+        self.editor.setFocus()
+        info = loaded.source.info
+        self.statusBar().showMessage(
+            f"{info.name}: {info.format} {info.width}×{info.height}", 5000)
+        self.setWindowTitle(f"{info.name} — {APP_NAME}")
+        if loaded.path is not None:
+            path, folder = str(loaded.path), str(loaded.path.parent)
+
+            def remember(s: Settings) -> None:
+                s.add_recent(path)
+                s.last_open_dir = folder
+
+            update_settings(remember)
+            remember(self.context.settings)
+
+    @Slot(object)
+    def on_loader_failed(self, exc: BaseException) -> None:
+        self.statusBar().clearMessage()
+        request = self.loader.last_request
+        retry = (lambda: self.loader.open(request)) if request is not None else None
+        self.banner.show_error(exc, retry=retry)
+
+    @Slot(int)
+    def on_frame_chosen(self, frame: int) -> None:
+        if self.document.loaded is not None:
+            self.loader.open_frame(self.document.loaded, frame)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.context.settings.recent_files
+        if not recent:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(Path(p)))
 
     @Slot()
     def on_open_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", OPEN_FILTER)
+        start = self.context.settings.last_open_dir
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", start, OPEN_FILTER)
         if path:
             self.open_requested.emit(Path(path))
+
+    # -- accounts -----------------------------------------------------------------
+    @Slot()
+    def show_sign_in(self) -> SignInDialog:
+        current = self.accounts.current
+        consumer = (ConsumerKeys(current.secrets.api_key, current.secrets.api_secret)
+                    if current is not None and current.record.base_url
+                    not in self._session_bases() else None)
+        dialog = SignInDialog(self.context.runner, self.context.client_factory,
+                              self.context.sandbox, self, consumer=consumer)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.signed_in.connect(self.on_signed_in)
+        dialog.open()
+        self.sign_in_dialog = dialog
+        return dialog
+
+    def _session_bases(self) -> set[str]:
+        return {r.base_url for r in self.accounts.session.list()}
+
+    @Slot(object)
+    def on_signed_in(self, outcome: SignInOutcome) -> None:
+        self.banner.hide()
+        self.accounts.add(outcome.signed_in, outcome.consumer, outcome.api_base,
+                          session_only=outcome.session_only)
+
+    def start_sandbox_demo(self) -> None:
+        """``--sandbox``: start the embedded sandbox and sign in to its demo user."""
+        host, factory = self.context.sandbox, self.context.client_factory
+        if host is None:
+            return
+        self.statusBar().showMessage("Starting the sandbox…")
+
+        def work(ctx: TaskContext) -> SignInOutcome:
+            return sign_in_to_sandbox(host, factory)
+
+        def failed(exc: BaseException) -> None:
+            self.banner.show_error(exc, retry=self.start_sandbox_demo)
+
+        self.context.runner.run(work, on_success=self.on_signed_in, on_error=failed)
+
+    # -- view ---------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+        self.context.settings.theme = name
+
+    def about_text(self) -> str:
+        return (f"<b>{APP_NAME}</b> {__version__}<br>Crop a picture and set it as your "
+                "X profile image.<br>What you see in the 400×400 preview is decoded from "
+                "the exact bytes that are uploaded.")
 
     @Slot()
     def on_about_triggered(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
+
+    def shortcuts_html(self) -> str:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+        return f"<table cellspacing=6>{rows}</table>"
+
+    @Slot()
+    def on_shortcuts_triggered(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", self.shortcuts_html(),
+                          QMessageBox.StandardButton.Close, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # -- closing ------------------------------------------------------------------
+    def remember(self) -> None:
+        doc = self.document
+        geometry = bytes(self.saveGeometry().toBase64().data()).decode()
+        theme = self.context.settings.theme
+
+        def change(s: Settings) -> None:
+            s.window_geometry = geometry
+            s.mask_shape = "circle" if doc.circle else "square"
+            s.fill_color = doc.fill.name()
+            s.fit_mode = doc.fit
+            s.flatten_alpha = doc.flatten_alpha
+            s.theme = theme
+
+        update_settings(change)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.remember()
+        self.previews.stop()
+        self.upload.cancel()
+        self.context.runner.shutdown(wait=True)
+        if self.context.sandbox is not None:
+            self.context.sandbox.stop()
+        super().closeEvent(event)
+
+
+def _rule(parent: QWidget) -> QFrame:
+    line = QFrame(parent)
+    line.setFrameShape(QFrame.Shape.HLine)
+    line.setFrameShadow(QFrame.Shadow.Sunken)
+    return line

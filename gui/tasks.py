@@ -86,6 +86,7 @@ class TaskRunner(QObject):
                                         thread_name_prefix="avatar-task")
         self._running: set[TaskHandle[Any]] = set()
         self._default_on_error = default_on_error
+        self._closed = False
         self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
 
     @Slot(object)
@@ -102,6 +103,13 @@ class TaskRunner(QObject):
                 self._deliver.emit(lambda: on_progress(*args))
 
         ctx = TaskContext(_progress=report)
+        if self._closed:
+            # A late timer after shutdown (window closing): nothing runs, nothing reports.
+            log.debug("Task %s dropped: the runner is shut down", getattr(fn, "__name__", fn))
+            ctx._cancel.set()
+            dead: Future[T] = Future()
+            dead.cancel()
+            return TaskHandle(ctx, dead)
         future: Future[T] = self._pool.submit(fn, ctx)
         handle: TaskHandle[T] = TaskHandle(ctx, future)
         was_idle = not self._running
@@ -150,6 +158,7 @@ class TaskRunner(QObject):
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Cancel what can be cancelled and (by default) wait for the rest."""
+        self._closed = True
         for handle in list(self._running):
             handle.cancel()
         self._pool.shutdown(wait=wait, cancel_futures=True)

@@ -61,3 +61,14 @@ def test_service_facts_live_in_one_place() -> None:
     assert X.output_side == 400
     assert X.accepts("jpeg")
     assert not X.accepts("WEBP")
+
+
+def test_update_settings_keeps_what_others_wrote() -> None:
+    acc = st.AccountRecord("x", "http://127.0.0.1:1", "42", "alice", "Alice")
+    other = st.Settings()
+    other.upsert_account(acc)
+    st.save_settings(other)  # e.g. core.accounts after a sign-in
+    st.update_settings(lambda s: setattr(s, "theme", "dark"))
+    loaded = st.load_settings()
+    assert loaded.theme == "dark"
+    assert [a.key for a in loaded.accounts] == [acc.key]

@@ -1,0 +1,295 @@
+"""The signed-in accounts: which one is current, its picture, sign-out.
+
+:class:`AccountManager` holds the logic (keyring and network work through the task
+runner); :class:`AccountPanel` shows picture, name and @handle, the switcher, and the
+Sign in…/Sign out buttons. Sandbox accounts live for this session only: their server
+goes away with the process, so they never reach the settings file or the keyring.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from avatar_studio.core.accounts import Accounts
+from avatar_studio.core.credentials import CredentialStore, Secrets
+from avatar_studio.core.settings import AccountRecord, update_settings
+from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, SignedIn, XClient, XUser
+from avatar_studio.gui.qtimage import scaled_pixmap
+from avatar_studio.gui.tasks import TaskContext, TaskRunner
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
+
+log = logging.getLogger(__name__)
+
+#: Builds a client: (consumer keys, access tokens or None, API base URL) -> XClient.
+ClientFactory = Callable[[ConsumerKeys, AccessTokens | None, str], XClient]
+
+AVATAR_SIDE = 48
+
+
+def default_client_factory(consumer: ConsumerKeys, tokens: AccessTokens | None,
+                           api_base: str) -> XClient:
+    return XClient(consumer, tokens, api_base=api_base)
+
+
+@dataclass(frozen=True)
+class Current:
+    """The account in use, with what the app knows of its profile."""
+
+    record: AccountRecord
+    secrets: Secrets
+    user: XUser | None = None
+
+
+class AccountManager(QObject):
+    """Signals:
+        accounts_changed(): the list changed (sign-in, sign-out).
+        current_changed(object): the Current account, or None.
+        user_loaded(object): the current account's XUser (after verify_credentials).
+        avatar_loaded(QImage): its profile picture.
+        failed(object): an error for the banner.
+    """
+
+    accounts_changed = Signal()
+    current_changed = Signal(object)
+    user_loaded = Signal(object)
+    avatar_loaded = Signal(QImage)
+    failed = Signal(object)
+
+    def __init__(self, store: CredentialStore, runner: TaskRunner,
+                 client_factory: ClientFactory = default_client_factory,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._factory = client_factory
+        self.saved = Accounts(store)
+        session_store = CredentialStore()
+        session_store.use_memory_for_session()
+        self.session = Accounts(session_store)
+        self.current: Current | None = None
+        self.avatar = QImage()
+
+    # -- list ---------------------------------------------------------------------
+    def records(self) -> list[AccountRecord]:
+        return self.saved.list() + self.session.list()
+
+    def _accounts_for(self, record: AccountRecord) -> Accounts:
+        keys = {a.key for a in self.session.list()}
+        return self.session if record.key in keys else self.saved
+
+    def client(self, current: Current | None = None) -> XClient:
+        current = current or self.current
+        if current is None:
+            raise RuntimeError("no account")
+        s = current.secrets
+        return self._factory(ConsumerKeys(s.api_key, s.api_secret),
+                             AccessTokens(s.access_token, s.access_secret),
+                             current.record.base_url)
+
+    # -- sign in / out ------------------------------------------------------------
+    def add(self, signed_in: SignedIn, consumer: ConsumerKeys, api_base: str, *,
+            session_only: bool = False,
+            on_done: Callable[[AccountRecord], None] | None = None) -> None:
+        """Store the account (keyring write off the GUI thread) and make it current."""
+        target = self.session if session_only else self.saved
+
+        def work(ctx: TaskContext) -> tuple[AccountRecord, Secrets]:
+            record = target.add(signed_in, consumer, api_base)
+            return record, target.store.load(record)
+
+        def done(result: tuple[AccountRecord, Secrets]) -> None:
+            record, secrets = result
+            self.accounts_changed.emit()
+            self._set_current(Current(record, secrets, signed_in.user))
+            if on_done is not None:
+                on_done(record)
+
+        self._runner.run(work, on_success=done, on_error=self.failed.emit)
+
+    def select(self, key: str) -> None:
+        """Make the account with ``key`` current (secrets read off the GUI thread)."""
+        record = next((r for r in self.records() if r.key == key), None)
+        if record is None or (self.current is not None and self.current.record.key == key):
+            return
+        accounts = self._accounts_for(record)
+
+        def work(ctx: TaskContext) -> Secrets:
+            return accounts.store.load(record)
+
+        self._runner.run(work, on_success=lambda s: self._set_current(Current(record, s)),
+                         on_error=self.failed.emit)
+
+    def select_initial(self, preferred_key: str) -> None:
+        records = self.records()
+        if not records:
+            return
+        keys = [r.key for r in records]
+        self.select(preferred_key if preferred_key in keys else keys[-1])
+
+    def sign_out(self) -> None:
+        current = self.current
+        if current is None:
+            return
+        accounts = self._accounts_for(current.record)
+
+        def work(ctx: TaskContext) -> None:
+            accounts.remove(current.record)
+
+        def done(_: None) -> None:
+            self.current = None
+            self.avatar = QImage()
+            self.accounts_changed.emit()
+            self.current_changed.emit(None)
+            rest = self.records()
+            if rest:
+                self.select(rest[-1].key)
+
+        self._runner.run(work, on_success=done, on_error=self.failed.emit)
+
+    def _set_current(self, current: Current) -> None:
+        self.current = current
+        self.avatar = QImage()
+        if self._accounts_for(current.record) is self.saved:
+            update_settings(lambda s: setattr(s, "last_account", current.record.key))
+        self.current_changed.emit(current)
+        if current.user is not None:
+            self.user_loaded.emit(current.user)
+        self.refresh()
+
+    # -- profile ------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Ask X who the current account is and fetch its picture."""
+        current = self.current
+        if current is None:
+            return
+        client = self.client(current)
+
+        def work(ctx: TaskContext) -> tuple[XUser, QImage]:
+            user = client.verify_credentials()
+            image = QImage()
+            if user.profile_image_url_https:
+                data = client.download_image(user.profile_image_url_https,
+                                             cancel=ctx.cancel_event)
+                image = QImage.fromData(data)
+            return user, image
+
+        def done(result: tuple[XUser, QImage]) -> None:
+            if self.current is None or self.current.record.key != current.record.key:
+                return
+            user, image = result
+            self.current = Current(current.record, current.secrets, user)
+            self.user_loaded.emit(user)
+            self.set_avatar(image)
+
+        self._runner.run(work, on_success=done, on_error=self.failed.emit)
+
+    def set_user(self, user: XUser) -> None:
+        if self.current is not None:
+            self.current = Current(self.current.record, self.current.secrets, user)
+            self.user_loaded.emit(user)
+
+    def set_avatar(self, image: QImage) -> None:
+        self.avatar = image
+        self.avatar_loaded.emit(image)
+
+
+class AccountPanel(QWidget):
+    """Picture, name and @handle; the switcher; Sign in… and Sign out.
+
+    Signals:
+        sign_in_requested(): open the sign-in dialog.
+    """
+
+    sign_in_requested = Signal()
+
+    def __init__(self, manager: AccountManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._manager = manager
+        self.setObjectName("accountPanel")
+        self.picture = QLabel(self)
+        self.picture.setFixedSize(AVATAR_SIDE, AVATAR_SIDE)
+        self.picture.setAccessibleName("Profile picture")
+        self.name = QLabel("Not signed in", self)
+        self.name.setObjectName("accountName")
+        self.name.setAccessibleName("Account name")
+        self.name.setStyleSheet("font-weight: 600;")
+        self.handle = QLabel("", self)
+        self.handle.setObjectName("accountHandle")
+        self.handle.setAccessibleName("Account handle")
+        self.switcher = QComboBox(self)
+        self.switcher.setAccessibleName("Switch account")
+        self.switcher.setToolTip("Choose which signed-in account to update")
+        self.switcher.activated.connect(self.on_switcher_activated)
+        self.sign_in = QPushButton("Sign in…", self)
+        self.sign_in.setAccessibleName("Sign in")
+        self.sign_in.setToolTip("Sign in to X, or try the built-in sandbox")
+        self.sign_in.clicked.connect(self.sign_in_requested)
+        self.sign_out = QPushButton("Sign out", self)
+        self.sign_out.setAccessibleName("Sign out")
+        self.sign_out.setToolTip("Forget this account and delete its keys from the keyring")
+        self.sign_out.clicked.connect(manager.sign_out)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.picture, 0, 0, 2, 1)
+        grid.addWidget(self.name, 0, 1)
+        grid.addWidget(self.handle, 1, 1)
+        grid.addWidget(self.switcher, 2, 0, 1, 2)
+        grid.addWidget(self.sign_in, 0, 2)
+        grid.addWidget(self.sign_out, 1, 2)
+        grid.setColumnStretch(1, 1)
+        manager.accounts_changed.connect(self.refill)
+        manager.current_changed.connect(self.on_manager_current_changed)
+        manager.user_loaded.connect(self.on_manager_user_loaded)
+        manager.avatar_loaded.connect(self.on_manager_avatar_loaded)
+        self.refill()
+        self.on_manager_current_changed(manager.current)
+
+    @Slot()
+    def refill(self) -> None:
+        records = self._manager.records()
+        self.switcher.blockSignals(True)
+        self.switcher.clear()
+        for record in records:
+            sandbox = " (sandbox)" if record in self._manager.session.list() else ""
+            self.switcher.addItem(f"@{record.screen_name}{sandbox}", record.key)
+        current = self._manager.current
+        if current is not None:
+            self.switcher.setCurrentIndex(self.switcher.findData(current.record.key))
+        self.switcher.blockSignals(False)
+        self.switcher.setVisible(len(records) > 1)
+
+    @Slot(object)
+    def on_manager_current_changed(self, current: Current | None) -> None:
+        self.sign_out.setEnabled(current is not None)
+        if current is None:
+            self.name.setText("Not signed in")
+            self.handle.setText("Sign in to upload")
+            self.picture.setPixmap(scaled_pixmap(QImage(), AVATAR_SIDE, round_mask=True))
+        else:
+            self.name.setText(current.record.name or current.record.screen_name)
+            self.handle.setText(f"@{current.record.screen_name}")
+        self.refill()
+
+    @Slot(object)
+    def on_manager_user_loaded(self, user: XUser) -> None:
+        self.name.setText(user.name or user.screen_name)
+        self.handle.setText(f"@{user.screen_name}")
+
+    @Slot(QImage)
+    def on_manager_avatar_loaded(self, image: QImage) -> None:
+        self.picture.setPixmap(scaled_pixmap(image, AVATAR_SIDE, round_mask=True))
+
+    @Slot(int)
+    def on_switcher_activated(self, index: int) -> None:
+        key = self.switcher.itemData(index)
+        if isinstance(key, str):
+            self._manager.select(key)

@@ -1,0 +1,22 @@
+"""The window's collaborators, built once by the app (tests build their own)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from avatar_studio.core.credentials import CredentialStore
+from avatar_studio.core.settings import Settings, load_settings
+from avatar_studio.gui.accounts import ClientFactory, default_client_factory
+from avatar_studio.gui.sandboxhost import SandboxHost
+from avatar_studio.gui.tasks import TaskRunner
+
+
+@dataclass
+class AppContext:
+    runner: TaskRunner = field(default_factory=TaskRunner)
+    store: CredentialStore = field(default_factory=CredentialStore)
+    client_factory: ClientFactory = default_client_factory
+    sandbox: SandboxHost | None = field(default_factory=SandboxHost)
+    settings: Settings = field(default_factory=load_settings)
+    #: Milliseconds of pause before the exact preview is rendered.
+    preview_debounce_ms: int = 300

@@ -1,0 +1,199 @@
+"""The crop editor canvas: the image under a fixed square frame with a round guide.
+
+Drag to pan, wheel to zoom about the pointer, arrows to nudge, +/- to zoom, Shift for fine
+steps, Esc to reset. All drawing comes from the document's proxy through one transform
+(:mod:`avatar_studio.gui.cropgeometry`), so a 24-megapixel photo pans as smoothly as a
+small one.
+"""
+
+from __future__ import annotations
+
+from avatar_studio.gui.cropgeometry import frame_to_view, paint_crop
+from avatar_studio.gui.document import CropDocument
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+MARGIN = 28
+WHEEL_STEP = 1.1
+FINE_WHEEL_STEP = 1.02
+#: Arrow-key nudge as a share of the crop side (Shift: the fine step).
+NUDGE = 0.02
+FINE_NUDGE = 0.002
+
+
+class CropEditor(QWidget):
+    """Signals:
+        painted(): a frame was drawn (the benchmark counts these).
+        dragging_changed(bool): the user started or stopped dragging.
+    """
+
+    painted = Signal()
+    dragging_changed = Signal(bool)
+
+    def __init__(self, document: CropDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._doc = document
+        self._drag_from: QPointF | None = None
+        self.setObjectName("cropEditor")
+        self.setAccessibleName("Crop editor")
+        self.setAccessibleDescription(
+            "Drag to move the picture, wheel or plus and minus to zoom, arrow keys to nudge, "
+            "Shift for fine steps, Escape to reset.")
+        self.setToolTip("Drag to move · wheel or +/− to zoom · arrows nudge (Shift: fine)"
+                        " · Esc resets")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(320, 320)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+        document.crop_changed.connect(self.update)
+        document.image_changed.connect(self.update)
+        document.view_changed.connect(self.update)
+
+    # -- geometry -----------------------------------------------------------------
+    def frame_rect(self) -> QRectF:
+        side = max(16.0, min(self.width(), self.height()) - 2 * MARGIN)
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def _scale(self) -> float:
+        """Screen pixels per view unit."""
+        state = self._doc.state
+        return self.frame_rect().width() / state.size if state is not None else 1.0
+
+    def _view_point(self, pos: QPointF) -> tuple[float, float] | None:
+        state = self._doc.state
+        if state is None:
+            return None
+        return frame_to_view(state, self.frame_rect(), pos)
+
+    def _center(self) -> tuple[float, float] | None:
+        state = self._doc.state
+        if state is None:
+            return None
+        return (state.x + state.size / 2, state.y + state.size / 2)
+
+    # -- actions (also used by the toolbar and the tests) --------------------------
+    def pan_pixels(self, dx: float, dy: float) -> None:
+        """Move the picture by (dx, dy) screen pixels, as a drag does."""
+        k = self._scale()
+        self._doc.edit(lambda m: m.pan(-dx / k, -dy / k))
+
+    def zoom_by(self, factor: float, about: tuple[float, float] | None = None) -> None:
+        about = about or self._center()
+        self._doc.edit(lambda m: m.zoom(factor, about=about))
+
+    def nudge(self, dx: int, dy: int, *, fine: bool) -> None:
+        state = self._doc.state
+        if state is None:
+            return
+        step = state.size * (FINE_NUDGE if fine else NUDGE)
+        self._doc.edit(lambda m: m.pan(dx * step, dy * step))
+
+    def reset(self) -> None:
+        self._doc.edit(lambda m: m.reset())
+
+    # -- painting -----------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().dark())
+        loaded, state = self._doc.loaded, self._doc.state
+        frame = self.frame_rect()
+        if loaded is not None and state is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
+                                  self._drag_from is None)
+            info = loaded.source.info
+            paint_crop(painter, loaded.qproxy, loaded.proxy.scale, info.width, info.height,
+                       state, frame, self._doc.editor_fill())
+        self._paint_overlay(painter, frame)
+        painter.end()
+        self.painted.emit()
+
+    def _paint_overlay(self, painter: QPainter, frame: QRectF) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        outside = QPainterPath()
+        outside.addRect(QRectF(self.rect()))
+        hole = QPainterPath()
+        if self._doc.circle:
+            hole.addEllipse(frame)
+        else:
+            hole.addRect(frame)
+        painter.fillPath(outside.subtracted(hole), QColor(0, 0, 0, 150))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(QColor(255, 255, 255, 200), 1))
+        painter.drawRect(frame)
+        if self._doc.circle:
+            painter.setPen(QPen(QColor(255, 255, 255, 230), 1.5, Qt.PenStyle.DashLine))
+            painter.drawEllipse(frame)
+
+    # -- input --------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if event.button() == Qt.MouseButton.LeftButton and self._doc.has_image:
+            self._drag_from = event.position()
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            self.dragging_changed.emit(True)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._drag_from is None:
+            super().mouseMoveEvent(event)
+            return
+        pos = event.position()
+        delta = pos - self._drag_from
+        self._drag_from = pos
+        self.pan_pixels(delta.x(), delta.y())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._drag_from is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._drag_from = None
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+            self.dragging_changed.emit(False)
+            self.update()  # one more frame, smooth this time
+            return
+        super().mouseReleaseEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        steps = event.angleDelta().y() / 120.0
+        if not steps or not self._doc.has_image:
+            event.ignore()
+            return
+        fine = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        factor = (FINE_WHEEL_STEP if fine else WHEEL_STEP) ** steps
+        self.zoom_by(factor, self._view_point(event.position()))
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        key = event.key()
+        fine = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        arrows: dict[int, tuple[int, int]] = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0),
+                  Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        if not self._doc.has_image:
+            super().keyPressEvent(event)
+            return
+        if key in arrows:
+            self.nudge(*arrows[key], fine=fine)
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_by(FINE_WHEEL_STEP if fine else WHEEL_STEP)
+        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            self.zoom_by(1 / (FINE_WHEEL_STEP if fine else WHEEL_STEP))
+        elif key == Qt.Key.Key_Escape:
+            self.reset()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.update()

@@ -1,0 +1,96 @@
+"""Opens images off the GUI thread: files, links (downloaded) and raw bytes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import requests
+from avatar_studio.core.fetch import DEFAULT_FETCH_LIMITS, FetchLimits, fetch_image
+from avatar_studio.core.imaging.source import ImageSource
+from avatar_studio.gui.document import LoadedImage
+from avatar_studio.gui.imageinput import ImageRequest
+from avatar_studio.gui.qtimage import pil_to_qimage
+from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+log = logging.getLogger(__name__)
+
+PROXY_SIDE = 2048
+
+
+def _prepare(source: ImageSource, origin: str, path: Path | None, frame: int) -> LoadedImage:
+    proxy = source.proxy(frame=frame, max_side=PROXY_SIDE)
+    # Premultiplied ARGB is what the raster engine paints fastest: convert once, here.
+    qproxy = pil_to_qimage(proxy.image).convertToFormat(
+        QImage.Format.Format_ARGB32_Premultiplied)
+    return LoadedImage(source=source, proxy=proxy, qproxy=qproxy, origin=origin, path=path,
+                       frame=frame)
+
+
+class ImageLoader(QObject):
+    """Signals:
+        started(str): what is being opened (a path, a link, "pasted image").
+        progress(int, int): bytes downloaded of a link (total 0 if unknown).
+        loaded(object): a LoadedImage.
+        frame_loaded(object): a LoadedImage for another frame of the current source.
+        failed(object): the exception, for the error banner.
+    """
+
+    started = Signal(str)
+    progress = Signal(int, int)
+    loaded = Signal(object)
+    frame_loaded = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, runner: TaskRunner, parent: QObject | None = None, *,
+                 fetch_limits: FetchLimits = DEFAULT_FETCH_LIMITS,
+                 session: requests.Session | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._fetch_limits = fetch_limits
+        self._session = session
+        self._current: TaskHandle[Any] | None = None
+        self.last_request: ImageRequest | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._current is not None and not self._current.done()
+
+    def open(self, request: ImageRequest) -> None:
+        """Open a file, a link or bytes; a newer request replaces a running one."""
+        self.last_request = request
+        if self._current is not None:
+            self._current.cancel()
+        limits, session = self._fetch_limits, self._session
+        origin = str(request.path) if request.path else request.url or request.name
+
+        def work(ctx: TaskContext) -> LoadedImage:
+            if request.path is not None:
+                source = ImageSource.open_path(request.path)
+            elif request.url is not None:
+                got = fetch_image(request.url, session=session, limits=limits,
+                                  cancel=ctx.cancel_event, progress=ctx.progress)
+                ctx.check_cancelled()
+                source = ImageSource.open_bytes(got.data, name=got.name)
+            else:
+                assert request.data is not None
+                source = ImageSource.open_bytes(request.data, name=request.name)
+            ctx.check_cancelled()
+            return _prepare(source, origin, request.path, 0)
+
+        self.started.emit(origin)
+        self._current = self._runner.run(work, on_success=self.loaded.emit,
+                                         on_error=self.failed.emit,
+                                         on_progress=self.progress.emit)
+
+    def open_path(self, path: Path) -> None:
+        self.open(ImageRequest(name=path.name, path=path))
+
+    def open_frame(self, current: LoadedImage, frame: int) -> None:
+        def work(ctx: TaskContext) -> LoadedImage:
+            return _prepare(current.source, current.origin, current.path, frame)
+
+        self._runner.run(work, on_success=self.frame_loaded.emit, on_error=self.failed.emit)

@@ -1,0 +1,258 @@
+"""The previews: 400×400 from the exact upload bytes, round ones at X's sizes, facts.
+
+:class:`PreviewPanel` only shows what it is given. :class:`PreviewController` feeds it: a
+quick preview from the proxy on every change, then — once the user pauses — the image
+decoded back from the bytes ``render()`` produced on a worker thread. Those bytes are kept
+(:attr:`PreviewController.latest`) so the upload sends exactly what was shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from avatar_studio.core import services
+from avatar_studio.core.imaging.render import RenderResult, render
+from avatar_studio.core.services import ServiceProfile
+from avatar_studio.gui.cropgeometry import render_quick
+from avatar_studio.gui.document import CropDocument, RenderJob
+from avatar_studio.gui.qtimage import pil_to_qimage, scaled_pixmap
+from avatar_studio.gui.tasks import TaskContext, TaskRunner
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+log = logging.getLogger(__name__)
+
+ROUND_SIZES = (200, 73, 48, 24)
+DEBOUNCE_MS = 300
+
+
+@dataclass(frozen=True)
+class ExactPreview:
+    """Bytes ready for upload, with the picture decoded back from them."""
+
+    result: RenderResult
+    image: QImage
+    generation: int
+
+
+def format_bytes(n: int) -> str:
+    return f"{n / 1000:.1f} KB" if n < 1_000_000 else f"{n / 1e6:.2f} MB"
+
+
+def info_line(result: RenderResult, service: ServiceProfile) -> tuple[str, bool]:
+    size = len(result.data)
+    ok = size < service.max_bytes_exclusive
+    text = (f"{result.format} · {result.width}×{result.height} px · {format_bytes(size)} "
+            f"of {service.display_name}'s {format_bytes(service.max_bytes_exclusive)} limit")
+    return text, ok
+
+
+class PreviewPanel(QWidget):
+    """Signals:
+        frame_chosen(int): the user picked another frame of an animated image.
+    """
+
+    frame_chosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None, *,
+                 service: ServiceProfile = services.X) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.setObjectName("previewPanel")
+        side = service.output_side
+        self.big = QLabel(self)
+        self.big.setObjectName("preview400")
+        self.big.setFixedSize(side, side)
+        self.big.setAccessibleName(f"{side} by {side} preview of the upload")
+        self.big.setStyleSheet("QLabel#preview400 { background: palette(dark); }")
+        self.badge = QLabel("No image yet", self)
+        self.badge.setObjectName("previewBadge")
+        self.badge.setAccessibleName("Preview status")
+        self.rounds: dict[int, QLabel] = {}
+        row = QHBoxLayout()
+        row.setSpacing(10)
+        for size in ROUND_SIZES:
+            label = QLabel(self)
+            label.setFixedSize(size, size)
+            label.setAccessibleName(f"Round preview at {size} pixels")
+            label.setToolTip(f"As X shows it at {size} px")
+            self.rounds[size] = label
+            row.addWidget(label, 0, Qt.AlignmentFlag.AlignBottom)
+        row.addStretch(1)
+        self.info = QLabel("", self)
+        self.info.setObjectName("previewInfo")
+        self.info.setAccessibleName("Output format and size")
+        self.info.setWordWrap(True)
+        self.warnings = QLabel("", self)
+        self.warnings.setObjectName("previewWarnings")
+        self.warnings.setWordWrap(True)
+        self.warnings.setAccessibleName("Warnings about the picture")
+        self.frame_row = QWidget(self)
+        frame_layout = QHBoxLayout(self.frame_row)
+        frame_layout.setContentsMargins(0, 0, 0, 0)
+        frame_layout.addWidget(QLabel("Frame to upload:", self.frame_row))
+        self.frame_picker = QSpinBox(self.frame_row)
+        self.frame_picker.setAccessibleName("Frame to upload")
+        self.frame_picker.setToolTip("X keeps one frame of an animation: choose which")
+        self.frame_picker.setMinimum(1)
+        self.frame_picker.valueChanged.connect(self.on_frame_picker_value_changed)
+        frame_layout.addWidget(self.frame_picker)
+        frame_layout.addStretch(1)
+        self.frame_row.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.big)
+        layout.addWidget(self.badge)
+        layout.addLayout(row)
+        layout.addWidget(self.info)
+        layout.addWidget(self.warnings)
+        layout.addWidget(self.frame_row)
+        layout.addStretch(1)
+        self.shown: QImage = QImage()
+        self.is_exact = False
+
+    def show_image(self, image: QImage, *, exact: bool) -> None:
+        self.shown = image
+        self.is_exact = exact
+        side = self.service.output_side
+        self.big.setPixmap(scaled_pixmap(image, side))
+        for size, label in self.rounds.items():
+            label.setPixmap(scaled_pixmap(image, size, round_mask=True))
+        self.badge.setText("Exactly what will be uploaded" if exact
+                           else "Quick preview… (the exact one follows when you pause)")
+
+    def show_info(self, text: str, ok: bool) -> None:
+        self.info.setText(text if ok else f"⚠ {text}")
+        self.info.setProperty("over", not ok)
+
+    def set_warnings(self, lines: list[str]) -> None:
+        self.warnings.setText("\n".join(f"⚠ {line}" for line in lines))
+        self.warnings.setVisible(bool(lines))
+
+    def set_frames(self, count: int, current: int) -> None:
+        self.frame_row.setVisible(count > 1)
+        self.frame_picker.blockSignals(True)
+        self.frame_picker.setMaximum(max(1, count))
+        self.frame_picker.setValue(current + 1)
+        self.frame_picker.blockSignals(False)
+
+    def clear(self) -> None:
+        self.big.clear()
+        for label in self.rounds.values():
+            label.clear()
+        self.info.clear()
+        self.set_warnings([])
+        self.badge.setText("No image yet")
+
+    @Slot(int)
+    def on_frame_picker_value_changed(self, value: int) -> None:
+        self.frame_chosen.emit(value - 1)
+
+
+def source_warnings(doc: CropDocument, service: ServiceProfile) -> list[str]:
+    if doc.loaded is None:
+        return []
+    info = doc.loaded.source.info
+    lines = []
+    if min(info.width, info.height) < service.output_side:
+        lines.append(f"The picture is only {info.width}×{info.height} px: it will look soft "
+                     f"at {service.output_side}×{service.output_side}.")
+    if info.animated and not service.keeps_animation:
+        lines.append(f"Animated ({info.frame_count} frames): {service.display_name} keeps "
+                     "one frame. Pick it below.")
+    if info.has_alpha:
+        lines.append("Transparency is flattened onto the fill colour (JPEG)."
+                     if doc.flatten_alpha else "Transparency is kept (PNG).")
+    return lines
+
+
+class PreviewController(QObject):
+    """Keeps the panel in step with the document.
+
+    Signals:
+        exact_ready(object): an ExactPreview for the current crop.
+        failed(object): rendering raised (e.g. the byte limit cannot be met).
+    """
+
+    exact_ready = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, document: CropDocument, panel: PreviewPanel, runner: TaskRunner,
+                 parent: QObject | None = None, *, service: ServiceProfile = services.X,
+                 debounce_ms: int = DEBOUNCE_MS) -> None:
+        super().__init__(parent)
+        self._doc = document
+        self._panel = panel
+        self._runner = runner
+        self._service = service
+        self.latest: ExactPreview | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(debounce_ms)
+        self._timer.timeout.connect(self.render_exact)
+        document.crop_changed.connect(self.on_document_crop_changed)
+        document.image_changed.connect(self.on_document_image_changed)
+
+    def current(self) -> ExactPreview | None:
+        """The exact render, if it matches the crop as it is now."""
+        if self.latest is not None and self.latest.generation == self._doc.generation:
+            return self.latest
+        return None
+
+    @Slot()
+    def on_document_image_changed(self) -> None:
+        loaded = self._doc.loaded
+        if loaded is None:
+            self._panel.clear()
+            return
+        self._panel.set_frames(loaded.source.info.frame_count, loaded.frame)
+
+    @Slot()
+    def on_document_crop_changed(self) -> None:
+        loaded, state = self._doc.loaded, self._doc.state
+        if loaded is None or state is None:
+            return
+        info = loaded.source.info
+        quick = render_quick(loaded.qproxy, loaded.proxy.scale, info.width, info.height,
+                             state, self._service.output_side, self._doc.editor_fill())
+        self._panel.show_image(quick, exact=False)
+        self._panel.set_warnings(source_warnings(self._doc, self._service))
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def render_exact(self) -> None:
+        self._timer.stop()
+        job = self._doc.job()
+        if job is None:
+            return
+        service = self._service
+
+        def work(ctx: TaskContext) -> ExactPreview:
+            return _render_job(job, service)
+
+        self._runner.run(work, on_success=self._on_exact, on_error=self.failed.emit)
+
+    def _on_exact(self, preview: ExactPreview) -> None:
+        if preview.generation != self._doc.generation:
+            return  # the user moved on; a newer render is queued
+        self.latest = preview
+        self._panel.show_image(preview.image, exact=True)
+        self._panel.show_info(*info_line(preview.result, self._service))
+        self.exact_ready.emit(preview)
+
+
+def _render_job(job: RenderJob, service: ServiceProfile) -> ExactPreview:
+    result = render(job.source, job.state, service=service, options=job.options)
+    return ExactPreview(result=result, image=pil_to_qimage(result.image),
+                        generation=job.generation)

@@ -1,0 +1,71 @@
+"""Conversions between Pillow images and Qt images (GUI thread or worker, no widgets)."""
+
+from __future__ import annotations
+
+from PIL import Image
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QImage,
+    QImageWriter,
+    QPainter,
+    QPainterPath,
+    QPixmap,
+)
+
+
+def pil_to_qimage(image: Image.Image) -> QImage:
+    """A deep copy, so the QImage owns its pixels (safe after ``image`` is gone)."""
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    if image.mode == "RGBA":
+        data = image.tobytes("raw", "RGBA")
+        fmt = QImage.Format.Format_RGBA8888
+        stride = image.width * 4
+    else:
+        data = image.tobytes("raw", "RGB")
+        fmt = QImage.Format.Format_RGB888
+        stride = image.width * 3
+    return QImage(data, image.width, image.height, stride, fmt).copy()
+
+
+def qimage_to_png(image: QImage) -> bytes:
+    array = QByteArray()
+    buf = QBuffer(array)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    QImageWriter(buf, QByteArray(b"PNG")).write(image)
+    buf.close()
+    return bytes(array.data())
+
+
+def device_pixel_ratio() -> float:
+    screen = QGuiApplication.primaryScreen()
+    return screen.devicePixelRatio() if screen is not None else 1.0
+
+
+def scaled_pixmap(image: QImage, side: int, *, round_mask: bool = False,
+                  dpr: float | None = None, background: QColor | None = None) -> QPixmap:
+    """``image`` drawn into a side×side logical square, crisp at the screen's pixel ratio."""
+    ratio = dpr if dpr is not None else device_pixel_ratio()
+    px = max(1, round(side * ratio))
+    out = QImage(QSize(px, px), QImage.Format.Format_ARGB32_Premultiplied)
+    out.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(out)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+    if round_mask:
+        path = QPainterPath()
+        path.addEllipse(QRectF(0, 0, px, px))
+        painter.setClipPath(path)
+    if background is not None:
+        painter.fillRect(0, 0, px, px, background)
+    if not image.isNull():
+        # One smooth (area-averaging) downscale from the 400 px render.
+        scaled = image.scaled(px, px, Qt.AspectRatioMode.IgnoreAspectRatio,
+                              Qt.TransformationMode.SmoothTransformation)
+        painter.drawImage(0, 0, scaled)
+    painter.end()
+    pixmap = QPixmap.fromImage(out)
+    pixmap.setDevicePixelRatio(ratio)
+    return pixmap

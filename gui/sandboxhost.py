@@ -1,0 +1,36 @@
+"""The embedded sandbox the window can start with one click (plain Python, no Qt)."""
+
+from __future__ import annotations
+
+import threading
+
+from avatar_studio.core.sandbox.config import SandboxConfig
+from avatar_studio.core.sandbox.server import SandboxServer
+from avatar_studio.core.sandbox.state import DemoAccount
+
+
+class SandboxHost:
+    """Starts the sandbox on first use (from any thread) and stops it at exit."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self.server: SandboxServer | None = None
+
+    def ensure_started(self) -> DemoAccount:
+        with self._lock:
+            if self.server is None:
+                server = SandboxServer(self._config or SandboxConfig())
+                server.start()
+                self.server = server
+            return self.server.demo
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None and self.server.running
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.server is not None:
+                self.server.stop()
+                self.server = None

@@ -1,0 +1,307 @@
+"""The sign-in dialog: X with a PIN, pasted tokens, or the built-in sandbox.
+
+Every network step runs through the task runner; errors appear inline, in the client's
+own words. On success the dialog emits :attr:`SignInDialog.signed_in` with a
+:class:`SignInOutcome`; storing it is the account manager's job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from avatar_studio.core import services
+from avatar_studio.core.x.client import (
+    AccessTokens,
+    ConsumerKeys,
+    PinAuthorization,
+    SignedIn,
+)
+from avatar_studio.gui.accounts import ClientFactory
+from avatar_studio.gui.errors import user_message
+from avatar_studio.gui.sandboxhost import SandboxHost
+from avatar_studio.gui.tasks import TaskContext, TaskRunner
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SignInOutcome:
+    signed_in: SignedIn
+    consumer: ConsumerKeys
+    api_base: str
+    #: Sandbox sign-ins last for this session only.
+    session_only: bool = False
+
+
+def _secret_field(parent: QWidget, name: str) -> QLineEdit:
+    edit = QLineEdit(parent)
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    edit.setAccessibleName(name)
+    return edit
+
+
+def _error_label(parent: QWidget) -> QLabel:
+    label = QLabel(parent)
+    label.setObjectName("signInError")
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #b00020;")
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
+
+
+class SignInDialog(QDialog):
+    """Signals:
+        signed_in(object): a SignInOutcome.
+    """
+
+    signed_in = Signal(object)
+
+    def __init__(self, runner: TaskRunner, client_factory: ClientFactory,
+                 sandbox: SandboxHost | None, parent: QWidget | None = None, *,
+                 api_base: str = services.X.default_api_base,
+                 consumer: ConsumerKeys | None = None,
+                 open_url: Callable[[QUrl], object] = QDesktopServices.openUrl) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Sign in")
+        self.setObjectName("signInDialog")
+        self._runner = runner
+        self._factory = client_factory
+        self._sandbox = sandbox
+        self._open_url = open_url
+        self._auth: PinAuthorization | None = None
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self._build_pin_tab(api_base, consumer), "X account")
+        self.tabs.addTab(self._build_tokens_tab(consumer), "Paste tokens")
+        self.tabs.addTab(self._build_sandbox_tab(), "Sandbox (no account needed)")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addWidget(buttons)
+        self.resize(520, 380)
+
+    # -- tabs ---------------------------------------------------------------------
+    def _build_pin_tab(self, api_base: str, consumer: ConsumerKeys | None) -> QWidget:
+        tab = QWidget(self)
+        form = QFormLayout(tab)
+        intro = QLabel("Enter your X app's API key and secret (from the developer portal) "
+                       "once, open the authorization page, allow the app, then paste the "
+                       "PIN X shows you.", tab)
+        intro.setWordWrap(True)
+        form.addRow(intro)
+        self.api_key = QLineEdit(tab)
+        self.api_key.setAccessibleName("API key")
+        self.api_secret = _secret_field(tab, "API key secret")
+        if consumer is not None:
+            self.api_key.setText(consumer.api_key)
+            self.api_secret.setText(consumer.api_secret)
+        self.api_base = QLineEdit(api_base, tab)
+        self.api_base.setAccessibleName("API server")
+        self.api_base.setToolTip("Leave as it is for X; the sandbox CLI prints its own address")
+        form.addRow("API key:", self.api_key)
+        form.addRow("API key secret:", self.api_secret)
+        form.addRow("API server:", self.api_base)
+        self.open_page = QPushButton("Open authorization page", tab)
+        self.open_page.setToolTip("Opens X in your web browser to allow this app")
+        self.open_page.clicked.connect(self.on_open_page_clicked)
+        form.addRow(self.open_page)
+        self.auth_link = QLabel(tab)
+        self.auth_link.setWordWrap(True)
+        self.auth_link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.auth_link.setOpenExternalLinks(False)
+        self.auth_link.linkActivated.connect(lambda url: self._open_url(QUrl(url)))
+        form.addRow(self.auth_link)
+        self.pin = QLineEdit(tab)
+        self.pin.setAccessibleName("PIN")
+        self.pin.setPlaceholderText("the 7-digit PIN X shows after you allow the app")
+        self.pin.setEnabled(False)
+        form.addRow("PIN:", self.pin)
+        self.pin_button = QPushButton("Sign in", tab)
+        self.pin_button.setEnabled(False)
+        self.pin_button.clicked.connect(self.on_pin_button_clicked)
+        self.pin.returnPressed.connect(self.pin_button.click)
+        form.addRow(self.pin_button)
+        self.pin_error = _error_label(tab)
+        form.addRow(self.pin_error)
+        return tab
+
+    def _build_tokens_tab(self, consumer: ConsumerKeys | None) -> QWidget:
+        tab = QWidget(self)
+        form = QFormLayout(tab)
+        intro = QLabel("Already have an access token for your account (from the developer "
+                       "portal's \"Keys and tokens\")? Paste all four values.", tab)
+        intro.setWordWrap(True)
+        form.addRow(intro)
+        self.tok_api_key = QLineEdit(tab)
+        self.tok_api_key.setAccessibleName("API key")
+        self.tok_api_secret = _secret_field(tab, "API key secret")
+        self.tok_token = QLineEdit(tab)
+        self.tok_token.setAccessibleName("Access token")
+        self.tok_secret = _secret_field(tab, "Access token secret")
+        if consumer is not None:
+            self.tok_api_key.setText(consumer.api_key)
+            self.tok_api_secret.setText(consumer.api_secret)
+        form.addRow("API key:", self.tok_api_key)
+        form.addRow("API key secret:", self.tok_api_secret)
+        form.addRow("Access token:", self.tok_token)
+        form.addRow("Access token secret:", self.tok_secret)
+        self.tokens_button = QPushButton("Sign in", tab)
+        self.tokens_button.clicked.connect(self.on_tokens_button_clicked)
+        form.addRow(self.tokens_button)
+        self.tokens_error = _error_label(tab)
+        form.addRow(self.tokens_error)
+        return tab
+
+    def _build_sandbox_tab(self) -> QWidget:
+        tab = QWidget(self)
+        box = QVBoxLayout(tab)
+        intro = QLabel("The sandbox is a faithful local stand-in for X's API that runs inside "
+                       "this app: try signing in, uploading and the refresh without an "
+                       "account or a network. Nothing leaves your computer.", tab)
+        intro.setWordWrap(True)
+        box.addWidget(intro)
+        self.sandbox_button = QPushButton("Start the sandbox and sign in", tab)
+        self.sandbox_button.setAccessibleName("Start the sandbox and sign in")
+        self.sandbox_button.setEnabled(self._sandbox is not None)
+        self.sandbox_button.clicked.connect(self.on_sandbox_button_clicked)
+        box.addWidget(self.sandbox_button)
+        self.sandbox_error = _error_label(tab)
+        box.addWidget(self.sandbox_error)
+        box.addStretch(1)
+        return tab
+
+    # -- helpers ------------------------------------------------------------------
+    def _consumer(self, key: QLineEdit, secret: QLineEdit, error: QLabel) -> ConsumerKeys | None:
+        if not key.text().strip() or not secret.text().strip():
+            self._show_error(error, "Enter the API key and its secret first.")
+            return None
+        return ConsumerKeys(key.text().strip(), secret.text().strip())
+
+    def _show_error(self, label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.show()
+
+    def _busy(self, button: QPushButton, label: QLabel, busy: bool) -> None:
+        button.setEnabled(not busy)
+        if busy:
+            label.hide()
+        self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
+
+    def _failed(self, button: QPushButton, label: QLabel) -> Callable[[BaseException], None]:
+        def handler(exc: BaseException) -> None:
+            self._busy(button, label, False)
+            log.info("Sign-in step failed: %s", type(exc).__name__)
+            self._show_error(label, user_message(exc))
+        return handler
+
+    def _finish(self, outcome: SignInOutcome) -> None:
+        self.signed_in.emit(outcome)
+        self.accept()
+
+    # -- PIN ----------------------------------------------------------------------
+    @Slot()
+    def on_open_page_clicked(self) -> None:
+        consumer = self._consumer(self.api_key, self.api_secret, self.pin_error)
+        if consumer is None:
+            return
+        client = self._factory(consumer, None, self.api_base.text().strip())
+        self._busy(self.open_page, self.pin_error, True)
+
+        def work(ctx: TaskContext) -> PinAuthorization:
+            return client.start_pin_sign_in()
+
+        def done(auth: PinAuthorization) -> None:
+            self._busy(self.open_page, self.pin_error, False)
+            self._auth = auth
+            self.auth_link.setText(f"If no browser opened, visit <a href=\"{auth.authorize_url}\">"
+                                   "the authorization page</a>.")
+            self.pin.setEnabled(True)
+            self.pin_button.setEnabled(True)
+            self.pin.setFocus()
+            self._open_url(QUrl(auth.authorize_url))
+
+        self._runner.run(work, on_success=done,
+                         on_error=self._failed(self.open_page, self.pin_error))
+
+    @Slot()
+    def on_pin_button_clicked(self) -> None:
+        auth = self._auth
+        consumer = self._consumer(self.api_key, self.api_secret, self.pin_error)
+        if auth is None or consumer is None:
+            return
+        pin = self.pin.text().strip()
+        if not pin:
+            self._show_error(self.pin_error, "Paste the PIN X showed you.")
+            return
+        api_base = self.api_base.text().strip()
+        client = self._factory(consumer, None, api_base)
+        self._busy(self.pin_button, self.pin_error, True)
+
+        def work(ctx: TaskContext) -> SignedIn:
+            return client.finish_pin_sign_in(auth, pin)
+
+        self._runner.run(work, on_success=lambda s: self._finish(
+                             SignInOutcome(s, consumer, api_base)),
+                         on_error=self._failed(self.pin_button, self.pin_error))
+
+    # -- tokens -------------------------------------------------------------------
+    @Slot()
+    def on_tokens_button_clicked(self) -> None:
+        consumer = self._consumer(self.tok_api_key, self.tok_api_secret, self.tokens_error)
+        if consumer is None:
+            return
+        if not self.tok_token.text().strip() or not self.tok_secret.text().strip():
+            self._show_error(self.tokens_error, "Enter the access token and its secret.")
+            return
+        tokens = AccessTokens(self.tok_token.text().strip(), self.tok_secret.text().strip())
+        api_base = self.api_base.text().strip()
+        client = self._factory(consumer, tokens, api_base)
+        self._busy(self.tokens_button, self.tokens_error, True)
+
+        def work(ctx: TaskContext) -> SignedIn:
+            return client.sign_in_with_tokens()
+
+        self._runner.run(work, on_success=lambda s: self._finish(
+                             SignInOutcome(s, consumer, api_base)),
+                         on_error=self._failed(self.tokens_button, self.tokens_error))
+
+    # -- sandbox ------------------------------------------------------------------
+    @Slot()
+    def on_sandbox_button_clicked(self) -> None:
+        host = self._sandbox
+        if host is None:
+            return
+        factory = self._factory
+        self._busy(self.sandbox_button, self.sandbox_error, True)
+
+        def work(ctx: TaskContext) -> SignInOutcome:
+            return sign_in_to_sandbox(host, factory)
+
+        self._runner.run(work, on_success=self._finish,
+                         on_error=self._failed(self.sandbox_button, self.sandbox_error))
+
+
+def sign_in_to_sandbox(host: SandboxHost, factory: ClientFactory) -> SignInOutcome:
+    """Start the embedded sandbox and sign in as its demo user (runs on a worker)."""
+    demo = host.ensure_started()
+    consumer = ConsumerKeys(demo.api_key, demo.api_secret)
+    client = factory(consumer, AccessTokens(demo.access_token, demo.access_secret),
+                     demo.base_url)
+    return SignInOutcome(client.sign_in_with_tokens(), consumer, demo.base_url,
+                         session_only=True)
