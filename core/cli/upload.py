@@ -7,6 +7,7 @@ import json
 import sys
 from typing import TextIO
 
+from avatar_studio.core.accounts import Accounts
 from avatar_studio.core.cli import account
 from avatar_studio.core.cli.render import add_render_arguments, render_from_args
 from avatar_studio.core.x.errors import NotPublishedYet
@@ -60,7 +61,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
     uploaded = client.upload_profile_image(result.data, mime_type=result.mime_type,
                                            filename=filename, progress=bar)
     if creds.record is not None:
-        account.Accounts(account.store()).remember_used(creds.record)
+        Accounts(account.store()).remember_used(creds.record)
     summary: dict[str, object] = {
         "screen_name": before.screen_name, "old_url": before.profile_image_url_https,
         "new_url": None, "bytes": len(result.data), "format": result.format}

@@ -42,6 +42,14 @@ from urllib3 import encode_multipart_formdata
 
 log = logging.getLogger(__name__)
 
+# oauthlib and requests-oauthlib log base strings, signatures and the Authorization
+# header at DEBUG. logsetup silences them for the app; do it here too so no program or
+# test using the client with a DEBUG root logger can ever record a secret.
+for _name in ("oauthlib", "requests_oauthlib"):
+    _logger = logging.getLogger(_name)
+    if _logger.level < logging.WARNING:
+        _logger.setLevel(logging.WARNING)
+
 USER_AGENT = f"AvatarStudio/{__version__} (+python-requests/{requests.__version__})"
 UPLOAD_PATH = "/1.1/account/update_profile_image.json"
 VERIFY_PATH = "/1.1/account/verify_credentials.json"
@@ -228,7 +236,8 @@ class XClient:
                  timeouts: Timeouts = Timeouts(),
                  retry: RetryPolicy = RetryPolicy(),
                  poll: refresh.PollPolicy | None = None,
-                 account: str = "") -> None:
+                 account: str = "",
+                 clock: Callable[[], float] = time.time) -> None:
         self.consumer = consumer
         self.tokens = tokens
         self.api_base = validate_api_base(api_base)
@@ -239,6 +248,8 @@ class XClient:
         self.poll = poll or refresh.PollPolicy()
         #: How errors name the account ("@name"), when known.
         self.account = account
+        #: Wall clock for OAuth timestamps (injectable to test clock skew).
+        self.clock = clock
         self._limits: dict[str, RateLimit] = {}
         self._limits_lock = threading.Lock()
 
@@ -250,12 +261,17 @@ class XClient:
             values += [self.tokens.token, self.tokens.secret]
         return tuple(v for v in values if len(v) >= 4)
 
-    def _auth(self, **extra: str) -> OAuth1:
-        if self.tokens is not None and "resource_owner_key" not in extra:
+    def _auth(self, *, with_tokens: bool = True, **extra: str) -> Callable[[], OAuth1]:
+        """A factory: each attempt is signed afresh (new nonce and timestamp)."""
+        if with_tokens and self.tokens is not None and "resource_owner_key" not in extra:
             extra = {"resource_owner_key": self.tokens.token,
                      "resource_owner_secret": self.tokens.secret, **extra}
-        return OAuth1(self.consumer.api_key, client_secret=self.consumer.api_secret,
-                      signature_type="AUTH_HEADER", **extra)
+
+        def make() -> OAuth1:
+            return OAuth1(self.consumer.api_key, client_secret=self.consumer.api_secret,
+                          signature_type="AUTH_HEADER", timestamp=str(int(self.clock())),
+                          **extra)
+        return make
 
     def url(self, path: str) -> str:
         return self.api_base + path
@@ -298,7 +314,8 @@ class XClient:
             hint="Wait until then and try again.", reset_at=reset_at, status=None)
 
     def _request(self, method: str, path: str, *, context: Context = Context.API,
-                 params: Mapping[str, str] | None = None, auth: OAuth1 | None = None,
+                 params: Mapping[str, str] | None = None,
+                 auth: Callable[[], OAuth1] | None = None,
                  data: Any = None, headers: Mapping[str, str] | None = None,
                  read_timeout: float | None = None,
                  cancel: threading.Event | None = None,
@@ -321,7 +338,8 @@ class XClient:
             try:
                 response = self.session.request(
                     method, target, params=params, data=data, headers=headers,
-                    auth=auth, timeout=(self.timeouts.connect_s,
+                    auth=auth() if auth is not None else None,
+                    timeout=(self.timeouts.connect_s,
                                         read_timeout or self.timeouts.read_s),
                     allow_redirects=idempotent, stream=stream)
             except _Cancelled:
@@ -368,7 +386,7 @@ class XClient:
         body = response.content[:64 * 1024]
         return error_from_response(response.status_code, dict(response.headers), body,
                                    context=context, account=self.account,
-                                   secrets=self._secrets())
+                                   secrets=self._secrets(), now=self.clock())
 
     def _json(self, response: requests.Response, context: Context = Context.API) -> Any:
         if response.status_code != 200:
@@ -391,9 +409,7 @@ class XClient:
     def start_pin_sign_in(self) -> PinAuthorization:
         """request_token with oauth_callback=oob; the user opens ``authorize_url``."""
         response = self._request("POST", "/oauth/request_token", context=Context.OAUTH,
-                                 auth=OAuth1(self.consumer.api_key,
-                                             client_secret=self.consumer.api_secret,
-                                             callback_uri="oob"))
+                                 auth=self._auth(with_tokens=False, callback_uri="oob"))
         if response.status_code != 200:
             raise self._fail(response, Context.OAUTH)
         values = _form(response.text)
@@ -411,9 +427,8 @@ class XClient:
             raise PinRejected("No PIN was entered.", hint="Start sign-in again.")
         response = self._request(
             "POST", "/oauth/access_token", context=Context.PIN,
-            auth=OAuth1(self.consumer.api_key, client_secret=self.consumer.api_secret,
-                        resource_owner_key=auth.request_token,
-                        resource_owner_secret=auth.request_secret, verifier=pin))
+            auth=self._auth(resource_owner_key=auth.request_token,
+                            resource_owner_secret=auth.request_secret, verifier=pin))
         if response.status_code != 200:
             raise self._fail(response, Context.PIN)
         values = _form(response.text)
@@ -423,7 +438,8 @@ class XClient:
                                      status=response.status_code)
         tokens = AccessTokens(token, secret)
         user = XClient(self.consumer, tokens, api_base=self.api_base, session=self.session,
-                       timeouts=self.timeouts, retry=self.retry).verify_credentials()
+                       timeouts=self.timeouts, retry=self.retry,
+                       clock=self.clock).verify_credentials()
         return SignedIn(user, tokens)
 
     def sign_in_with_tokens(self) -> SignedIn:

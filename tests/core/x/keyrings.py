@@ -12,6 +12,9 @@ class _Failing(keyring.backend.KeyringBackend):
     error: type[Exception] = RuntimeError
     text = "failure"
 
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+
     def _raise(self) -> None:
         raise self.error(self.text)
 

@@ -77,7 +77,7 @@ def test_damaged_secret_is_reported_not_crashed() -> None:
 
 @pytest.mark.parametrize(("backend", "words"), [
     (NoBackend(), "no keyring service"),
-    (keyring.backends.fail.Keyring(), "no keyring service"),
+    (keyring.backends.fail.Keyring(), "no keyring service"),  # type: ignore[no-untyped-call]
     (LockedBackend(), "locked"),
     (ExplodingBackend(), "RuntimeError"),
 ])

@@ -146,7 +146,9 @@ def test_parse_never_raises(body: bytes, codes: tuple[int, ...],
 def test_every_error_class_has_its_own_exit_code() -> None:
     from avatar_studio.core import accounts, credentials
     from avatar_studio.core.cli import account as cli_account
-    classes = [xe.XApiError, xe.CredentialsRejected, xe.TokenRevoked, xe.ClockSkew,
+    from avatar_studio.core.errors import UserFacingError
+    classes: list[type[UserFacingError]] = [
+               xe.XApiError, xe.CredentialsRejected, xe.TokenRevoked, xe.ClockSkew,
                xe.BadAuthData, xe.ReadOnlyApp, xe.AccessTierRefused, xe.ImageRejected,
                xe.RateLimited, xe.ServerError, xe.NetworkError, xe.UnexpectedResponse,
                xe.Cancelled, xe.NotPublishedYet, xe.PinRejected, xe.InvalidApiBase,
