@@ -46,15 +46,17 @@ def _scale_high_depth(im: Image.Image) -> Image.Image:
     lo, hi = float(extrema[0]), float(extrema[1])
     if im.mode == "F" and lo >= 0 and hi <= 1.0:
         # Float images conventionally hold 0.0-1.0.
-        return im.point(lambda v: v * 255.0).convert("L")
+        return im.point(lambda v: v * 255.0 + 0.5).convert("L")
+    # Conversion to L truncates: add a half to round.
+    half = 0.5
     if hi <= 255 and lo >= 0:
         return im.convert("L")
     if hi <= 65535 and lo >= 0:
         # 16-bit data: 65535 maps to 255 exactly.
-        return im.point(lambda v: v / 257.0).convert("L")
+        return im.point(lambda v: v / 257.0 + half).convert("L")
     # Anything else (negative or wider data): stretch the actual range.
-    span = float(hi - lo) or 1.0
-    return im.point(lambda v: (v - lo) * (255.0 / span)).convert("L")
+    span = (hi - lo) or 1.0
+    return im.point(lambda v: (v - lo) * (255.0 / span) + half).convert("L")
 
 
 def to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:

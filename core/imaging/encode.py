@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from avatar_studio.core.imaging.errors import CannotMeetByteLimit
 from avatar_studio.core.services import ServiceProfile
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, ImageFile
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,30 @@ class Encoded:
     format: str
 
 
+_maxblock_lock = threading.Lock()
+
+
+def _ensure_jpeg_buffer(width: int, height: int) -> None:
+    """Make Pillow's JPEG buffer big enough for optimize=True.
+
+    With optimize=True libjpeg must hold the whole output in Pillow's buffer, which Pillow
+    sizes from a guess (w×h bytes below q95) that noisy 4:4:4 images exceed: libjpeg then
+    prints "Suspension not allowed here" and the save fails. ``ImageFile.MAXBLOCK`` is the
+    floor of that buffer; it only ever grows here (4 bytes per pixel covers any JPEG).
+    """
+    need = 4 * width * height + 65536
+    with _maxblock_lock:
+        if need > ImageFile.MAXBLOCK:
+            ImageFile.MAXBLOCK = need
+
+
 def save_jpeg(im: Image.Image, quality: int, subsampling: str) -> bytes:
+    _ensure_jpeg_buffer(im.width, im.height)
     buf = io.BytesIO()
     try:
         im.save(buf, "JPEG", quality=quality, subsampling=subsampling, optimize=True)
     except OSError:
-        # libjpeg's "Suspension not allowed here": optimize=True needs the whole output
-        # in Pillow's buffer, sized from a guess that noisy 4:4:4 images exceed.
+        # Should not happen after _ensure_jpeg_buffer; a plain save has no such limit.
         log.debug("JPEG optimize failed at q%d; saving without it", quality)
         buf = io.BytesIO()
         im.save(buf, "JPEG", quality=quality, subsampling=subsampling)
@@ -64,7 +82,8 @@ def exact_palette(im: Image.Image) -> Image.Image | None:
     else:
         pal = im.quantize(n, method=Image.Quantize.MEDIANCUT)
     back = pal.convert(im.mode)
-    if ImageChops.difference(back, im).getbbox() is not None:
+    # alpha_only=False: by default an RGBA bbox looks at alpha alone.
+    if ImageChops.difference(back, im).getbbox(alpha_only=False) is not None:
         return None
     return pal
 

@@ -61,6 +61,9 @@ _ORIENT: dict[int, Image.Transpose] = {
     8: Image.Transpose.ROTATE_90,
 }
 _EXIF_ORIENTATION = 0x0112
+# Decoders that apply the orientation themselves: Pillow's TIFF plugin (size is reported
+# upright at open) and pillow-heif (libheif applies irot/imir and resets the EXIF tag).
+_SELF_ORIENTING = frozenset({"TIFF", "HEIF"})
 
 # Exceptions Pillow's decoders raise on damaged or truncated data.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError,
@@ -302,7 +305,7 @@ class ImageSource:
             cached = self._full.get(frame)
         if cached is not None:
             return cached
-        if self.info.format == "JPEG" and min_scale < 0.5:
+        if self.info.format == "JPEG" and min_scale <= 0.5:
             draft = 1
             for s in (8, 4, 2):
                 if 1.0 / s >= min_scale:
@@ -343,7 +346,7 @@ def _open_image(data: bytes, name: str, formats: tuple[str, ...],
         raise DamagedImage(f"{name} looks like a {label} image but is damaged")
     other = _other_format(data)
     if other is not None:
-        raise UnsupportedFormat(f"{name} is a {other} image, which is not supported; "
+        raise UnsupportedFormat(f"{name} is in {other} format, which is not supported; "
                                 f"use {supported}")
     raise UnsupportedFormat(f"{name} is not an image that can be read; use {supported}")
 
@@ -360,6 +363,9 @@ def _other_format(data: bytes) -> str | None:
 
 
 def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation we must apply (1 when the decoder applies it itself)."""
+    if im.format in _SELF_ORIENTING:
+        return 1
     try:
         if im.format == "PNG":
             # getexif() on a PNG decodes the whole image to look for a late eXIf chunk;
