@@ -270,3 +270,10 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
 
 def max_channel_diff(a: Sequence[int], b: Sequence[int]) -> int:
     return max(abs(x - y) for x, y in zip(a, b, strict=True))
+
+
+def pixel(im: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
+    """A multi-band pixel as a tuple (typed for mypy)."""
+    p = im.getpixel(xy)
+    assert isinstance(p, tuple)
+    return p
