@@ -47,8 +47,10 @@ class EditorActions(QObject):
         self._pick_color = pick_color or _ask_color
 
         def make(text: str, shortcut: str, tip: str, slot: Callable[[], None],
-                 checkable: bool = False) -> QAction:
+                 checkable: bool = False, short: str = "") -> QAction:
             action = QAction(text, self)
+            # The toolbar shows the short label, the menu the full text.
+            action.setIconText(short or text)
             action.setShortcut(QKeySequence(shortcut))
             action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
             action.setStatusTip(tip)
@@ -57,28 +59,29 @@ class EditorActions(QObject):
             return action
 
         self.rotate_left = make("Rotate left", "Shift+R", "Turn the picture 90° anticlockwise",
-                                lambda: document.edit(lambda m: m.rotate(-1)))
+                                lambda: document.edit(lambda m: m.rotate(-1)), short="⟲")
         self.rotate_right = make("Rotate right", "R", "Turn the picture 90° clockwise",
-                                 lambda: document.edit(lambda m: m.rotate(1)))
+                                 lambda: document.edit(lambda m: m.rotate(1)), short="⟳")
         self.flip_h = make("Flip horizontally", "H", "Mirror left and right",
-                           lambda: document.edit(lambda m: m.flip_horizontal()))
+                           lambda: document.edit(lambda m: m.flip_horizontal()), short="⇆")
         self.flip_v = make("Flip vertically", "V", "Mirror top and bottom",
-                           lambda: document.edit(lambda m: m.flip_vertical()))
+                           lambda: document.edit(lambda m: m.flip_vertical()), short="⇅")
         self.circle = make("Circle guide", "C", "Show the round shape X uses (or a square)",
-                           self._on_circle, checkable=True)
+                           self._on_circle, checkable=True, short="◯ Circle")
         self.circle.setChecked(document.circle)
         self.fit = make("Fit whole picture", "F",
                         "Allow zooming out past the edges; the rest is filled with the fill "
-                        "colour", self._on_fit, checkable=True)
+                        "colour", self._on_fit, checkable=True, short="Fit")
         self.fill = make("Fill colour…", "Ctrl+Shift+F",
-                         "Colour around non-square art and under transparency", self.choose_fill)
+                         "Colour around non-square art and under transparency",
+                         self.choose_fill, short="Fill")
         self.fill.setIcon(_swatch(document.fill))
         self.flatten = make("Flatten transparency", "Ctrl+Shift+T",
                             "Put transparent parts on the fill colour (uploads a JPEG)",
-                            self._on_flatten, checkable=True)
+                            self._on_flatten, checkable=True, short="Flatten")
         self.flatten.setChecked(document.flatten_alpha)
         self.reset = make("Reset crop", "Ctrl+0", "Back to the largest centred square",
-                          editor.reset)
+                          editor.reset, short="Reset")
         self.all = [self.rotate_left, self.rotate_right, self.flip_h, self.flip_v,
                     self.circle, self.fit, self.fill, self.flatten, self.reset]
         document.image_changed.connect(self._sync_enabled)
@@ -128,6 +131,7 @@ class EditorToolbar(QWidget):
         for action in actions.all:
             button = QToolButton(self)
             button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             button.setAccessibleName(action.text())
             layout.addWidget(button)
         layout.addSpacing(8)

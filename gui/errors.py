@@ -42,7 +42,10 @@ log = logging.getLogger(__name__)
 
 def user_message(exc: BaseException) -> str:
     if isinstance(exc, UserFacingError):
-        return str(exc)
+        # Hints naming a command-line command are for the CLI; the window has a button.
+        if exc.hint and "avatar-studio-cli" not in exc.hint:
+            return f"{exc.message}\n{exc.hint}"
+        return exc.message
     return (f"Something went wrong ({type(exc).__name__}). Your image and crop are kept; "
             f"details are in the log: {log_file()}")
 

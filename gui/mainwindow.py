@@ -76,9 +76,11 @@ class DropPlaceholder(QLabel):
 class MainWindow(QMainWindow):
     """Signals:
         open_requested(Path): the user chose a file to open.
+        sign_in_dialog_opened(object): the SignInDialog just shown.
     """
 
     open_requested = Signal(Path)
+    sign_in_dialog_opened = Signal(object)
 
     def __init__(self, context: AppContext | None = None,
                  parent: QWidget | None = None) -> None:
@@ -294,7 +296,7 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.signed_in.connect(self.on_signed_in)
         dialog.open()
-        self.sign_in_dialog = dialog
+        self.sign_in_dialog_opened.emit(dialog)
         return dialog
 
     def _session_bases(self) -> set[str]:

@@ -76,14 +76,15 @@ class SignInDialog(QDialog):
                  sandbox: SandboxHost | None, parent: QWidget | None = None, *,
                  api_base: str = services.X.default_api_base,
                  consumer: ConsumerKeys | None = None,
-                 open_url: Callable[[QUrl], object] = QDesktopServices.openUrl) -> None:
+                 open_url: Callable[[QUrl], object] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in")
         self.setObjectName("signInDialog")
         self._runner = runner
         self._factory = client_factory
         self._sandbox = sandbox
-        self._open_url = open_url
+        # Looked up at call time, so QDesktopServices.setUrlHandler reaches it.
+        self._open_url = open_url or QDesktopServices.openUrl
         self._auth: PinAuthorization | None = None
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self._build_pin_tab(api_base, consumer), "X account")

@@ -1,0 +1,292 @@
+"""Sign-in, upload and refresh against the real in-process sandbox, and every failure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from avatar_studio.core.credentials import CredentialStore
+from avatar_studio.core.sandbox.server import SandboxServer
+from avatar_studio.gui.mainwindow import MainWindow
+from avatar_studio.gui.signin import SignInDialog
+from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+
+from tests.gui.helpers import (
+    BR,
+    TL,
+    make_context,
+    near,
+    pixel,
+    quadrants,
+    save_artifact,
+)
+
+
+def _window(qtbot, **kwargs) -> MainWindow:
+    w = MainWindow(make_context(**kwargs))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+@pytest.fixture
+def window(qtbot) -> MainWindow:
+    return _window(qtbot)
+
+
+def server_of(window: MainWindow) -> SandboxServer:
+    host = window.context.sandbox
+    assert host is not None
+    host.ensure_started()
+    assert host.server is not None
+    return host.server
+
+
+def signed_in_with_image(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    window.start_sandbox_demo()
+    with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
+        window.open_path(quadrants(tmp_path / "me.png"))
+    qtbot.waitUntil(lambda: window.accounts.current is not None
+                    and window.accounts.current.user is not None
+                    and not window.accounts.avatar.isNull(), timeout=10_000)
+    qtbot.waitUntil(lambda: window.previews.current() is not None, timeout=10_000)
+    assert window.upload_panel.upload.isEnabled()
+
+
+class _Browser(QObject):
+    """Stands in for the system browser: records what the app asked it to open."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url.toString())
+
+
+@pytest.fixture
+def browser() -> Iterator[_Browser]:
+    b = _Browser()
+    QDesktopServices.setUrlHandler("http", b, "open")
+    yield b
+    QDesktopServices.unsetUrlHandler("http")
+
+
+def _pin_from_authorize_page(url: str) -> str:
+    """What a user does in the browser: open the page, press "Authorize app", read the PIN."""
+    with requests.Session() as web:
+        page = web.get(url, timeout=10)
+        page.raise_for_status()
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                                 page.text))
+        action = re.search(r'<form action="([^"]+)"', page.text)
+        assert action is not None
+        base = url.split("/oauth/")[0]
+        done = web.post(base + action.group(1), data={**fields, "allow": "Authorize app"},
+                        timeout=10)
+        done.raise_for_status()
+    match = re.search(r'id="oauth_pin".*?<code>(\d+)</code>', done.text, re.S)
+    assert match is not None, done.text
+    return match.group(1)
+
+
+def test_pin_sign_in_through_the_browser(qtbot, browser: _Browser) -> None:
+    # The real Secret Service (tests/harness/with-keyring.sh) holds the secrets here.
+    window = _window(qtbot, store=CredentialStore())
+    server = server_of(window)
+    demo = server.demo
+    dialog = window.show_sign_in()
+    assert isinstance(dialog, SignInDialog)
+    dialog.api_key.setText("")
+    dialog.open_page.click()
+    assert "Enter the API key" in dialog.pin_error.text()  # inline, nothing sent
+    dialog.api_key.setText(demo.api_key)
+    dialog.api_secret.setText(demo.api_secret)
+    dialog.api_base.setText(server.base_url)
+    dialog.open_page.click()
+    qtbot.waitUntil(lambda: bool(browser.opened), timeout=10_000)
+    assert browser.opened[0].startswith(f"{server.base_url}/oauth/authorize?oauth_token=")
+    assert dialog.pin.isEnabled()
+
+    dialog.pin.setText("0000000")  # a wrong PIN first: the client's message, inline
+    dialog.pin_button.click()
+    qtbot.waitUntil(lambda: dialog.pin_error.isVisible(), timeout=10_000)
+    assert dialog.pin_error.text()
+    assert dialog.isVisible()
+    save_artifact(dialog, "20-sign-in-wrong-pin")
+
+    dialog.open_page.click()  # the wrong PIN used up the request token: start again
+    qtbot.waitUntil(lambda: len(browser.opened) == 2, timeout=10_000)
+    dialog.pin.setText(_pin_from_authorize_page(browser.opened[1]))
+    with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
+        dialog.pin_button.click()
+    qtbot.waitUntil(lambda: not window.accounts.avatar.isNull(), timeout=10_000)
+    assert window.account_panel.handle.text() == f"@{demo.screen_name}"
+    assert window.account_panel.name.text()
+    record = window.accounts.current.record if window.accounts.current else None
+    assert record is not None
+    assert record.base_url == server.base_url
+    # Saved for next time: the list in settings, the secret in the keyring.
+    secrets = CredentialStore().load(record)
+    assert secrets.access_token
+    assert secrets.api_key == demo.api_key
+    window.accounts.sign_out()
+    qtbot.waitUntil(lambda: window.accounts.current is None, timeout=10_000)
+    assert window.account_panel.name.text() == "Not signed in"
+
+
+def test_sandbox_in_one_click(qtbot, window: MainWindow) -> None:
+    dialog = window.show_sign_in()
+    dialog.tabs.setCurrentIndex(2)
+    save_artifact(dialog, "21-sign-in-sandbox-tab")
+    with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
+        dialog.sandbox_button.click()
+    assert window.accounts.current is not None
+    assert window.account_panel.handle.text().startswith("@")
+    assert "(sandbox)" in window.account_panel.switcher.itemText(0)
+
+
+def test_upload_progress_processing_and_refreshed_avatar(qtbot, window: MainWindow,
+                                                         tmp_path: Path) -> None:
+    signed_in_with_image(qtbot, window, tmp_path)
+    before = window.accounts.avatar.copy()
+    phases: list[str] = []
+    sent: list[tuple[int, int]] = []
+    attempts: list[int] = []
+    window.upload.phase_changed.connect(phases.append)
+    window.upload.bytes_sent.connect(lambda a, b: sent.append((a, b)))
+    window.upload.attempt.connect(attempts.append)
+    exact = window.previews.current()
+    assert exact is not None
+    with qtbot.waitSignal(window.upload.finished, timeout=20_000) as done:
+        window.upload_panel.upload.click()
+        first = window.upload._handle
+        window.upload_panel.upload.click()  # double click: ignored
+        window.upload.start()
+        assert window.upload._handle is first
+        assert not window.upload_panel.upload.isEnabled()
+        qtbot.waitUntil(lambda: window.upload.phase == "processing", timeout=10_000)
+        save_artifact(window, "30-upload-processing")
+    outcome = done.args[0]
+    assert outcome.uploaded.data == exact.result.data  # exactly the previewed bytes
+    assert sent[-1][0] == sent[-1][1] >= len(exact.result.data)
+    seen = [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p]
+    assert seen == ["uploading", "processing", "checking", "done"]
+    assert attempts
+    assert attempts[0] == 1
+    assert "attempt" not in window.upload_panel.status.text()
+    assert "Done" in window.upload_panel.status.text()
+    # The account panel shows the new picture, downloaded from the new URL.
+    avatar = window.accounts.avatar
+    assert avatar.cacheKey() != before.cacheKey()
+    assert near(pixel(avatar, 0.2, 0.2), TL)
+    assert near(pixel(avatar, 0.8, 0.8), BR)
+    assert window.accounts.current is not None
+    assert window.accounts.current.user is not None
+    assert window.accounts.current.user.profile_image_url_https == outcome.refresh.new_url
+    assert window.upload_panel.after.isVisible()
+    assert window.upload_panel.before.isVisible()
+    assert window.upload_panel.upload.isEnabled()
+    save_artifact(window, "31-upload-done")
+
+
+def _fault_401(server: SandboxServer) -> None:
+    server.faults.revoke_token(server.demo.access_token)
+
+
+def _fault_429(server: SandboxServer) -> None:
+    server.limiter.limits["update_profile_image"] = 0
+
+
+def _fault_500(server: SandboxServer) -> None:
+    server.faults.fail_next(1, 500)
+
+
+def _fault_drop(server: SandboxServer) -> None:
+    server.faults.drop_next(1)
+
+
+@pytest.mark.parametrize(("fault", "action", "words"), [
+    (_fault_401, "Sign in again…", "token"),
+    (_fault_429, "Retry", "rate limit"),
+    (_fault_500, "Retry", ""),
+    (_fault_drop, "Retry", ""),
+])
+def test_upload_errors_keep_the_crop_and_offer_the_way_out(
+        qtbot, window: MainWindow, tmp_path: Path, fault, action: str, words: str) -> None:
+    signed_in_with_image(qtbot, window, tmp_path)
+    window.editor.zoom_by(1.5)
+    window.editor.pan_pixels(30, 10)
+    state, loaded = window.document.state, window.document.loaded
+    qtbot.waitUntil(lambda: window.previews.current() is not None, timeout=10_000)
+    server = server_of(window)
+    fault(server)
+    with qtbot.waitSignal(window.upload.phase_changed,
+                          check_params_cb=lambda p: p == "failed", timeout=20_000):
+        window.upload_panel.upload.click()
+    banner = window.banner
+    assert banner.isVisible()
+    assert banner.action_button.text() == action
+    assert words.lower() in banner.label.text().lower()
+    assert "Traceback" not in banner.label.text()
+    # Nothing lost: same picture, same crop, and the app takes the next command.
+    assert window.document.state == state
+    assert window.document.loaded is loaded
+    assert window.upload_panel.upload.isEnabled()
+    assert not window.upload_panel.progress.isVisible()
+    save_artifact(window, f"40-error-{fault.__name__.strip('_')}")
+    if action == "Retry":
+        server.faults.reset()
+        server.limiter.limits.pop("update_profile_image", None)
+        with qtbot.waitSignal(window.upload.finished, timeout=20_000):
+            banner.action_button.click()
+        assert window.upload.phase == "done"
+    else:
+        with qtbot.waitSignal(window.sign_in_dialog_opened, timeout=5_000):
+            banner.action_button.click()
+
+
+def test_cancel_during_upload_and_while_waiting(qtbot, window: MainWindow,
+                                                tmp_path: Path) -> None:
+    window.start_sandbox_demo()
+    with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
+        window.open_path(quadrants(tmp_path / "big.png", (2400, 2400)))
+    qtbot.waitUntil(lambda: window.accounts.current is not None
+                    and window.accounts.current.user is not None, timeout=10_000)
+    user = window.accounts.current.user if window.accounts.current else None
+    assert user is not None
+    old_url = user.profile_image_url_https
+    # A fresh change: the upload task must render the bytes first, and Cancel (clicked
+    # right away) lands before anything is sent.
+    window.editor.zoom_by(1.2)
+    state = window.document.state
+    assert window.previews.current() is None
+    window.upload_panel.upload.click()
+    assert window.upload_panel.cancel.isVisible()
+    with qtbot.waitSignal(window.upload.phase_changed,
+                          check_params_cb=lambda p: p == "cancelled", timeout=10_000):
+        window.upload_panel.cancel.click()
+    assert "not changed" in window.upload_panel.status.text()
+    assert window.document.state == state
+    assert window.upload_panel.upload.isEnabled()
+    assert not window.banner.isVisible()
+    server = server_of(window)
+    assert server.demo  # still serving
+    current = window.accounts.client().verify_credentials()
+    assert current.profile_image_url_https == old_url
+
+    server.faults.stall_processing(True)
+    window.upload_panel.upload.click()
+    qtbot.waitUntil(lambda: window.upload.phase == "checking", timeout=10_000)
+    with qtbot.waitSignal(window.upload.phase_changed,
+                          check_params_cb=lambda p: p == "cancelled", timeout=10_000):
+        window.upload_panel.cancel.click()
+    assert "Stopped waiting" in window.upload_panel.status.text()
+    assert window.upload_panel.upload.isEnabled()
+    assert window.document.state == state
