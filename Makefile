@@ -11,12 +11,12 @@ XVFB := xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp"
 export LANG := C.UTF-8
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test check lint typecheck typecheck-tree contracts unit gui-xvfb smoke bench package sysdeps-run sysdeps-test venv clean
+.PHONY: run test check lint typecheck typecheck-tree contracts unit gui-xvfb smoke bench package package-test sysdeps-run sysdeps-test sysdeps-package venv clean
 
 run: sysdeps-run $(STAMP)
 	$(BIN)/avatar-studio $(ARGS)
 
-test: sysdeps-test $(STAMP) check unit gui-xvfb smoke
+test: sysdeps-test $(STAMP) check unit gui-xvfb smoke package-test
 	@echo "make test: all checks passed"
 
 sysdeps-run:
@@ -24,6 +24,9 @@ sysdeps-run:
 
 sysdeps-test:
 	@packaging/sysdeps.sh test
+
+sysdeps-package:
+	@packaging/sysdeps.sh package
 
 venv: $(STAMP)
 
@@ -63,6 +66,23 @@ gui-xvfb: $(STAMP)
 smoke: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/avatar-studio --smoke
 	QT_QPA_PLATFORM=xcb $(XVFB) $(BIN)/avatar-studio --smoke
+
+# PyInstaller (the `package` extra) on top of the dev install, only when missing.
+PACKAGE_STAMP := $(VENV)/.installed-package
+$(PACKAGE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".[dev,package]"
+	@touch $@
+
+# dist/avatar-studio_<version>_<arch>.deb, xz-compressed (zstd when CI=true or
+# AVATAR_STUDIO_DEB_COMPRESSION=zstd|gzip|none says so).
+package: sysdeps-package $(PACKAGE_STAMP)
+	packaging/build-deb.sh
+
+# Build the .deb (fast compression unless told otherwise), install it with apt, run the
+# installed app and CLI (smoke, render, sandbox + upload, keyring), purge it. Needs root.
+package-test: sysdeps-test $(PACKAGE_STAMP)
+	AVATAR_STUDIO_DEB_COMPRESSION=$${AVATAR_STUDIO_DEB_COMPRESSION:-zstd} packaging/build-deb.sh
+	packaging/test-installed.sh "$$(packaging/build-deb.sh --print-path)"
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

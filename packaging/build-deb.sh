@@ -13,6 +13,7 @@
 #                                  zstd when CI=true and this is unset (10x faster, ~30% bigger)
 #   PYTHON                         the Python with PyInstaller and PySide6 (default .venv/bin/python)
 #   AVATAR_STUDIO_NO_SLIM=1        keep every Qt plugin and translation (to measure slimming)
+#   --print-path                   only print the path of the .deb it builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,12 +22,6 @@ t_start=$(date +%s.%N)
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}'; }
 say() { echo "build-deb: $*"; }
 die() { echo "build-deb: ERROR: $*" >&2; exit 1; }
-
-for tool in objdump dpkg-deb dpkg-query desktop-file-validate; do
-  command -v "$tool" >/dev/null || die "$tool is missing (packaging/sysdeps.sh package installs it)"
-done
-"$PY" -c 'import PyInstaller' 2>/dev/null \
-  || die "PyInstaller is not installed in $PY (make package installs the 'package' extra)"
 
 VERSION=$("$PY" -c 'from avatar_studio.core.version import __version__; print(__version__)')
 APP_ID=$("$PY" -c 'from avatar_studio.core.version import APP_ID; print(APP_ID)')
@@ -38,6 +33,13 @@ if [ -z "$compression" ]; then
 fi
 case "$compression" in xz|zstd|gzip|none) ;; *) die "unknown compression '$compression'";; esac
 DEB=dist/${NAME}_${VERSION}_${ARCH}.deb
+if [ "${1:-}" = --print-path ]; then echo "$DEB"; exit 0; fi
+for tool in objdump dpkg-deb dpkg-query desktop-file-validate; do
+  command -v "$tool" >/dev/null || die "$tool is missing (packaging/sysdeps.sh package installs it)"
+done
+"$PY" -c 'import PyInstaller' 2>/dev/null \
+  || die "PyInstaller is not installed in $PY (make package installs the 'package' extra)"
+
 say "$NAME $VERSION ($ARCH), compression $compression"
 
 # --- 1. the bundle --------------------------------------------------------------------

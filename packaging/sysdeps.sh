@@ -23,6 +23,13 @@ esac
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   pkgs="$pkgs python3-venv"
 fi
+# PyInstaller bundles libpython: Debian's python3 is linked statically, the shared library
+# comes from libpython3.X (a pyenv or python.org build made with --enable-shared has its own).
+if [ "$what" != run ] && python3 -c 'import sys
+sys.exit(0 if sys.prefix == "/usr" else 1)' \
+    2>/dev/null; then
+  pkgs="$pkgs $(python3 -c 'import sys; print("libpython%d.%d" % sys.version_info[:2])')"
+fi
 
 missing=()
 for p in $pkgs; do
