@@ -20,7 +20,7 @@ from avatar_studio.core.credentials import (
     Secrets,
 )
 from avatar_studio.core.errors import UserFacingError
-from avatar_studio.core.settings import AccountRecord, Settings, load_settings, save_settings
+from avatar_studio.core.settings import AccountRecord, Settings, load_settings, update_settings
 from avatar_studio.core.x.client import (
     AccessTokens,
     ConsumerKeys,
@@ -86,18 +86,25 @@ class Accounts:
         if self.store.in_memory:
             self._session = [a for a in self._session if a.key != record.key] + [record]
             return record
-        settings = self._load()
-        settings.upsert_account(record)
-        settings.last_account = record.key
-        save_settings(settings, self.settings_path)
+        def change(settings: Settings) -> None:
+            settings.upsert_account(record)
+            settings.last_account = record.key
+
+        update_settings(change, self.settings_path)
         log.info("Signed in as @%s (%s)", record.screen_name, record.base_url)
         return record
 
-    def find(self, name: str | None = None) -> AccountRecord:
-        """By key or @name; without a name the last used account, or the only one."""
+    def find(self, name: str | None = None, *, base_url: str | None = None) -> AccountRecord:
+        """By key or @name; without a name the last used account, or the only one.
+
+        ``base_url`` limits the choice to accounts signed in on that API server.
+        """
         accounts = self.list()
+        if base_url is not None:
+            accounts = [a for a in accounts if a.base_url == base_url]
         if not accounts:
-            raise AccountNotFound("No account is signed in.",
+            where = f" on {base_url}" if base_url else ""
+            raise AccountNotFound(f"No account is signed in{where}.",
                                   hint="Sign in first: avatar-studio-cli login")
         if name:
             wanted = name.removeprefix("@").lower()
@@ -124,10 +131,14 @@ class Accounts:
 
     def remember_used(self, record: AccountRecord) -> None:
         settings = self._load()
-        if settings.last_account != record.key and any(a.key == record.key
-                                                       for a in settings.accounts):
-            settings.last_account = record.key
-            save_settings(settings, self.settings_path)
+        if settings.last_account == record.key or not any(a.key == record.key
+                                                           for a in settings.accounts):
+            return
+
+        def change(fresh: Settings) -> None:
+            fresh.last_account = record.key
+
+        update_settings(change, self.settings_path)
 
     def remove(self, record: AccountRecord) -> None:
         """Delete the secret and the entry; the entry goes even if the keyring fails."""
@@ -137,10 +148,8 @@ class Accounts:
         except KeyringUnavailable as exc:
             problem = exc
         self._session = [a for a in self._session if a.key != record.key]
-        settings = self._load()
-        if any(a.key == record.key for a in settings.accounts):
-            settings.remove_account(record.key)
-            save_settings(settings, self.settings_path)
+        if any(a.key == record.key for a in self._load().accounts):
+            update_settings(lambda fresh: fresh.remove_account(record.key), self.settings_path)
         log.info("Signed out @%s", record.screen_name)
         if problem is not None:
             raise KeyringUnavailable(

@@ -17,7 +17,7 @@ import webbrowser
 from dataclasses import dataclass
 
 from avatar_studio.core import services
-from avatar_studio.core.accounts import AccountNotFound, Accounts, client_for
+from avatar_studio.core.accounts import Accounts, client_for
 from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable, Secrets
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.settings import AccountRecord
@@ -108,11 +108,7 @@ def resolve_credentials(args: argparse.Namespace) -> Credentials:
     if from_env is not None:
         return Credentials(from_env, base or services.X.default_api_base, None)
     accounts = Accounts(store())
-    record = accounts.find(getattr(args, "account", None))
-    if base is not None and base != record.base_url:
-        raise AccountNotFound(
-            f"@{record.screen_name} is signed in on {record.base_url}, not {base}.",
-            hint="Drop --api-base (and AVATAR_STUDIO_API_BASE) or sign in on that server.")
+    record = accounts.find(getattr(args, "account", None), base_url=base)
     return Credentials(accounts.store.load(record), record.base_url, record)
 
 

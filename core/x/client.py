@@ -205,6 +205,8 @@ class ProgressBody:
         self._view = memoryview(data)
         self._pos = 0
         self._handed_out = 0
+        #: The last count reported, so the end is reported once.
+        self.reported = 0
         self._progress = progress
         self._cancel = cancel
 
@@ -216,6 +218,7 @@ class ProgressBody:
             raise _Cancelled
         if self._progress is not None and self._handed_out:
             self._progress(self._pos, len(self._view))
+            self.reported = self._pos
             self._handed_out = 0
             if self._cancel is not None and self._cancel.is_set():
                 raise _Cancelled
@@ -346,7 +349,7 @@ class XClient:
                 log.info("%s %s cancelled by the user", method, path)
                 raise UploadCancelled() from None
             except requests.RequestException as exc:
-                last_error = self._network_error(exc)
+                last_error = self._network_error(exc, target)
                 log.info("%s %s failed: %s", method, path, type(exc).__name__)
                 continue
             elapsed = (time.monotonic() - started) * 1000
@@ -361,8 +364,8 @@ class XClient:
         assert last_error is not None
         raise last_error
 
-    def _network_error(self, exc: requests.RequestException) -> NetworkError:
-        host = urllib.parse.urlsplit(self.api_base).netloc
+    def _network_error(self, exc: requests.RequestException, url: str) -> NetworkError:
+        host = urllib.parse.urlsplit(url).netloc
         if isinstance(exc, requests.ConnectTimeout):
             what = "the connection timed out"
         elif isinstance(exc, requests.Timeout):
@@ -483,7 +486,7 @@ class XClient:
             read_timeout=self.timeouts.upload_read_s, cancel=cancel)
         if response.status_code not in (200, 201, 202):
             raise self._fail(response, Context.UPLOAD)
-        if progress is not None:
+        if progress is not None and stream.reported < len(body):
             progress(len(body), len(body))
         log.info("Profile picture uploaded (%d bytes, %s)", len(data), mime_type)
         if not response.content.strip():
