@@ -256,6 +256,16 @@ class XClient:
         self._limits: dict[str, RateLimit] = {}
         self._limits_lock = threading.Lock()
 
+    def close(self) -> None:
+        """Close pooled connections (the session, if it was passed in, too)."""
+        self.session.close()
+
+    def __enter__(self) -> XClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- plumbing ---------------------------------------------------------------------
 
     def _secrets(self) -> tuple[str, ...]:
@@ -473,7 +483,10 @@ class XClient:
         """POST update_profile_image as multipart (raw bytes in part ``image``).
 
         Only the query is signed (RFC 5849 leaves multipart bodies out); never retried,
-        since a second POST could change the picture twice.
+        since a second POST could change the picture twice. ``progress(sent, total)``
+        counts multipart bytes handed to the socket. ``cancel`` works until the last
+        byte has left (the connection is dropped and X sees a truncated request it
+        cannot accept); once X has the whole image only its answer decides.
         """
         self._require_tokens()
         body, content_type = encode_multipart_formdata(
