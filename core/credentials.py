@@ -166,6 +166,18 @@ class CredentialStore:
         _refuse_insecure(backend)
         return backend
 
+    def check(self) -> None:
+        """Fail early (KeyringUnavailable) if secrets could not be read or saved now.
+
+        A read of a name that does not exist is harmless, but it makes a locked Secret
+        Service ask to be unlocked, before the user goes through sign-in for nothing.
+        """
+        backend = self.backend()
+        try:
+            backend.get_password(SERVICE_NAME, "availability-check")
+        except Exception as exc:  # noqa: BLE001 - see _problem
+            raise _problem(exc) from None
+
     def describe(self) -> str:
         """Which backend is used, for messages and --debug (never any secret)."""
         if self._memory is not None:

@@ -162,7 +162,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty()
     accounts = Accounts(store())
     # Fail before the browser dance if the secrets could not be kept afterwards.
-    accounts.store.backend()
+    accounts.store.check()
     if args.tokens:
         secrets = secrets_from_env()
         if secrets is None:
@@ -228,7 +228,8 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 def cmd_whoami(args: argparse.Namespace) -> int:
     creds = resolve_credentials(args)
-    user = make_client(creds).verify_credentials()
+    with make_client(creds) as client:
+        user = client.verify_credentials()
     if args.json:
         print(json.dumps({**user_json(user), "api_base": creds.api_base}))
     else:

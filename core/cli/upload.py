@@ -10,6 +10,8 @@ from typing import TextIO
 from avatar_studio.core.accounts import Accounts
 from avatar_studio.core.cli import account
 from avatar_studio.core.cli.render import add_render_arguments, render_from_args
+from avatar_studio.core.imaging.render import RenderResult
+from avatar_studio.core.x.client import XClient
 from avatar_studio.core.x.errors import NotPublishedYet
 
 
@@ -50,8 +52,13 @@ class ProgressBar:
 
 def cmd_upload(args: argparse.Namespace) -> int:
     creds = account.resolve_credentials(args)
-    client = account.make_client(creds, timeout_s=args.wait_timeout)
     _, result = render_from_args(args)
+    with account.make_client(creds, timeout_s=args.wait_timeout) as client:
+        return _upload(args, creds, client, result)
+
+
+def _upload(args: argparse.Namespace, creds: account.Credentials, client: XClient,
+            result: RenderResult) -> int:
     # The "before" picture: by id for a saved account (900 calls per window), otherwise
     # verify_credentials, which also tells us who the environment's tokens belong to.
     before = (client.show_user(creds.record.user_id) if creds.record is not None

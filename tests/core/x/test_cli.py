@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import keyring
+import keyring.errors
 import pytest
 from avatar_studio.core.accounts import AccountNotFound
 from avatar_studio.core.cli.account import ENV_API_KEY, ENV_API_SECRET, IncompleteEnvironment
@@ -130,6 +131,25 @@ def test_login_without_keyring_saves_nothing(
         keyring.set_keyring(previous)
     assert run.code == KeyringUnavailable.exit_code
     assert "no keyring service" in run.err
+    assert not (isolated_dirs["config"] / "settings.json").exists()
+
+
+def test_keyring_failing_only_on_save_says_nothing_was_saved(
+        sandbox: SandboxServer, run_cli: CliRunner, monkeypatch: pytest.MonkeyPatch,
+        isolated_dirs: dict[str, Path]) -> None:
+    class ReadOnlyKeyring(MemoryBackend):
+        def set_password(self, service: str, username: str, password: str) -> None:
+            raise keyring.errors.PasswordSetError("refused")
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(ReadOnlyKeyring())
+    try:
+        set_env_credentials(monkeypatch, sandbox)
+        run = run_cli("login", "--tokens", "--api-base", sandbox.base_url)
+    finally:
+        keyring.set_keyring(previous)
+    assert run.code == KeyringUnavailable.exit_code
+    assert "nothing was saved" in run.err
     assert "AVATAR_STUDIO_ACCESS_TOKEN" in run.err  # the way to go on without storing
     assert not (isolated_dirs["config"] / "settings.json").exists()
 
