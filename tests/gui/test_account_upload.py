@@ -73,7 +73,7 @@ class _Browser(QObject):
 @pytest.fixture
 def browser() -> Iterator[_Browser]:
     b = _Browser()
-    QDesktopServices.setUrlHandler("http", b, "open")
+    QDesktopServices.setUrlHandler("http", b, b"open")
     yield b
     QDesktopServices.unsetUrlHandler("http")
 
