@@ -149,6 +149,13 @@ def _consumer_keys(interactive: bool) -> ConsumerKeys:
     return ConsumerKeys(key, secret)
 
 
+def _has_graphical_browser() -> bool:
+    """Without a desktop, webbrowser would start a text browser in this very terminal."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _read_pin() -> str:
     print("PIN: ", end="", file=sys.stderr, flush=True)
     line = sys.stdin.readline()
@@ -180,9 +187,9 @@ def cmd_login(args: argparse.Namespace) -> int:
         print("Open this address in a browser, authorize the app, then type the PIN "
               "it shows:", file=sys.stderr)
         print(auth.authorize_url, flush=True)
-        if not args.no_browser:
+        if not args.no_browser and _has_graphical_browser():
             try:
-                webbrowser.open(auth.authorize_url)
+                webbrowser.open(auth.authorize_url, new=2)
             except webbrowser.Error:
                 log.info("No browser could be opened")
         signed_in = client.finish_pin_sign_in(auth, _read_pin())
