@@ -73,7 +73,7 @@ class _Browser(QObject):
 @pytest.fixture
 def browser() -> Iterator[_Browser]:
     b = _Browser()
-    QDesktopServices.setUrlHandler("http", b, b"open")
+    QDesktopServices.setUrlHandler("http", b, "open")  # type: ignore[arg-type]  # stub says bytes; runtime wants str
     yield b
     QDesktopServices.unsetUrlHandler("http")
 
