@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSlider,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -67,7 +68,7 @@ class EditorActions(QObject):
         self.flip_v = make("Flip vertically", "V", "Mirror top and bottom",
                            lambda: document.edit(lambda m: m.flip_vertical()), short="⇅")
         self.circle = make("Circle guide", "C", "Show the round shape X uses (or a square)",
-                           self._on_circle, checkable=True, short="◯ Circle")
+                           self._on_circle, checkable=True, short="◯")
         self.circle.setChecked(document.circle)
         self.fit = make("Fit whole picture", "F",
                         "Allow zooming out past the edges; the rest is filled with the fill "
@@ -126,17 +127,22 @@ class EditorToolbar(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._doc = document
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for action in actions.all:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        layout = QHBoxLayout()
+        outer.addLayout(layout)
+        zoom_row = QHBoxLayout()
+        outer.addLayout(zoom_row)
+        # Flattening is rare: it lives in the Image menu only.
+        for action in (a for a in actions.all if a is not actions.flatten):
             button = QToolButton(self)
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             button.setAccessibleName(action.text())
             layout.addWidget(button)
-        layout.addSpacing(8)
+        layout.addStretch(1)
         zoom_label = QLabel("Zoom", self)
-        layout.addWidget(zoom_label)
+        zoom_row.addWidget(zoom_label)
         self.zoom = QSlider(Qt.Orientation.Horizontal, self)
         self.zoom.setObjectName("zoomSlider")
         self.zoom.setAccessibleName("Zoom")
@@ -145,7 +151,7 @@ class EditorToolbar(QWidget):
         self.zoom.setMinimumWidth(120)
         zoom_label.setBuddy(self.zoom)
         self.zoom.valueChanged.connect(self.on_zoom_value_changed)
-        layout.addWidget(self.zoom, 1)
+        zoom_row.addWidget(self.zoom, 1)
         document.crop_changed.connect(self._sync_zoom)
         self._sync_zoom()
 

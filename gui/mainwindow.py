@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -121,15 +122,25 @@ class MainWindow(QMainWindow):
         self.upload_panel = UploadPanel(central)
         self.upload = UploadController(self.document, self.previews, self.accounts, ctx.runner,
                                        self.upload_panel, self.banner, self)
-        right = QVBoxLayout()
+        side = QWidget(central)
+        side.setObjectName("sideColumn")
+        right = QVBoxLayout(side)
+        right.setContentsMargins(0, 0, 6, 0)
         right.addWidget(self.account_panel)
-        right.addWidget(_rule(central))
+        right.addWidget(_rule(side))
         right.addWidget(self.preview_panel, 1)
-        right.addWidget(_rule(central))
+        right.addWidget(_rule(side))
         right.addWidget(self.upload_panel)
+        # Scrolls on small screens instead of forcing a window taller than the screen.
+        scroll = QScrollArea(central)
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(side.minimumSizeHint().width() + 16)
         layout = QHBoxLayout(central)
         layout.addLayout(left, 1)
-        layout.addLayout(right, 0)
+        layout.addWidget(scroll, 0)
         self.setCentralWidget(central)
         self.drop_target = central
         self.drops = DropHandler(central)

@@ -170,7 +170,7 @@ def source_warnings(doc: CropDocument, service: ServiceProfile) -> list[str]:
         lines.append(f"Animated ({info.frame_count} frames): {service.display_name} keeps "
                      "one frame. Pick it below.")
     if info.has_alpha:
-        lines.append("Transparency is flattened onto the fill colour (JPEG)."
+        lines.append("Transparency is flattened onto the fill colour."
                      if doc.flatten_alpha else "Transparency is kept (PNG).")
     return lines
 
