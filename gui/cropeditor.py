@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPaintEvent,
     QPen,
+    QPixmap,
     QResizeEvent,
     QWheelEvent,
 )
@@ -45,6 +46,8 @@ class CropEditor(QWidget):
         super().__init__(parent)
         self._doc = document
         self._drag_from: QPointF | None = None
+        self._overlay = QPixmap()
+        self._overlay_key: tuple[int, int, bool, float] | None = None
         self.setObjectName("cropEditor")
         self.setAccessibleName("Crop editor")
         self.setAccessibleDescription(
@@ -119,6 +122,21 @@ class CropEditor(QWidget):
         self.painted.emit()
 
     def _paint_overlay(self, painter: QPainter, frame: QRectF) -> None:
+        # The antialiased mask costs more than the picture itself: draw it once per size
+        # and shape, then blit it each frame.
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), self._doc.circle, ratio)
+        if self._overlay_key != key:
+            pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            overlay = QPainter(pixmap)
+            self._draw_overlay(overlay, frame)
+            overlay.end()
+            self._overlay, self._overlay_key = pixmap, key
+        painter.drawPixmap(0, 0, self._overlay)
+
+    def _draw_overlay(self, painter: QPainter, frame: QRectF) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         outside = QPainterPath()
         outside.addRect(QRectF(self.rect()))

@@ -1,0 +1,191 @@
+"""Benchmark: the window never stalls, and panning stays smooth.
+
+* Longest event-loop stall (a 5 ms QTimer heartbeat; stall = longest gap minus 5 ms)
+  while a 24-megapixel JPEG opens (until its exact preview is shown), and while an upload
+  and refresh run against the in-process sandbox. Target: under 50 ms.
+* Preview frame rate while panning: one drag step = the move, the editor's repaint and
+  the quick 400×400 preview, all on the GUI thread, as a mouse drag does them.
+
+Run: ``python -m tests.bench gui`` (offscreen unless QT_QPA_PLATFORM says otherwise).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("LANG", "C.UTF-8")
+
+STALL_TARGET_MS = 50.0
+HEARTBEAT_MS = 5
+
+
+def _isolate() -> Path:
+    """Never touch the user's settings, logs or keyring."""
+    base = Path(tempfile.mkdtemp(prefix="avatar-bench-"))
+    for name in ("CONFIG", "STATE", "CACHE"):
+        os.environ[f"AVATAR_STUDIO_{name}_DIR"] = str(base / name.lower())
+    return base
+
+
+def _photo(path: Path, width: int = 6000, height: int = 4000) -> Path:
+    """A 24 MP JPEG with photo-like detail (gradients plus noise), about 10 MB."""
+    from PIL import Image, ImageFilter
+    noise = Image.effect_noise((width // 4, height // 4), 60).filter(ImageFilter.GaussianBlur(1))
+    gradient = Image.linear_gradient("L").resize((width // 4, height // 4))
+    rgb = Image.merge("RGB", (noise, gradient, gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    rgb.resize((width, height), Image.Resampling.BICUBIC).save(path, "JPEG", quality=92)
+    return path
+
+
+class Heartbeat:
+    def __init__(self) -> None:
+        from PySide6.QtCore import Qt, QTimer
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(HEARTBEAT_MS)
+        self.timer.timeout.connect(self._beat)
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self.gaps.clear()
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> float:
+        """Longest stall in ms."""
+        self.timer.stop()
+        return max(0.0, (max(self.gaps, default=0.0) * 1000) - HEARTBEAT_MS)
+
+
+def spin_until(condition: Callable[[], bool], timeout_s: float = 120.0) -> float:
+    """Run the event loop until ``condition``; returns the seconds it took."""
+    from PySide6.QtCore import QEventLoop, QTimer
+    started = time.perf_counter()
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(2)
+
+    def check() -> None:
+        if condition() or time.perf_counter() - started > timeout_s:
+            loop.quit()
+
+    poll.timeout.connect(check)
+    poll.start()
+    loop.exec()
+    poll.stop()
+    if not condition():
+        raise TimeoutError("benchmark step did not finish in time")
+    return time.perf_counter() - started
+
+
+def run() -> dict[str, float]:
+    base = _isolate()
+    from avatar_studio.core.credentials import CredentialStore, MemoryBackend
+    from avatar_studio.core.sandbox.config import SandboxConfig
+    from avatar_studio.core.settings import Settings
+    from avatar_studio.core.x.client import XClient
+    from avatar_studio.core.x.refresh import PollPolicy
+    from avatar_studio.gui.context import AppContext
+    from avatar_studio.gui.mainwindow import MainWindow
+    from avatar_studio.gui.sandboxhost import SandboxHost
+    from avatar_studio.gui.tasks import TaskRunner
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    print("making a 24 MP JPEG…", flush=True)
+    photo = _photo(base / "photo-24mp.jpg")
+    poll = PollPolicy(min_wait_s=1.0)  # the real schedule, the 5 s wait shortened
+
+    def client(consumer, tokens, api_base):
+        return XClient(consumer, tokens, api_base=api_base, poll=poll)
+
+    context = AppContext(runner=TaskRunner(), store=CredentialStore(MemoryBackend()),
+                         client_factory=client,
+                         sandbox=SandboxHost(SandboxConfig(processing_delay=1.0)),
+                         settings=Settings())
+    window = MainWindow(context)
+    window.resize(1280, 900)
+    window.show()
+    beat = Heartbeat()
+
+    # 1. Open the 24 MP JPEG, until the exact preview is on screen.
+    beat.start()
+    started = time.perf_counter()
+    window.open_path(photo)
+    spin_until(lambda: window.document.loaded is not None)
+    t_editor = time.perf_counter() - started
+    spin_until(lambda: window.previews.current() is not None)
+    t_exact = time.perf_counter() - started
+    stall_open = beat.stop()
+
+    # 2. Preview frame rate while panning (GUI-thread cost of one drag step).
+    editor = window.editor
+    steps = []
+    for i in range(240):
+        t0 = time.perf_counter()
+        editor.pan_pixels(3 if (i // 60) % 2 == 0 else -3, 1 if i % 2 else -1)
+        editor.repaint()  # synchronous: the frame is drawn before we stop the clock
+        steps.append(time.perf_counter() - t0)
+    frame_ms = statistics.median(steps) * 1000
+    frame_p95 = sorted(steps)[int(len(steps) * 0.95)] * 1000
+    spin_until(lambda: window.previews.current() is not None)
+
+    # 3. Sign in to the sandbox, then upload and follow the refresh.
+    window.start_sandbox_demo()
+    spin_until(lambda: window.accounts.current is not None
+               and window.accounts.current.user is not None
+               and not window.accounts.avatar.isNull())
+    beat.start()
+    started = time.perf_counter()
+    window.upload.start()
+    spin_until(lambda: window.upload.phase in ("done", "failed", "cancelled"))
+    t_upload = time.perf_counter() - started
+    stall_upload = beat.stop()
+    phase = window.upload.phase
+    window.close()
+    app.processEvents()
+
+    rows = [
+        ("open 24 MP JPEG: editor shown", f"{t_editor * 1000:.0f} ms", ""),
+        ("open 24 MP JPEG: exact preview shown", f"{t_exact * 1000:.0f} ms", ""),
+        ("  longest event-loop stall", f"{stall_open:.1f} ms",
+         "ok" if stall_open < STALL_TARGET_MS else "MISSED"),
+        ("pan: one drag step (median / p95)", f"{frame_ms:.1f} / {frame_p95:.1f} ms", ""),
+        ("pan: preview frame rate", f"{1000 / frame_ms:.0f} fps", ""),
+        (f"upload + refresh ({phase}, 1 s processing)", f"{t_upload * 1000:.0f} ms", ""),
+        ("  longest event-loop stall", f"{stall_upload:.1f} ms",
+         "ok" if stall_upload < STALL_TARGET_MS else "MISSED"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'value':>16}  target <{STALL_TARGET_MS:.0f} ms stall")
+    for name, value, verdict in rows:
+        print(f"{name:<{width}}  {value:>16}  {verdict}")
+    return {
+        "gui_open_24mp_editor_ms": round(t_editor * 1000, 1),
+        "gui_open_24mp_exact_ms": round(t_exact * 1000, 1),
+        "gui_open_24mp_max_stall_ms": round(stall_open, 1),
+        "gui_pan_step_median_ms": round(frame_ms, 2),
+        "gui_pan_step_p95_ms": round(frame_p95, 2),
+        "gui_pan_fps": round(1000 / frame_ms, 1),
+        "gui_upload_refresh_ms": round(t_upload * 1000, 1),
+        "gui_upload_refresh_max_stall_ms": round(stall_upload, 1),
+        "gui_upload_done": 1.0 if phase == "done" else 0.0,
+    }
+
+
+if __name__ == "__main__":
+    import json
+    print(json.dumps(run()))
