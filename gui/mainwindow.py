@@ -147,7 +147,9 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._connect()
-        self.resize(1180, 820)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        self.resize(min(1220, screen.width()) if screen else 1220,
+                    min(940, screen.height()) if screen else 940)
         if settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode()))
         self.accounts.select_initial(settings.last_account)
