@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         self.upload_panel = UploadPanel(central)
         self.upload = UploadController(self.document, self.previews, self.accounts, ctx.runner,
                                        self.upload_panel, self.banner, self)
-        side = QWidget(central)
+        self.side_column = side = QWidget(central)
         side.setObjectName("sideColumn")
         right = QVBoxLayout(side)
         right.setContentsMargins(0, 0, 6, 0)

@@ -182,7 +182,7 @@ class UploadController(QObject):
                 result.data, mime_type=result.mime_type, filename=f"avatar.{result.extension}",
                 progress=lambda sent, total: ctx.progress("bytes", sent, total),
                 cancel=ctx.cancel_event)
-            ctx.progress("processing")
+            ctx.progress("processing", round(client.poll.min_wait_s * 1000))
             refreshed = client.wait_for_new_image(
                 user_id, before_url, on_attempt=lambda n: ctx.progress("attempt", n),
                 cancel=ctx.cancel_event)
@@ -216,7 +216,7 @@ class UploadController(QObject):
                             f"{format_bytes(total)}")
         elif kind == "processing":
             self._panel.progress.setRange(0, 0)
-            wait = self._service.processing_min_wait_s
+            wait = args[0] / 1000 if args else self._service.processing_min_wait_s
             self._set_phase("processing", f"Uploaded. {self._service.display_name} is "
                             f"processing the picture (about {wait:g} s)…")
         elif kind == "attempt":

@@ -173,6 +173,7 @@ def test_upload_progress_processing_and_refreshed_avatar(qtbot, window: MainWind
         assert not window.upload_panel.upload.isEnabled()
         qtbot.waitUntil(lambda: window.upload.phase == "processing", timeout=10_000)
         save_artifact(window, "30-upload-processing")
+        save_artifact(window.side_column, "30-upload-processing-side")
     outcome = done.args[0]
     assert outcome.uploaded.data == exact.result.data  # exactly the previewed bytes
     assert sent[-1][0] == sent[-1][1] >= len(exact.result.data)
@@ -194,6 +195,7 @@ def test_upload_progress_processing_and_refreshed_avatar(qtbot, window: MainWind
     assert window.upload_panel.before.isVisible()
     assert window.upload_panel.upload.isEnabled()
     save_artifact(window, "31-upload-done")
+    save_artifact(window.side_column, "31-upload-done-side")
 
 
 def _fault_401(server: SandboxServer) -> None:
@@ -212,8 +214,13 @@ def _fault_drop(server: SandboxServer) -> None:
     server.faults.drop_next(1)
 
 
+def _fault_read_only(server: SandboxServer) -> None:
+    server.faults.set_read_only(server.demo.api_key)
+
+
 @pytest.mark.parametrize(("fault", "action", "words"), [
     (_fault_401, "Sign in again…", "token"),
+    (_fault_read_only, "Open help", "read"),
     (_fault_429, "Retry", "rate limit"),
     (_fault_500, "Retry", ""),
     (_fault_drop, "Retry", ""),
@@ -247,7 +254,7 @@ def test_upload_errors_keep_the_crop_and_offer_the_way_out(
         with qtbot.waitSignal(window.upload.finished, timeout=20_000):
             banner.action_button.click()
         assert window.upload.phase == "done"
-    else:
+    elif action == "Sign in again…":
         with qtbot.waitSignal(window.sign_in_dialog_opened, timeout=5_000):
             banner.action_button.click()
 
@@ -290,3 +297,24 @@ def test_cancel_during_upload_and_while_waiting(qtbot, window: MainWindow,
     assert "Stopped waiting" in window.upload_panel.status.text()
     assert window.upload_panel.upload.isEnabled()
     assert window.document.state == state
+
+
+def test_paste_tokens_path(qtbot, window: MainWindow) -> None:
+    server = server_of(window)
+    demo = server.demo
+    dialog = window.show_sign_in()
+    dialog.tabs.setCurrentIndex(1)
+    dialog.api_base.setText(server.base_url)
+    dialog.tok_api_key.setText(demo.api_key)
+    dialog.tok_api_secret.setText(demo.api_secret)
+    dialog.tok_token.setText(demo.access_token)
+    dialog.tok_secret.setText("not-the-secret")
+    dialog.tokens_button.click()
+    qtbot.waitUntil(dialog.tokens_error.isVisible, timeout=10_000)
+    assert "401" in dialog.tokens_error.text() or "authenticate" in dialog.tokens_error.text()
+    assert dialog.tokens_button.isEnabled()
+    save_artifact(dialog, "22-sign-in-tokens-error")
+    dialog.tok_secret.setText(demo.access_secret)
+    with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
+        dialog.tokens_button.click()
+    assert window.account_panel.handle.text() == f"@{demo.screen_name}"

@@ -77,6 +77,12 @@ def test_browser_link_is_downloaded_in_the_background(qtbot, window: MainWindow,
     assert loaded.source.info.width == 600
     assert loaded.path is None
 
+    QApplication.clipboard().setText(f"{site}/photo.png")
+    with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
+        window.paste_action.trigger()
+    assert window.document.loaded is not loaded
+    loaded = window.document.loaded
+
     page = QMimeData()
     page.setUrls([QUrl(f"{site}/gallery")])
     with qtbot.waitSignal(window.loader.failed, timeout=10_000):
