@@ -74,6 +74,47 @@ done | sort -u | grep -v "^$ROOT/$BUNDLE/" | xargs -r realpath | sort -u)
 QT_QPA_PLATFORM=offscreen "$BUNDLE/$NAME" --version | grep -qx "$NAME $VERSION" \
   || die "frozen GUI --version"
 [ -d "$BUNDLE/_internal/avatar_studio/resources" ] || die "resources missing from the bundle"
+# What each executable's archive holds: our modules by their installed names only, every
+# module of avatar_studio.core (subcommands are imported by name), and no Qt in the CLI.
+"$PY" - "$BUNDLE/$NAME" "$BUNDLE/$NAME-cli" <<'EOF' || die "frozen module check failed"
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import avatar_studio.core
+import avatar_studio.gui
+
+viewer = Path(sys.executable).with_name("pyi-archive_viewer")
+
+
+def modules(exe: str) -> set[str]:
+    out = subprocess.run([str(viewer), "--list", "--recursive", exe], check=True,
+                         capture_output=True, text=True).stdout
+    return set(re.findall(r"^ *\d+, \d+, \d+, '([\w.]+)'$", out, re.MULTILINE))
+
+
+def ours(package) -> set[str]:
+    return {package.__name__} | {m.name for m in pkgutil.walk_packages(
+        package.__path__, package.__name__ + ".")}
+
+
+gui, cli = modules(sys.argv[1]), modules(sys.argv[2])
+problems = []
+for name, found, wanted in (("gui", gui, ours(avatar_studio.core) | ours(avatar_studio.gui)),
+                            ("cli", cli, ours(avatar_studio.core))):
+    wanted = {m for m in wanted if not m.endswith("__main__")}
+    if missing := wanted - found:
+        problems.append(f"{name} lacks {sorted(missing)}")
+    if stray := {m for m in found if m.split(".")[0] in ("core", "gui", "resources")}:
+        problems.append(f"{name} has modules outside avatar_studio: {sorted(stray)}")
+if qt := {m for m in cli if m.split(".")[0] in ("PySide6", "shiboken6")
+          or m.startswith("avatar_studio.gui")}:
+    problems.append(f"cli holds Qt or gui modules: {sorted(qt)[:5]}")
+print("\n".join(problems) or f"frozen modules ok: gui {len(gui)}, cli {len(cli)}")
+sys.exit(1 if problems else 0)
+EOF
 say "bundle checked in $(elapsed "$t") s (${#elves[@]} ELF files)"
 
 # --- 2. the package tree --------------------------------------------------------------
@@ -123,6 +164,22 @@ for lib in "${outside[@]}"; do
   grep -qx "$pkg" <<<"$covered" || unmet+=("$pkg ($lib)")
 done
 [ ${#unmet[@]} -eq 0 ] || die "the bundle needs packages missing from Depends: ${unmet[*]}"
+
+install -d "$PKG/usr/share/doc/$NAME"
+cat >"$PKG/usr/share/doc/$NAME/copyright" <<EOF
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: $NAME
+Source: https://github.com/avatar-studio/avatar-studio
+
+Files: *
+Copyright: Avatar Studio developers
+License: MIT
+
+Files: opt/$NAME/_internal/*
+Comment: The bundle carries CPython, Qt 6 / PySide6 (LGPL-3.0), Pillow, pillow-heif
+ (libheif LGPL-3.0, x265 GPL-2.0), requests, oauthlib, keyring, werkzeug and the system
+ libraries they load, each under its own licence.
+EOF
 
 installed_size=$(du -sk --exclude=DEBIAN "$PKG" | cut -f1)
 depends_line=$(IFS=,; echo "${depends[*]}" | sed 's/,/, /g')

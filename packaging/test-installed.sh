@@ -34,6 +34,11 @@ if [ -z "${AVATAR_STUDIO_IN_KEYRING_SESSION:-}" ]; then
   exec tests/harness/with-keyring.sh "$0" $([ $allow_missing = 1 ] && echo --allow-missing) "$deb"
 fi
 
+# One run at a time on a machine: the package is system-wide (taken here, after the
+# re-exec, so the lock is not inherited and waited for by the same run).
+exec 9>"${TMPDIR:-/tmp}/avatar-studio-test-installed.lock"
+flock -w 900 9 || { echo "test-installed: another run holds the lock" >&2; exit 1; }
+
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 PKG=$(dpkg-deb -f "$deb" Package)
 VERSION=$(dpkg-deb -f "$deb" Version)
@@ -61,7 +66,7 @@ cleanup() {
   fi
   if dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null | grep -qx installed; then
     echo "test-installed: cleaning up: purging $PKG"
-    $SUDO apt-get purge -y -qq "$PKG" >/dev/null 2>&1
+    $SUDO apt-get -o DPkg::Lock::Timeout=300 purge -y -qq "$PKG" >/dev/null 2>&1
   fi
   rm -rf "$work"
   if [ $rc -ne 0 ]; then
@@ -111,7 +116,7 @@ fi
 
 # --- install ----------------------------------------------------------------------------
 install_deb() {
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$deb"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$deb"
 }
 step "apt-get install $(basename "$deb")" install_deb
 
@@ -317,7 +322,7 @@ fi
 
 # --- purge ------------------------------------------------------------------------------
 purge() {
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -q "$PKG"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 purge -y -q "$PKG"
   local left=()
   for f in "/opt/$PKG" "$APP" "$CLI" \
       /usr/share/applications/io.github.avatarstudio.AvatarStudio.desktop \
