@@ -56,14 +56,15 @@ class AccountManager(QObject):
         current_changed(object): the Current account, or None.
         user_loaded(object): the current account's XUser (after verify_credentials).
         avatar_loaded(QImage): its profile picture.
-        failed(object): an error for the banner.
+        failed(object, object): an error for the banner, and what "Retry" should call
+            (or None).
     """
 
     accounts_changed = Signal()
     current_changed = Signal(object)
     user_loaded = Signal(object)
     avatar_loaded = Signal(QImage)
-    failed = Signal(object)
+    failed = Signal(object, object)
 
     def __init__(self, store: CredentialStore, runner: TaskRunner,
                  client_factory: ClientFactory = default_client_factory,
@@ -77,6 +78,9 @@ class AccountManager(QObject):
         self.session = Accounts(session_store)
         self.current: Current | None = None
         self.avatar = QImage()
+
+    def _fail(self, retry: Callable[[], None] | None) -> Callable[[BaseException], None]:
+        return lambda exc: self.failed.emit(exc, retry)
 
     # -- list ---------------------------------------------------------------------
     def records(self) -> list[AccountRecord]:
@@ -113,7 +117,9 @@ class AccountManager(QObject):
             if on_done is not None:
                 on_done(record)
 
-        self._runner.run(work, on_success=done, on_error=self.failed.emit)
+        self._runner.run(work, on_success=done, on_error=self._fail(
+            lambda: self.add(signed_in, consumer, api_base, session_only=session_only,
+                             on_done=on_done)))
 
     def select(self, key: str) -> None:
         """Make the account with ``key`` current (secrets read off the GUI thread)."""
@@ -126,7 +132,7 @@ class AccountManager(QObject):
             return accounts.store.load(record)
 
         self._runner.run(work, on_success=lambda s: self._set_current(Current(record, s)),
-                         on_error=self.failed.emit)
+                         on_error=self._fail(lambda: self.select(key)))
 
     def select_initial(self, preferred_key: str) -> None:
         records = self.records()
@@ -153,7 +159,7 @@ class AccountManager(QObject):
             if rest:
                 self.select(rest[-1].key)
 
-        self._runner.run(work, on_success=done, on_error=self.failed.emit)
+        self._runner.run(work, on_success=done, on_error=self._fail(self.sign_out))
 
     def _set_current(self, current: Current) -> None:
         self.current = current
@@ -190,7 +196,7 @@ class AccountManager(QObject):
             self.user_loaded.emit(user)
             self.set_avatar(image)
 
-        self._runner.run(work, on_success=done, on_error=self.failed.emit)
+        self._runner.run(work, on_success=done, on_error=self._fail(self.refresh))
 
     def set_user(self, user: XUser) -> None:
         if self.current is not None:

@@ -7,9 +7,15 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from avatar_studio.core.logsetup import setup_logging
 from avatar_studio.core.version import APP_ID, APP_NAME, DIST_NAME, __version__
+
+if TYPE_CHECKING:
+    from avatar_studio.gui.context import AppContext
+    from avatar_studio.gui.mainwindow import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +38,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def create_window(args: argparse.Namespace, context: AppContext | None = None) -> MainWindow:
+    """Build and show the window as the command line asked (QApplication must exist)."""
+    from avatar_studio.gui.context import AppContext
+    from avatar_studio.gui.mainwindow import MainWindow
+    from avatar_studio.gui.theme import apply_theme
+    from PySide6.QtWidgets import QApplication
+
+    context = context or AppContext()
+    app = QApplication.instance()
+    if isinstance(app, QApplication) and context.settings.theme != "system":
+        apply_theme(app, context.settings.theme)
+    window = MainWindow(context)
+    window.show()
+    if args.sandbox:
+        window.start_sandbox_demo()
+    if args.image:
+        window.open_path(Path(args.image).expanduser().absolute())
+    return window
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     setup_logging(debug=args.debug)
     # Imported late so --version and --help work without a display or Qt libraries.
-    from pathlib import Path
-
-    from avatar_studio.gui.context import AppContext
     from avatar_studio.gui.errors import install_excepthooks
-    from avatar_studio.gui.mainwindow import MainWindow
     from avatar_studio.gui.qtlog import install_qt_message_handler
     from avatar_studio.gui.resources import app_icon
-    from avatar_studio.gui.theme import apply_theme
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -61,15 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     install_excepthooks()
 
-    context = AppContext()
-    if context.settings.theme != "system":
-        apply_theme(app, context.settings.theme)
-    window = MainWindow(context)
-    window.show()
-    if args.sandbox:
-        window.start_sandbox_demo()
-    if args.image:
-        window.open_path(Path(args.image).expanduser().absolute())
+    window = create_window(args)
     log.info("%s %s started (platform %s)", APP_NAME, __version__, app.platformName())
     if args.smoke:
         seen: list[bool] = []

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from types import TracebackType
 
+from avatar_studio.core.credentials import SecretsMissing
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.logsetup import log_file
 from avatar_studio.core.version import APP_NAME
@@ -143,7 +144,8 @@ def describe(exc: BaseException, *, can_retry: bool = True) -> ErrorReport:
     message = user_message(exc)
     if isinstance(exc, xerr.Cancelled):
         return ErrorReport(message, None)
-    if isinstance(exc, xerr.CredentialsRejected | xerr.TokenRevoked | xerr.BadAuthData):
+    if isinstance(exc, xerr.CredentialsRejected | xerr.TokenRevoked | xerr.BadAuthData
+                  | SecretsMissing):
         return ErrorReport(message, Action.SIGN_IN)
     if isinstance(exc, xerr.ReadOnlyApp | xerr.AccessTierRefused):
         return ErrorReport(message, Action.HELP, PORTAL_URL)

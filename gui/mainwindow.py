@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         self.preview_panel.frame_chosen.connect(self.on_frame_chosen)
         self.previews.failed.connect(lambda exc: self.banner.show_error(exc))
         self.accounts.failed.connect(
-            lambda exc: self.banner.show_error(exc, retry=self.accounts.refresh))
+            lambda exc, retry: self.banner.show_error(exc, retry=retry))
         self.account_panel.sign_in_requested.connect(self.show_sign_in)
         self.banner.sign_in_requested.connect(self.show_sign_in)
         self.open_requested.connect(self.loader.open_path)

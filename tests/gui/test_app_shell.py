@@ -78,3 +78,21 @@ def test_smoke_flag_exits_zero(platform: str) -> None:
     assert out.returncode == 0, out.stderr
     assert f"smoke: ok (platform {platform})" in out.stdout
     assert "Traceback" not in out.stderr
+
+
+def test_sandbox_flag_starts_signed_in_with_the_image(qtbot, tmp_path: Path) -> None:
+    from avatar_studio.gui.app import create_window, parse_args
+
+    from tests.gui.helpers import make_context, quadrants
+
+    image = quadrants(tmp_path / "me.png")
+    window = create_window(parse_args(["--sandbox", str(image)]), make_context())
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.document.loaded is not None
+                    and window.accounts.current is not None, timeout=15_000)
+    assert window.document.loaded is not None
+    assert window.document.loaded.path == image
+    assert window.account_panel.handle.text().startswith("@")
+    assert window.context.sandbox is not None
+    assert window.context.sandbox.running
+    qtbot.waitUntil(window.upload_panel.upload.isEnabled, timeout=10_000)
