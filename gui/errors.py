@@ -178,6 +178,7 @@ class ErrorBanner(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.action_button = QPushButton(self)
+        self.action_button.setAccessibleName("Error action")
         self.action_button.clicked.connect(self.on_action_button_clicked)
         close = QToolButton(self)
         close.setText("✕")
