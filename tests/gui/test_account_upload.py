@@ -133,6 +133,10 @@ def test_pin_sign_in_through_the_browser(qtbot, browser: _Browser) -> None:
     assert record is not None
     assert record.base_url == server.base_url
     # Saved for next time: the list in settings, the secret in the keyring.
+    from avatar_studio.core.settings import load_settings
+    saved = load_settings()
+    assert saved.last_account == record.key
+    assert [a.key for a in saved.accounts] == [record.key]
     secrets = CredentialStore().load(record)
     assert secrets.access_token
     assert secrets.api_key == demo.api_key
