@@ -141,7 +141,10 @@ class SandboxApp:
             environ["CONTENT_TYPE"] = _COMMA_MULTIPART.sub(r"\1; ", content_type, count=1)
         request = Request(environ)
         request.max_content_length = self.config.max_request_bytes
-        response = self.dispatch(request)
+        try:
+            response = self.dispatch(request)
+        finally:
+            request.close()  # uploaded parts may sit in temporary files
         response.headers["Date"] = http_date(time.time())
         return response(environ, start_response)
 

@@ -50,6 +50,14 @@ class _QuietHandler(WSGIRequestHandler):
         self.send_response_only(code, message)
 
 
+class _BindFailed(Exception):
+    """Carries the bind error past werkzeug, which would print it and sys.exit(1)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _TrackingServer(ThreadedWSGIServer):
     """Joins its request threads on close and can cut idle keep-alive connections."""
 
@@ -60,6 +68,12 @@ class _TrackingServer(ThreadedWSGIServer):
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(*args, **kwargs)
+
+    def server_bind(self) -> None:
+        try:
+            super().server_bind()
+        except OSError as exc:
+            raise _BindFailed(exc) from exc
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -108,7 +122,10 @@ class SandboxServer:
         if not is_loopback_host(host) and not self.config.allow_remote:
             raise ValueError(f"refusing to listen on non-loopback address {host!r} "
                              "(allow_remote is off)")
-        server = _TrackingServer(host, self.config.port, self.app, handler=_QuietHandler)
+        try:
+            server = _TrackingServer(host, self.config.port, self.app, handler=_QuietHandler)
+        except _BindFailed as exc:
+            raise exc.error from None
         self._server = server
         port = server.socket.getsockname()[1]
         shown = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host  # noqa: S104
@@ -127,14 +144,17 @@ class SandboxServer:
         server, thread = self._server, self._thread
         if server is None:
             return
-        server.shutdown()
+        server.shutdown()  # the accept loop has ended when this returns
+        # werkzeug's serve_forever() then joins the request threads (server_close); idle
+        # keep-alive connections would block that, so cut them first.
+        server.close_connections()
         if thread is not None:
             thread.join()
-        server.close_connections()
-        server.server_close()  # joins the request threads (block_on_close)
+        server.server_close()
         self.processor.stop()
         self._server = None
         self._thread = None
+        self._base_url = None
         log.info("sandbox stopped")
 
     def __enter__(self) -> SandboxServer:

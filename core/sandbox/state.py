@@ -260,7 +260,8 @@ class SandboxState:
                 user = self.add_user(
                     "sandbox_user", "Sandbox User",
                     description="A demo account of the local X API sandbox",
-                    location="127.0.0.1", email="sandbox_user@example.invalid")
+                    location="127.0.0.1", email="sandbox_user@example.invalid",
+                    url="https://example.com/avatar-studio")
             if token is None or token.revoked or token.api_key != app.api_key:
                 token = self.issue_access_token(app.api_key, user.user_id)
             self.demo_keys = {"api_key": app.api_key, "user_id": str(user.user_id),

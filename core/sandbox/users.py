@@ -92,10 +92,13 @@ def user_json(user: User, base_url: str, *, include_entities: bool = True,
         "name": user.name,
         "screen_name": user.screen_name,
         "location": user.location,
-        "profile_location": None,
+    }
+    if not own_account:
+        obj["profile_location"] = None  # recorded on users/show, not on verify_credentials
+    obj.update({
         "description": user.description,
         "url": user.url,
-    }
+    })
     if include_entities:
         obj["entities"] = _entities(user)
     obj.update({
