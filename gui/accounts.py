@@ -180,12 +180,13 @@ class AccountManager(QObject):
         client = self.client(current)
 
         def work(ctx: TaskContext) -> tuple[XUser, QImage]:
-            user = client.verify_credentials()
-            image = QImage()
-            if user.profile_image_url_https:
-                data = client.download_image(user.profile_image_url_https,
-                                             cancel=ctx.cancel_event)
-                image = QImage.fromData(data)
+            with client:
+                user = client.verify_credentials()
+                image = QImage()
+                if user.profile_image_url_https:
+                    data = client.download_image(user.profile_image_url_https,
+                                                 cancel=ctx.cancel_event)
+                    image = QImage.fromData(data)
             return user, image
 
         def done(result: tuple[XUser, QImage]) -> None:

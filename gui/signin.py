@@ -225,7 +225,8 @@ class SignInDialog(QDialog):
         self._busy(self.open_page, self.pin_error, True)
 
         def work(ctx: TaskContext) -> PinAuthorization:
-            return client.start_pin_sign_in()
+            with client:
+                return client.start_pin_sign_in()
 
         def done(auth: PinAuthorization) -> None:
             self._busy(self.open_page, self.pin_error, False)
@@ -255,7 +256,8 @@ class SignInDialog(QDialog):
         self._busy(self.pin_button, self.pin_error, True)
 
         def work(ctx: TaskContext) -> SignedIn:
-            return client.finish_pin_sign_in(auth, pin)
+            with client:
+                return client.finish_pin_sign_in(auth, pin)
 
         self._runner.run(work, on_success=lambda s: self._finish(
                              SignInOutcome(s, consumer, api_base)),
@@ -276,7 +278,8 @@ class SignInDialog(QDialog):
         self._busy(self.tokens_button, self.tokens_error, True)
 
         def work(ctx: TaskContext) -> SignedIn:
-            return client.sign_in_with_tokens()
+            with client:
+                return client.sign_in_with_tokens()
 
         self._runner.run(work, on_success=lambda s: self._finish(
                              SignInOutcome(s, consumer, api_base)),
@@ -302,7 +305,7 @@ def sign_in_to_sandbox(host: SandboxHost, factory: ClientFactory) -> SignInOutco
     """Start the embedded sandbox and sign in as its demo user (runs on a worker)."""
     demo = host.ensure_started()
     consumer = ConsumerKeys(demo.api_key, demo.api_secret)
-    client = factory(consumer, AccessTokens(demo.access_token, demo.access_secret),
-                     demo.base_url)
-    return SignInOutcome(client.sign_in_with_tokens(), consumer, demo.base_url,
-                         session_only=True)
+    with factory(consumer, AccessTokens(demo.access_token, demo.access_secret),
+                 demo.base_url) as client:
+        return SignInOutcome(client.sign_in_with_tokens(), consumer, demo.base_url,
+                             session_only=True)

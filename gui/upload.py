@@ -172,21 +172,24 @@ class UploadController(QObject):
         self._before = QImage(self._accounts.avatar)
 
         def work(ctx: TaskContext) -> UploadOutcome:
-            result = ready.result if ready is not None else _render_job(job, service).result
-            ctx.check_cancelled()
-            before_url = old_url
-            if before_url is None:
-                before_url = client.verify_credentials().profile_image_url_https
-            ctx.progress("bytes", 0, len(result.data))
-            client.upload_profile_image(
-                result.data, mime_type=result.mime_type, filename=f"avatar.{result.extension}",
-                progress=lambda sent, total: ctx.progress("bytes", sent, total),
-                cancel=ctx.cancel_event)
-            ctx.progress("processing", round(client.poll.min_wait_s * 1000))
-            refreshed = client.wait_for_new_image(
-                user_id, before_url, on_attempt=lambda n: ctx.progress("attempt", n),
-                cancel=ctx.cancel_event)
-            return UploadOutcome(refreshed, QImage.fromData(refreshed.image), result)
+            with client:
+                result = (ready.result if ready is not None
+                          else _render_job(job, service).result)
+                ctx.check_cancelled()
+                before_url = old_url
+                if before_url is None:
+                    before_url = client.verify_credentials().profile_image_url_https
+                ctx.progress("bytes", 0, len(result.data))
+                client.upload_profile_image(
+                    result.data, mime_type=result.mime_type,
+                    filename=f"avatar.{result.extension}",
+                    progress=lambda sent, total: ctx.progress("bytes", sent, total),
+                    cancel=ctx.cancel_event)
+                ctx.progress("processing", round(client.poll.min_wait_s * 1000))
+                refreshed = client.wait_for_new_image(
+                    user_id, before_url, on_attempt=lambda n: ctx.progress("attempt", n),
+                    cancel=ctx.cancel_event)
+                return UploadOutcome(refreshed, QImage.fromData(refreshed.image), result)
 
         self._handle = self._runner.run(work, on_success=self._on_done,
                                         on_error=self._on_error,

@@ -289,7 +289,8 @@ def test_cancel_during_upload_and_while_waiting(qtbot, window: MainWindow,
     assert not window.banner.isVisible()
     server = server_of(window)
     assert server.demo  # still serving
-    current = window.accounts.client().verify_credentials()
+    with window.accounts.client() as client:
+        current = client.verify_credentials()
     assert current.profile_image_url_https == old_url
 
     server.faults.stall_processing(True)
