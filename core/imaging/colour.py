@@ -59,14 +59,18 @@ def _scale_high_depth(im: Image.Image) -> Image.Image:
     return im.point(lambda v: (v - lo) * (255.0 / span) + half).convert("L")
 
 
-def to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
-    """Return ``im`` as 8-bit sRGB RGB or RGBA, with no metadata left in ``info``.
+def to_device_rgb(im: Image.Image, icc: bytes | None
+                  ) -> tuple[Image.Image, ImageCms.ImageCmsTransform | None]:
+    """8-bit RGB or RGBA, plus the transform to sRGB still to apply (None when the pixels
+    are sRGB already).
 
+    RGB data keeps its profile's colours so the (slow) transform can run after
+    resampling, on far fewer pixels; CMYK, grey and Lab data are converted here.
     ``im`` may be modified in place (the caller hands over a freshly decoded image).
     """
     transparency = "transparency" in im.info
     mode = im.mode
-    if mode == "P" or mode == "PA":
+    if mode in ("P", "PA"):
         im = im.convert("RGBA" if (transparency or mode == "PA") else "RGB")
     elif mode == "1":
         im = im.convert("L")
@@ -79,22 +83,19 @@ def to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     if transparency and im.mode in ("L", "RGB"):
         im = im.convert("LA" if im.mode == "L" else "RGBA")
 
-    alpha: Image.Image | None = None
-    if im.mode in ("RGBA", "LA"):
-        alpha = im.getchannel("A")
-        im = im.convert("RGB" if im.mode == "RGBA" else "L")
+    if im.mode in ("RGB", "RGBA"):
+        im.info = {}
+        return im, (_transform(icc, "RGB") if icc else None)
 
+    alpha: Image.Image | None = None
+    if im.mode == "LA":
+        alpha = im.getchannel("A")
+        im = im.convert("L")
     transform = _transform(icc, im.mode) if icc else None
+    if transform is None and im.mode == "LAB":
+        transform = _lab_transform()
     if transform is not None:
-        if im.mode == "RGB":
-            ImageCms.applyTransform(im, transform, inPlace=True)
-        else:
-            converted = ImageCms.applyTransform(im, transform)
-            assert converted is not None
-            im = converted
-    elif im.mode == "LAB":
-        lab = ImageCms.buildTransform(ImageCms.createProfile("LAB"), _SRGB, "LAB", "RGB")
-        converted = ImageCms.applyTransform(im, lab)
+        converted = ImageCms.applyTransform(im, transform)
         assert converted is not None
         im = converted
     if im.mode != "RGB":
@@ -102,4 +103,38 @@ def to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     if alpha is not None:
         im.putalpha(alpha)
     im.info = {}
-    return im
+    return im, None
+
+
+@functools.lru_cache(maxsize=1)
+def _lab_transform() -> ImageCms.ImageCmsTransform:
+    return ImageCms.buildTransform(ImageCms.createProfile("LAB"), _SRGB, "LAB", "RGB")
+
+
+def apply_transform(im: Image.Image, transform: ImageCms.ImageCmsTransform | None, *,
+                    in_place: bool = False) -> Image.Image:
+    """Apply an RGB -> sRGB transform to an RGB or RGBA image (alpha untouched)."""
+    if transform is None:
+        return im
+    if im.mode == "RGB" and in_place:
+        ImageCms.applyTransform(im, transform, inPlace=True)
+        out: Image.Image | None = im
+    elif im.mode == "RGB":
+        out = ImageCms.applyTransform(im, transform)
+    else:
+        alpha = im.getchannel("A")
+        out = ImageCms.applyTransform(im.convert("RGB"), transform)
+        assert out is not None
+        out.putalpha(alpha)
+    assert out is not None
+    out.info = {}  # ImageCms tags its output with the sRGB profile: no metadata here
+    return out
+
+
+def to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """Return ``im`` as 8-bit sRGB RGB or RGBA, with no metadata left in ``info``.
+
+    ``im`` may be modified in place (the caller hands over a freshly decoded image).
+    """
+    im, transform = to_device_rgb(im, icc)
+    return apply_transform(im, transform, in_place=True)

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from avatar_studio.core import services
-from avatar_studio.core.imaging.colour import to_srgb
+from avatar_studio.core.imaging.colour import apply_transform, to_srgb
 from avatar_studio.core.imaging.crop import CropState, SourceBox, source_box
 from avatar_studio.core.imaging.encode import EXTENSIONS, MIME_TYPES, encode_for
 from avatar_studio.core.imaging.source import ImageSource, Proxy
 from avatar_studio.core.services import ServiceProfile
 from PIL import Image
 
-#: JPEG sources are DCT-decoded at a smaller scale only while the crop keeps at least this
-#: many decoded pixels per output pixel (tests/bench shows >= 40 dB PSNR against the exact
-#: full-resolution reference at this gap).
-DRAFT_GAP = 3.0
+#: JPEG sources are DCT-decoded at a smaller scale, and other sources box-reduced by an
+#: integer factor before the Lanczos pass, only while the crop keeps at least this many
+#: pixels per output pixel (Pillow's reducing_gap). tests/bench/imaging.py measures the
+#: PSNR against the exact full-resolution Lanczos reference: 46-52 dB, over the 40 dB
+#: required.
+DRAFT_GAP = 2.0
 
 RGBA = tuple[int, int, int, int]
 RGB = tuple[int, int, int]
@@ -69,9 +72,15 @@ def _fill_colour(options: RenderOptions) -> RGBA:
 def resample_square(base: Image.Image, scale_x: float, scale_y: float, box: SourceBox,
                     src_w: int, src_h: int, side: int, *, fill: RGBA,
                     resample: Image.Resampling = Image.Resampling.LANCZOS,
-                    reducing_gap: float | None = None) -> Image.Image:
-    """Resample ``box`` (oriented source px) of ``base`` (the source at the given scale)
-    into a ``side``-pixel square; parts outside the image get ``fill``."""
+                    reducing_gap: float | None = None,
+                    convert: Callable[[Image.Image], Image.Image] | None = None
+                    ) -> Image.Image:
+    """Resample ``box`` (source px) of ``base`` (the source at the given scale) into a
+    ``side``-pixel square in one step; parts outside the image get ``fill``.
+
+    ``convert`` runs on the resampled pixels before the letterbox fill is added (the
+    fill is sRGB already). ``base`` may be premultiplied (RGBa); the result is not.
+    """
     ix0, iy0 = max(0.0, box.x), max(0.0, box.y)
     ix1, iy1 = min(float(src_w), box.x + box.size), min(float(src_h), box.y + box.size)
     if ix1 <= ix0 or iy1 <= iy0:
@@ -80,10 +89,11 @@ def resample_square(base: Image.Image, scale_x: float, scale_y: float, box: Sour
     ox0, oy0 = round((ix0 - box.x) * k), round((iy0 - box.y) * k)
     ox1 = max(ox0 + 1, min(side, round((ix1 - box.x) * k)))
     oy1 = max(oy0 + 1, min(side, round((iy1 - box.y) * k)))
-    region = base.resize(
-        (ox1 - ox0, oy1 - oy0), resample,
-        box=(ix0 * scale_x, iy0 * scale_y, ix1 * scale_x, iy1 * scale_y),
-        reducing_gap=reducing_gap)
+    region = _resize_box(base, (ox1 - ox0, oy1 - oy0), resample,
+                         (ix0 * scale_x, iy0 * scale_y, ix1 * scale_x, iy1 * scale_y),
+                         reducing_gap)
+    if convert is not None:
+        region = convert(region)
     if (ox0, oy0, ox1, oy1) == (0, 0, side, side):
         return region
     mode = "RGBA" if (region.mode == "RGBA" or fill[3] < 255) else "RGB"
@@ -92,6 +102,61 @@ def resample_square(base: Image.Image, scale_x: float, scale_y: float, box: Sour
         region = region.convert(mode)
     canvas.paste(region, (ox0, oy0))
     return canvas
+
+
+def _resize_box(im: Image.Image, size: tuple[int, int], resample: Image.Resampling,
+                box: tuple[float, float, float, float], reducing_gap: float | None = None
+                ) -> Image.Image:
+    """``im.resize(size, resample, box=box)``, touching only the pixels the filter reads.
+
+    Pillow premultiplies a whole RGBA image before resizing it; cutting out the box plus
+    the filter's reach first gives the same pixels for far less work on small crops.
+    """
+    x0, y0, x1, y1 = box
+    if im.mode == "RGBA":
+        support = {Image.Resampling.LANCZOS: 3.0, Image.Resampling.BICUBIC: 2.0,
+                   Image.Resampling.BILINEAR: 1.0}.get(resample, 1.0)
+        if reducing_gap is not None:
+            # reduce() first rounds the box out to whole multiples of its factor.
+            support += reducing_gap * 2
+        reach_x = support * max(1.0, (x1 - x0) / size[0]) + 2
+        reach_y = support * max(1.0, (y1 - y0) / size[1]) + 2
+        cx0, cy0 = max(0, math.floor(x0 - reach_x)), max(0, math.floor(y0 - reach_y))
+        cx1 = min(im.width, math.ceil(x1 + reach_x))
+        cy1 = min(im.height, math.ceil(y1 + reach_y))
+        if (cx1 - cx0) * (cy1 - cy0) < im.width * im.height:
+            im = im.crop((cx0, cy0, cx1, cy1))
+            box = (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0)
+    out = im.resize(size, resample, box=box, reducing_gap=reducing_gap)
+    return out.convert("RGBA") if out.mode == "RGBa" else out
+
+
+_TO_UPRIGHT: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def stored_box(box: SourceBox, orientation: int, width: int, height: int) -> SourceBox:
+    """Map a square in upright coordinates (``width`` × ``height``) back to the image as
+    stored under EXIF ``orientation``."""
+    w, h = width, height
+    maps: dict[int, Callable[[float, float], tuple[float, float]]] = {
+        1: lambda x, y: (x, y),
+        2: lambda x, y: (w - x, y),
+        3: lambda x, y: (w - x, h - y),
+        4: lambda x, y: (x, h - y),
+        5: lambda x, y: (y, x),
+        6: lambda x, y: (y, w - x),
+        7: lambda x, y: (h - y, w - x),
+        8: lambda x, y: (h - y, x),
+    }
+    f = maps[orientation]
+    ax, ay = f(box.x, box.y)
+    bx, by = f(box.x + box.size, box.y + box.size)
+    return SourceBox(min(ax, bx), min(ay, by), box.size)
 
 
 def orient_view(im: Image.Image, crop: CropState) -> Image.Image:
@@ -124,10 +189,23 @@ def render_image(source: ImageSource, crop: CropState, *,
     info = source.info
     box = source_box(crop, info.width, info.height)
     side = output_side(box, service)
-    need = min(1.0, side / box.size * DRAFT_GAP)
-    base = source.decode_for_scale(options.frame, need)
-    out = resample_square(base, base.width / info.width, base.height / info.height, box,
-                          info.width, info.height, side, fill=_fill_colour(options))
+    base = source.render_base(options.frame, min(1.0, side / box.size * DRAFT_GAP))
+    # Work in the stored orientation and turn only the small result upright; convert
+    # colours after resampling (on side² pixels instead of the whole source).
+    turned = base.orientation in (5, 6, 7, 8)
+    sw, sh = (info.height, info.width) if turned else (info.width, info.height)
+    sbox = stored_box(box, base.orientation, info.width, info.height)
+    im = base.image
+    transform = base.transform
+
+    def to_srgb_region(region: Image.Image) -> Image.Image:
+        return apply_transform(region, transform, in_place=True)
+    out = resample_square(
+        im, im.width / sw, im.height / sh, sbox, sw, sh, side, fill=_fill_colour(options),
+        reducing_gap=DRAFT_GAP, convert=to_srgb_region if transform is not None else None)
+    upright = _TO_UPRIGHT.get(base.orientation)
+    if upright is not None:
+        out = out.transpose(upright)
     out = orient_view(out, crop)
     return finish_alpha(out, options.background)
 
@@ -159,12 +237,22 @@ def proxy_box(proxy: Proxy, crop: CropState, width: int, height: int
 def preview_from_proxy(proxy: Proxy, crop: CropState, side: int, *,
                        width: int, height: int,
                        options: RenderOptions = RenderOptions()) -> Image.Image:
-    """A fast approximate preview (bilinear from the proxy) for frames during
-    interaction; ``width``/``height`` are the source's oriented size."""
+    """A fast approximate preview for frames during interaction: an area average (Qt's
+    smooth scaling does the same) from the proxy level nearest in size (see
+    ``Proxy.pyramid``); ``width``/``height`` are the source's oriented size."""
     box = source_box(crop, width, height)
-    im = proxy.image
-    out = resample_square(im, im.width / width, im.height / height, box, width, height,
-                          side, fill=_fill_colour(options),
-                          resample=Image.Resampling.BILINEAR, reducing_gap=2.0)
+    levels = proxy.pyramid()
+    # The level nearest in scale (between 0.7× and 1.4× the pixels needed): halves the
+    # work of always sampling down from at least 1×, at the cost of a slight softness
+    # that lasts only until the exact render replaces the preview.
+    level = levels[0]
+    for candidate in levels[1:]:
+        if box.size * candidate.width / width < side / math.sqrt(2):
+            break
+        level = candidate
+    out = resample_square(level, level.width / width, level.height / height, box, width,
+                          height, side, fill=_fill_colour(options),
+                          resample=Image.Resampling.BOX)
     out = orient_view(out, crop)
-    return finish_alpha(out, options.background)
+    # No opaque-alpha check here (it costs more than the frame); only flatten on request.
+    return finish_alpha(out, options.background) if options.background else out

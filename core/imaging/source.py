@@ -14,10 +14,10 @@ import os
 import struct
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from avatar_studio.core.imaging.colour import to_srgb
+from avatar_studio.core.imaging.colour import apply_transform, to_device_rgb
 from avatar_studio.core.imaging.errors import (
     DamagedImage,
     EmptyFile,
@@ -29,7 +29,7 @@ from avatar_studio.core.imaging.errors import (
     TooManyPixels,
     UnsupportedFormat,
 )
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ class SourceLimits:
 
 
 DEFAULT_LIMITS = SourceLimits()
+
+#: Long side of the first proxy to show (see ImageSource.quick_proxy).
+QUICK_PROXY_SIDE = 1024
 
 #: Pillow format names we read, in the order we name them to users.
 _BASE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")
@@ -122,6 +125,22 @@ class Proxy:
     #: Proxy pixels per source pixel (after orientation); <= 1.
     scale: float
     frame: int = 0
+    _pyramid: list[Image.Image] = field(default_factory=list, compare=False, repr=False)
+
+    def pyramid(self) -> list[Image.Image]:
+        """The proxy and its halvings (premultiplied when there is alpha), built once:
+        previews resample from the level nearest their size, in about a millisecond."""
+        with _pyramid_lock:
+            if not self._pyramid:
+                level = self.image.convert("RGBa") if self.image.mode == "RGBA" else self.image
+                self._pyramid.append(level)
+                while min(level.size) >= 64:
+                    level = level.reduce(2)
+                    self._pyramid.append(level)
+            return list(self._pyramid)
+
+
+_pyramid_lock = threading.Lock()
 
 
 def _header_size(data: bytes, formats: tuple[str, ...]) -> tuple[int, int] | None:
@@ -164,7 +183,8 @@ class ImageSource:
         self.info = info
         self._orientation = orientation
         self._lock = threading.Lock()
-        self._full: dict[int, Image.Image] = {}
+        # The last decode kept for rendering (or the full frame once full() ran).
+        self._base: RenderBase | None = None
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
@@ -233,87 +253,128 @@ class ImageSource:
                 f"{self.info.name} has {count} frame{'s' if count != 1 else ''}; "
                 f"frame {frame} does not exist (frames are numbered from 0)")
 
-    def _decode(self, frame: int, draft_scale: int = 1, reduce_to: int | None = None
-                ) -> Image.Image:
-        """Decode one frame: JPEG DCT scaling by ``draft_scale`` (1, 2, 4 or 8), then an
-        integer ``reduce`` so the long side is at most ``reduce_to``; sRGB, oriented."""
+    def _decode_stored(self, frame: int, draft: int = 1, reduce_to: int | None = None
+                       ) -> tuple[Image.Image, ImageCms.ImageCmsTransform | None]:
+        """Decode one frame as stored (not yet oriented): JPEG DCT scaling by ``draft``
+        (1, 2, 4 or 8), then an integer ``reduce`` so the long side is at most
+        ``reduce_to``. Returns 8-bit RGB/RGBA and the transform to sRGB still due."""
         self._check_frame(frame)
-        formats = read_formats()
         try:
-            im = _open_quiet(self._data, formats)
+            im = _open_quiet(self._data, read_formats())
             icc = im.info.get("icc_profile")
             if frame:
                 im.seek(frame)
                 icc = im.info.get("icc_profile", icc)
-            if draft_scale > 1 and im.format == "JPEG":
+            if draft > 1 and im.format == "JPEG":
                 w, h = im.size
-                im.draft(None, (max(1, w // draft_scale), max(1, h // draft_scale)))
+                im.draft(None, (max(1, w // draft), max(1, h // draft)))
             im.load()
             if reduce_to is not None:
                 factor = math.ceil(max(im.size) / reduce_to)
                 if factor > 1:
                     im = _reduce(im, factor)
-            out = to_srgb(im, icc)
+            return to_device_rgb(im, icc)
         except _DECODE_ERRORS as exc:
             log.info("Decoding %s failed: %r", self.info.name, exc)
             raise DamagedImage(
                 f"{self.info.name} is damaged or incomplete and cannot be shown "
                 f"({_short(exc)})") from None
+
+    def _orient(self, im: Image.Image) -> Image.Image:
         transpose = _ORIENT.get(self._orientation)
-        if transpose is not None:
-            out = out.transpose(transpose)
-        return out
+        return im.transpose(transpose) if transpose is not None else im
+
+    def _draft_for(self, scale: float) -> int:
+        """The largest JPEG DCT scale-down (1, 2, 4, 8) that keeps at least ``scale``."""
+        if self.info.format != "JPEG":
+            return 1
+        for s in (8, 4, 2):
+            if 1.0 / s >= scale:
+                return s
+        return 1
 
     def proxy(self, frame: int = 0, max_side: int = 2048) -> Proxy:
-        """A fast decode whose long side is at most ``max_side`` (never upscaled)."""
+        """A fast decode whose long side is at most ``max_side`` (never upscaled): the
+        largest JPEG DCT scale that fits, else a full decode and an integer reduce."""
         long_side = max(self.info.width, self.info.height)
+        with self._lock:
+            base = self._base
+        if (base is not None and base.frame == frame and base.is_full
+                and long_side <= max_side):
+            return Proxy(base.image, 1.0, frame)
         draft = 1
         if self.info.format == "JPEG":
-            # The largest DCT scale-down that still keeps the long side within max_side
-            # costs less than decoding in full and reducing afterwards.
             for s in (1, 2, 4, 8):
                 draft = s
                 if math.ceil(long_side / s) <= max_side:
                     break
-        with self._lock:
-            cached = self._full.get(frame)
-        if cached is not None and long_side <= max_side:
-            return Proxy(cached, 1.0, frame)
-        im = self._decode(frame, draft, max_side)
+        im, transform = self._decode_stored(frame, draft, max_side)
+        im = self._orient(apply_transform(im, transform, in_place=True))
         return Proxy(im, im.width / self.info.width, frame)
+
+    def quick_proxy(self, frame: int = 0) -> Proxy:
+        """The first thing to show: a proxy of at most QUICK_PROXY_SIDE px (for a 24 MP
+        JPEG a 1/8 DCT decode); fetch ``proxy()`` for interaction afterwards."""
+        return self.proxy(frame, QUICK_PROXY_SIDE)
 
     def full(self, frame: int = 0) -> Image.Image:
         """The full-resolution frame, oriented, 8-bit sRGB RGB/RGBA (cached)."""
         with self._lock:
-            cached = self._full.get(frame)
-        if cached is not None:
-            return cached
-        im = self._decode(frame)
+            base = self._base
+        if base is not None and base.frame == frame and base.is_full:
+            return base.image
+        im, transform = self._decode_stored(frame)
+        im = self._orient(apply_transform(im, transform, in_place=True))
         with self._lock:
-            # Keep one frame only: full frames are large.
-            self._full = {frame: im}
+            # One decoded frame is kept: full frames are large.
+            self._base = RenderBase(frame, im, None, 1, 1.0)
         return im
 
     def has_full(self, frame: int = 0) -> bool:
         with self._lock:
-            return frame in self._full
+            return self._base is not None and self._base.frame == frame and self._base.is_full
 
-    def decode_for_scale(self, frame: int, min_scale: float) -> Image.Image:
-        """A decode at least ``min_scale`` of full resolution (JPEG DCT scaling where that
-        is allowed); the full frame when it is already cached or nothing smaller fits."""
+    def render_base(self, frame: int, min_scale: float) -> RenderBase:
+        """Pixels for the final render, at least ``min_scale`` of full resolution: the
+        cached decode when it is sharp enough, else a new (possibly DCT-scaled) one."""
         with self._lock:
-            cached = self._full.get(frame)
-        if cached is not None:
-            return cached
-        if self.info.format == "JPEG" and min_scale <= 0.5:
-            draft = 1
-            for s in (8, 4, 2):
-                if 1.0 / s >= min_scale:
-                    draft = s
-                    break
-            if draft > 1:
-                return self._decode(frame, draft)
-        return self.full(frame)
+            base = self._base
+        if base is not None and base.frame == frame and base.scale >= min_scale - 1e-9:
+            return base
+        draft = self._draft_for(min_scale)
+        im, transform = self._decode_stored(frame, draft)
+        base = RenderBase(frame, im, transform, self._orientation,
+                          im.width / self._stored_size[0])
+        with self._lock:
+            self._base = base
+        return base
+
+    @property
+    def orientation(self) -> int:
+        """The EXIF orientation (1-8) applied to every decode."""
+        return self._orientation
+
+    @property
+    def _stored_size(self) -> tuple[int, int]:
+        w, h = self.info.width, self.info.height
+        return (h, w) if self._orientation in (5, 6, 7, 8) else (w, h)
+
+
+@dataclass(frozen=True)
+class RenderBase:
+    """Decoded pixels for rendering: as stored (``orientation`` still to apply) and in
+    the source's colours (``transform`` to sRGB still to apply) unless ``is_full``."""
+
+    frame: int
+    image: Image.Image
+    transform: ImageCms.ImageCmsTransform | None
+    orientation: int
+    #: Decoded pixels per stored source pixel.
+    scale: float
+
+    @property
+    def is_full(self) -> bool:
+        return self.transform is None and self.orientation == 1 and self.scale == 1.0
 
 
 def _open_quiet(data: bytes, formats: tuple[str, ...]) -> Image.Image:

@@ -277,3 +277,11 @@ def pixel(im: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
     p = im.getpixel(xy)
     assert isinstance(p, tuple)
     return p
+
+
+def psnr_visible(a: Image.Image, b: Image.Image) -> float:
+    """PSNR of what is seen: RGBA compared premultiplied (colour under zero alpha is
+    invisible and not counted); other modes as :func:`psnr`."""
+    if a.mode == b.mode == "RGBA":
+        return psnr(a.convert("RGBa"), b.convert("RGBa"))
+    return psnr(a, b)

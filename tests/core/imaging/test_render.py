@@ -94,11 +94,38 @@ def test_resample_is_one_lanczos_from_the_exact_float_box():
 
 
 def test_jpeg_draft_decoding_stays_within_40_db_of_the_exact_reference():
-    data = samples.encode(samples.photo_like(3200, 2400), "JPEG", quality=92)
+    data = samples.encode(samples.photo_like(3300, 3300), "JPEG", quality=92)
     src = ImageSource.open_bytes(data)
-    out = render_image(src, _initial(src))  # crop 2400 -> 400: decoded at 1/2 scale
+    out = render_image(src, _initial(src))  # 3300 -> 400: decoded at 1/4 scale
+    base = src.render_base(0, 0.0)
+    assert base.image.size == (825, 825)
     assert not src.has_full()
-    reference = _reference(ImageSource.open_bytes(data), 400, 0, 2400, 400)
+    reference = _reference(ImageSource.open_bytes(data), 0, 0, 3300, 400)
+    assert samples.psnr(out, reference) >= 40
+
+
+_STORE = {1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+          4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+          6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
+          8: Image.Transpose.ROTATE_270}
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_render_from_stored_pixels_matches_the_oriented_reference(orientation):
+    # Rendering works on the stored (unrotated) pixels and converts colours after
+    # resampling; the result must match resampling the upright, converted image.
+    upright = samples.photo_like(1200, 800, noise=6)
+    op = _STORE[orientation]
+    stored = upright.transpose(op) if op is not None else upright
+    data = samples.encode(stored, "JPEG", quality=95, exif=samples.exif_bytes(orientation),
+                          icc_profile=samples.adobe_rgb_profile())
+    model = CropModel(1200, 800)
+    model.set_source_box(100.5, 50.25, 700)
+    model.rotate(1)
+    out = render_image(ImageSource.open_bytes(data), model.state)
+    ref_src = ImageSource.open_bytes(data)
+    reference = _reference(ref_src, 100.5, 50.25, 700, 400).transpose(
+        Image.Transpose.ROTATE_270)
     assert samples.psnr(out, reference) >= 40
 
 
