@@ -7,11 +7,7 @@ correct their clock from it after a code 135).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import ipaddress
-import json
 import logging
 import re
 import socket
@@ -23,25 +19,33 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from avatar_studio.core.sandbox import images, pages
 from avatar_studio.core.sandbox.config import SandboxConfig
+from avatar_studio.core.sandbox.control import Control, is_loopback
 from avatar_studio.core.sandbox.faults import Faults
 from avatar_studio.core.sandbox.oauth import Endpoints, OAuthParams, failure_reason
 from avatar_studio.core.sandbox.processing import ImageProcessor
 from avatar_studio.core.sandbox.ratelimit import RateLimiter, RateState
+from avatar_studio.core.sandbox.responses import (
+    empty,
+    error_response,
+    json_response,
+    legacy_error,
+    not_found,
+    plain_text,
+)
 from avatar_studio.core.sandbox.state import AccessToken, App, SandboxState, User
+from avatar_studio.core.sandbox.uploads import image_param, normalize_content_type
 from avatar_studio.core.sandbox.users import DEFAULT_IMAGE_PATH, flag, user_json
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+__all__ = ["Caller", "DropConnection", "SandboxApp", "is_loopback"]
+
 log = logging.getLogger(__name__)
 
-JSON_TYPE = "application/json;charset=utf-8"
 UPDATE_PROFILE_IMAGE_PATH = "/1.1/account/update_profile_image.json"
 BAD_VERIFIER_TEXT = "Error processing your OAuth request: Invalid oauth_verifier parameter"
-
-# twurl sends "multipart/form-data, boundary=..." (a comma); werkzeug wants a semicolon.
-_COMMA_MULTIPART = re.compile(r"^\s*(multipart/form-data)\s*,\s*", re.IGNORECASE)
 _IMAGE_FILE = re.compile(
     r"^(?P<name>[A-Za-z0-9_-]+?)(?P<suffix>_normal|_bigger|_mini|_200x200|_400x400)?"
     r"\.(?P<ext>png|jpg|jpeg|gif)$")
@@ -64,33 +68,6 @@ class Caller:
         return "read" if self.token.access_level == "read" or self.app.read_only else "read-write"
 
 
-def errors_body(code: int, message: str) -> dict[str, Any]:
-    return {"errors": [{"code": code, "message": message}]}
-
-
-def json_response(obj: Any, status: int = 200,
-                  headers: dict[str, str] | None = None) -> Response:
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=status, headers=headers, content_type=JSON_TYPE)
-
-
-def error_response(status: int, code: int, message: str,
-                   headers: dict[str, str] | None = None) -> Response:
-    return json_response(errors_body(code, message), status, headers)
-
-
-def is_loopback(address: str | None) -> bool:
-    if not address:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
-
-
 class SandboxApp:
     """A WSGI callable; every collaborator is passed in."""
 
@@ -102,6 +79,7 @@ class SandboxApp:
         self.processor = processor
         self.limiter = limiter
         self.endpoints = endpoints
+        self.control = Control(faults, limiter, processor)
         self._default_avatar = images.default_avatar()
         self.url_map = Map([
             Rule("/oauth/request_token", endpoint="request_token", methods=["POST"]),
@@ -128,17 +106,15 @@ class SandboxApp:
             "update_profile_image": self.update_profile_image,
             "profile_image": self.profile_image,
             "default_image": self.default_image,
-            "ctl_status": self.control_status,
-            "ctl_action": self.control_action,
+            "ctl_status": self.control.status,
+            "ctl_action": self.control.action,
         }
 
     # --- WSGI ---------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
-        content_type = environ.get("CONTENT_TYPE", "")
-        if _COMMA_MULTIPART.match(content_type):
-            environ["CONTENT_TYPE"] = _COMMA_MULTIPART.sub(r"\1; ", content_type, count=1)
+        normalize_content_type(environ)
         request = Request(environ)
         request.max_content_length = self.config.max_request_bytes
         try:
@@ -156,22 +132,22 @@ class SandboxApp:
             if early is not None:
                 return early
         if path.startswith("/_sandbox/") and not is_loopback(request.remote_addr):
-            return error_response(404, 34, "Sorry, that page does not exist.")
+            return not_found()
         if (request.content_length or 0) > self.config.max_request_bytes:
             # X's front end refuses oversize uploads with 413 and an empty body.
-            return Response(b"", status=413, content_type="text/html;charset=utf-8")
+            return empty(413)
         if len(request.query_string) > self.config.max_query_bytes:
-            return Response(b"", status=414, content_type="text/html;charset=utf-8")
+            return empty(414)
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, values = adapter.match()
         except HTTPException:
-            return error_response(404, 34, "Sorry, that page does not exist.")
+            return not_found()
         try:
             return self._handlers[str(endpoint)](request, **values)
         except HTTPException as exc:  # e.g. 413 from werkzeug's own form parser limits
             status = exc.code or 400
-            return Response(b"", status=status, content_type="text/html;charset=utf-8")
+            return empty(status)
         except DropConnection:
             raise
         except Exception:
@@ -276,8 +252,7 @@ class SandboxApp:
         if status == 400 or reason == "malformed":
             return error_response(400, 215, "Bad Authentication data.")
         if reason in ("request_token", "verifier"):
-            return Response(BAD_VERIFIER_TEXT, status=401,
-                            content_type="text/plain;charset=utf-8")
+            return plain_text(BAD_VERIFIER_TEXT, 401)
         return error_response(401, 32, "Could not authenticate you.")
 
     def request_token(self, request: Request) -> Response:
@@ -297,8 +272,7 @@ class SandboxApp:
         if early is not None:
             return early
         if "oauth_verifier" not in params.params:
-            return Response(BAD_VERIFIER_TEXT, status=401,
-                            content_type="text/plain;charset=utf-8")
+            return plain_text(BAD_VERIFIER_TEXT, 401)
         uri, body, headers = self._oauth_inputs(request)
         self.endpoints.validator.begin()
         _, text, status = self.endpoints.access_token.create_access_token_response(
@@ -409,45 +383,27 @@ class SandboxApp:
         if limited is not None:
             return limited
         if caller.access_level == "read":
-            return json_response({"request": UPDATE_PROFILE_IMAGE_PATH,
-                                  "error": "Read-only application cannot POST."}, 401)
+            return legacy_error(UPDATE_PROFILE_IMAGE_PATH, "Read-only application cannot POST.",
+                                401)
         headers = self._api_headers(caller, rate)
-        data = self._image_bytes(request)
+        data = image_param(request)
         if data is None:
             return error_response(400, 38, "image parameter is missing.", headers)
         try:
             images.validate(data, max_bytes=self.config.max_image_bytes)
         except images.ImageRejected as exc:
             # The shape X used for media checks (recorded on media/upload).
-            return json_response({"request": UPDATE_PROFILE_IMAGE_PATH, "error": exc.message},
-                                 400, headers)
+            return legacy_error(UPDATE_PROFILE_IMAGE_PATH, exc.message, 400, headers)
         self.processor.submit(caller.user.user_id, data)
         # Processing is asynchronous: the answer still shows the old image.
         return self._user_response(request, caller, caller.user, rate, own=True)
-
-    @staticmethod
-    def _image_bytes(request: Request) -> bytes | None:
-        """The ``image`` parameter: a multipart file part (raw, or base64 with
-        Content-Transfer-Encoding: base64), or base64 text from a form or the query."""
-        part = request.files.get("image")
-        if part is not None:
-            data: bytes = part.read()
-            if part.headers.get("Content-Transfer-Encoding", "").strip().lower() == "base64":
-                return _b64decode(data.decode("ascii", errors="replace"), strip_all=True)
-            return data
-        text = request.form.get("image")
-        if text is None:
-            text = request.args.get("image")
-        if text is None:
-            return None
-        return _b64decode(text, strip_all=False)
 
     # --- images ----------------------------------------------------------------------
 
     def profile_image(self, request: Request, image_id: int, filename: str) -> Response:
         match = _IMAGE_FILE.match(filename)
         if match is None:
-            raise NotFound()
+            return empty(404)
         now = time.time()
         with self.state.lock:
             record = None
@@ -457,69 +413,17 @@ class SandboxApp:
                     if candidate is not None and candidate.image_id == image_id:
                         record = candidate
         if record is None or record.name != match["name"] or record.ext != match["ext"]:
-            return Response(b"", status=404, content_type="text/html;charset=utf-8")
+            return empty(404)
         suffix = match["suffix"] or ""
         data = self.state.get_image_file(f"{image_id}/{record.name}{suffix}.{record.ext}")
         if data is None:
-            return Response(b"", status=404, content_type="text/html;charset=utf-8")
+            return empty(404)
         return Response(data, status=200, content_type=images.MIME_BY_EXT[record.ext],
                         headers={"Cache-Control": "max-age=604800"})
 
     def default_image(self, request: Request, filename: str) -> Response:
         suffix, _, ext = filename.rpartition(".")
         if ext != "png" or suffix not in images.VARIANT_SUFFIXES:
-            return Response(b"", status=404, content_type="text/html;charset=utf-8")
+            return empty(404)
         return Response(self._default_avatar.variants[suffix], status=200,
                         content_type="image/png")
-
-    # --- /_sandbox/ control (loopback only, checked in dispatch) -------------------------
-
-    def control_status(self, request: Request) -> Response:
-        return json_response({"faults": self.faults.snapshot().as_dict(),
-                              "processing": {"pending": self.processor.pending,
-                                             "completed": self.processor.completed}})
-
-    def control_action(self, request: Request, action: str) -> Response:
-        values = request.values
-        try:
-            ok = True
-            if action == "latency":
-                self.faults.set_latency(float(values.get("seconds", "0")))
-            elif action == "fail_next":
-                self.faults.fail_next(int(values.get("n", "1")),
-                                      status=int(values.get("status", "500")))
-            elif action == "drop_next":
-                self.faults.drop_next(int(values.get("n", "1")))
-            elif action == "stall_processing":
-                self.faults.stall_processing(flag(values.get("on"), default=True))
-                self.processor.wake()
-            elif action == "revoke_token":
-                ok = self.faults.revoke_token(values.get("access_token", ""))
-            elif action == "read_only":
-                ok = self.faults.set_read_only(values.get("api_key", ""),
-                                               flag(values.get("on"), default=True))
-            elif action == "reset":
-                self.faults.reset()
-                self.limiter.reset()
-                self.processor.wake()
-            else:
-                return error_response(404, 34, "Sorry, that page does not exist.")
-        except ValueError as exc:
-            return json_response({"ok": False, "error": str(exc)}, 400)
-        if not ok:
-            return json_response({"ok": False, "error": "unknown token or app"}, 404)
-        return json_response({"ok": True, "faults": self.faults.snapshot().as_dict()})
-
-
-def _b64decode(text: str, *, strip_all: bool) -> bytes:
-    """Strict base64 (a ``data:`` prefix or double encoding fails later, by magic bytes).
-
-    MIME parts wrap lines, so all whitespace goes there; form values may only carry line
-    breaks (a literal space is a "+" the client forgot to percent-encode).
-    """
-    cleaned = "".join(text.split()) if strip_all else text.replace("\r", "").replace("\n", "")
-    try:
-        return base64.b64decode(cleaned, validate=True)
-    except (binascii.Error, ValueError):
-        # Not base64 at all: hand the raw text on so it fails the media type check.
-        return cleaned.encode("utf-8", errors="replace")

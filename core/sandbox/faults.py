@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from avatar_studio.core.sandbox.state import SandboxState
@@ -36,6 +37,15 @@ class Faults:
         # What revoke_token/set_read_only changed, so reset() can undo exactly that.
         self._revoked: set[str] = set()
         self._made_read_only: dict[str, bool] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (without arguments) after the processing switch changes."""
+        self._listeners.append(callback)
+
+    def _notify(self) -> None:
+        for callback in list(self._listeners):
+            callback()
 
     def set_latency(self, seconds: float) -> None:
         """Delay every API response by this many seconds."""
@@ -59,6 +69,7 @@ class Faults:
         """Accept uploads but never finish processing them (until turned off)."""
         with self._lock:
             self._stall = bool(on)
+        self._notify()
 
     def revoke_token(self, access_token: str) -> bool:
         """Revoke an access token (the user removed the app); False if unknown."""
@@ -101,6 +112,7 @@ class Faults:
             self._fail_status = 500
             self._drop_next = 0
             self._stall = False
+        self._notify()
 
     # --- consulted by the app and the worker -----------------------------------------
 

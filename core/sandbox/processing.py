@@ -40,6 +40,7 @@ class ImageProcessor:
         self._thread: threading.Thread | None = None
         #: Count of finished jobs (tests and the status page read it).
         self.completed = 0
+        faults.add_listener(self.wake)  # un-stalling takes effect at once
 
     def start(self) -> None:
         self._stopping = False
@@ -97,12 +98,10 @@ class ImageProcessor:
         return first if first.due <= self.clock() else None
 
     def _wait_time(self) -> float | None:
-        # submit(), wake() and stop() notify; while stalled with work queued, look at the
-        # switch now and then (it may be flipped from anywhere).
-        if not self._jobs:
+        # submit(), wake() (also on every stall switch) and stop() notify; otherwise sleep
+        # until the next job is due.
+        if not self._jobs or self.faults.stalled:
             return None
-        if self.faults.stalled:
-            return 0.2
         return max(0.0, min(j.due for j in self._jobs) - self.clock())
 
     def _publish(self, job: _Job) -> None:

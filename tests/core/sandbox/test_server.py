@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from avatar_studio.core.sandbox.app import is_loopback
 from avatar_studio.core.sandbox.config import SandboxConfig
+from avatar_studio.core.sandbox.control import is_loopback
 from avatar_studio.core.sandbox.server import SandboxServer
 from requests_oauthlib import OAuth1
 from werkzeug.test import Client

@@ -192,5 +192,4 @@ def test_stalled_processing_never_swaps_until_released(sandbox, auth):
     assert status["processing"]["pending"] == 1
     assert status["faults"]["stall_processing"] is True
     sandbox.faults.stall_processing(False)
-    sandbox.processor.wake()
     assert wait_for_new_url(sandbox, auth, old) != old

@@ -1,0 +1,72 @@
+"""``/_sandbox/``: switch faults from another process (tests, demos). Loopback only."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from avatar_studio.core.sandbox.faults import Faults
+from avatar_studio.core.sandbox.processing import ImageProcessor
+from avatar_studio.core.sandbox.ratelimit import RateLimiter
+from avatar_studio.core.sandbox.responses import json_response, not_found
+from avatar_studio.core.sandbox.users import flag
+from werkzeug.wrappers import Request, Response
+
+
+def is_loopback(address: str | None) -> bool:
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+class Control:
+    """``GET /_sandbox/status`` and ``POST /_sandbox/<action>`` (parameters in query or form):
+
+    latency (seconds), fail_next (n, status=500|503), drop_next (n),
+    stall_processing (on=true|false), revoke_token (access_token),
+    read_only (api_key, on=true|false), reset.
+    """
+
+    def __init__(self, faults: Faults, limiter: RateLimiter, processor: ImageProcessor) -> None:
+        self.faults = faults
+        self.limiter = limiter
+        self.processor = processor
+
+    def status(self, request: Request) -> Response:
+        return json_response({"faults": self.faults.snapshot().as_dict(),
+                              "processing": {"pending": self.processor.pending,
+                                             "completed": self.processor.completed}})
+
+    def action(self, request: Request, action: str) -> Response:
+        values = request.values
+        ok = True
+        try:
+            if action == "latency":
+                self.faults.set_latency(float(values.get("seconds", "0")))
+            elif action == "fail_next":
+                self.faults.fail_next(int(values.get("n", "1")),
+                                      status=int(values.get("status", "500")))
+            elif action == "drop_next":
+                self.faults.drop_next(int(values.get("n", "1")))
+            elif action == "stall_processing":
+                self.faults.stall_processing(flag(values.get("on"), default=True))
+            elif action == "revoke_token":
+                ok = self.faults.revoke_token(values.get("access_token", ""))
+            elif action == "read_only":
+                ok = self.faults.set_read_only(values.get("api_key", ""),
+                                               flag(values.get("on"), default=True))
+            elif action == "reset":
+                self.faults.reset()
+                self.limiter.reset()
+            else:
+                return not_found()
+        except ValueError as exc:
+            return json_response({"ok": False, "error": str(exc)}, 400)
+        if not ok:
+            return json_response({"ok": False, "error": "unknown token or app"}, 404)
+        return json_response({"ok": True, "faults": self.faults.snapshot().as_dict()})
