@@ -93,8 +93,7 @@ def render_from_args(args: argparse.Namespace, *,
     background = _parse_colour(args.background) if args.background else None
     source = ImageSource.open_path(args.input)
     info = source.info
-    if args.frame < 0 or args.frame >= info.frame_count:
-        source.full(args.frame)  # raises the FrameOutOfRange message
+    source.check_frame(args.frame)
     model = CropModel(info.width, info.height)
     if crop is not None:
         x, y, size = crop
@@ -114,15 +113,21 @@ def render_from_args(args: argparse.Namespace, *,
     return source, render(source, model.state, service=service, options=options)
 
 
-def write_output(path: Path, data: bytes, input_path: Path) -> None:
-    """Write ``data`` to ``path`` atomically; never over the input file."""
+def check_output(path: Path, input_path: Path) -> None:
+    """Refuse an OUTPUT that is the input file or a folder (before any work)."""
     try:
-        if path.exists() and path.resolve() == input_path.resolve():
-            raise CannotWriteOutput(f"{path} is the input file; choose another OUTPUT")
+        same = path.exists() and path.resolve() == input_path.resolve()
     except OSError:
-        pass
+        same = False
+    if same:
+        raise CannotWriteOutput(f"{path} is the input file; choose another OUTPUT")
     if path.is_dir():
         raise CannotWriteOutput(f"{path} is a folder; give a file name for OUTPUT")
+
+
+def write_output(path: Path, data: bytes, input_path: Path) -> None:
+    """Write ``data`` to ``path`` atomically; never over the input file."""
+    check_output(path, input_path)
     folder = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
@@ -143,6 +148,7 @@ def write_output(path: Path, data: bytes, input_path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
+    check_output(out, Path(args.input))
     _, result = render_from_args(args)
     write_output(out, result.data, Path(args.input))
     if args.json:

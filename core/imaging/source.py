@@ -246,7 +246,8 @@ class ImageSource:
         return cls(data, info, orientation)
 
     # -- decoding ----------------------------------------------------------------------
-    def _check_frame(self, frame: int) -> None:
+    def check_frame(self, frame: int) -> None:
+        """Raise FrameOutOfRange unless ``frame`` exists."""
         if not 0 <= frame < self.info.frame_count:
             count = self.info.frame_count
             raise FrameOutOfRange(
@@ -258,7 +259,7 @@ class ImageSource:
         """Decode one frame as stored (not yet oriented): JPEG DCT scaling by ``draft``
         (1, 2, 4 or 8), then an integer ``reduce`` so the long side is at most
         ``reduce_to``. Returns 8-bit RGB/RGBA and the transform to sRGB still due."""
-        self._check_frame(frame)
+        self.check_frame(frame)
         try:
             im = _open_quiet(self._data, read_formats())
             icc = im.info.get("icc_profile")
@@ -274,6 +275,11 @@ class ImageSource:
                 if factor > 1:
                     im = _reduce(im, factor)
             return to_device_rgb(im, icc)
+        except Image.DecompressionBombError:
+            # Only reachable when SourceLimits.max_pixels exceeds Pillow's own limit.
+            raise TooManyPixels(_pixels_message(
+                self.info.name, self.info.width, self.info.height,
+                SourceLimits(max_pixels=int(Image.MAX_IMAGE_PIXELS or 0) * 2))) from None
         except _DECODE_ERRORS as exc:
             log.info("Decoding %s failed: %r", self.info.name, exc)
             raise DamagedImage(

@@ -311,3 +311,43 @@ def test_preview_from_proxy_matches_the_render_closely():
     assert (left, right - left) == pytest.approx((box.x / 4 * 1.0, box.size / 4))
     assert top == pytest.approx(box.y / 4)
     assert bottom == pytest.approx((box.y + box.size) / 4)
+
+
+def test_quick_proxy_then_interaction_proxy():
+    src = _src(samples.photo_like(3000, 2000), "JPEG", quality=90)
+    assert src.quick_proxy().image.size == (750, 500)  # 1/4 DCT scale, <= 1024
+    assert src.proxy().image.size == (1500, 1000)  # 1/2 DCT scale, <= 2048
+
+
+def test_preview_of_transparent_art_keeps_clean_alpha():
+    src = _src(samples.white_disc_on_transparent(1600))
+    proxy = src.proxy(max_side=800)
+    assert [level.size for level in proxy.pyramid()][:3] == [(800, 800), (400, 400),
+                                                            (200, 200)]
+    model = CropModel(1600, 1600)
+    for zoom in (1.0, 1.15):  # both show the edge of the disc
+        model.set_zoom(zoom)
+        out = preview_from_proxy(proxy, model.state, 400, width=1600, height=1600)
+        assert out.mode == "RGBA"
+        assert out.size == (400, 400)
+        edge = [p for p in (samples.pixel(out, (x, 200)) for x in range(400))
+                if 0 < p[3] < 255]
+        assert edge
+        assert min(min(p[:3]) for p in edge) >= 250
+
+
+def test_decodes_are_reused_and_full_is_exact():
+    data = samples.encode(samples.photo_like(1600, 1200), "JPEG", quality=92,
+                          icc_profile=samples.adobe_rgb_profile())
+    src = ImageSource.open_bytes(data)
+    state = _initial(src)
+    first = render_image(src, state)
+    base = src.render_base(0, 0.5)
+    assert src.render_base(0, 0.5) is base  # a second render decodes nothing
+    assert samples.psnr(render_image(src, state), first) == float("inf")
+    full = src.full()
+    assert src.has_full()
+    exact = render_image(src, state)  # now from the full, converted frame
+    assert samples.psnr(exact, _reference(src, 200, 0, 1200, 400)) == float("inf")
+    assert samples.psnr(first, exact) >= 40
+    assert full.size == (1600, 1200)
