@@ -237,10 +237,15 @@ class ImageSource:
             if orientation in (5, 6, 7, 8):
                 width, height = height, width
             fmt = im.format or "unknown"
-            info = SourceInfo(
-                name=name, format=fmt, width=width, height=height,
-                frame_count=max(1, int(getattr(im, "n_frames", 1))),
-                has_alpha=_has_alpha(im), byte_size=len(data))
+            try:
+                # Counting frames walks the file (GIF): damage can surface here.
+                frames = max(1, int(getattr(im, "n_frames", 1)))
+            except _DECODE_ERRORS as exc:
+                raise DamagedImage(
+                    f"{name} is damaged and cannot be read ({_short(exc)})") from None
+            info = SourceInfo(name=name, format=fmt, width=width, height=height,
+                              frame_count=frames, has_alpha=_has_alpha(im),
+                              byte_size=len(data))
         finally:
             im.close()
         return cls(data, info, orientation)

@@ -136,3 +136,16 @@ def test_exit_codes_are_distinct():
     codes = [c.exit_code for c in classes]
     assert len(set(codes)) == len(codes)
     assert all(10 <= c <= 19 for c in codes)
+
+
+def test_truncated_animation_is_damaged_not_a_crash():
+    frames = [samples.photo_like(200, 200, seed=i) for i in range(4)]
+    data = samples.encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    def decode_all(cut: int) -> None:
+        src = ImageSource.open_bytes(data[:cut], name="anim.gif")
+        for frame in range(src.info.frame_count):
+            src.full(frame)
+    for cut in (len(data) * 3 // 4, len(data) - 5):
+        with pytest.raises(ie.DamagedImage) as info:
+            decode_all(cut)
+        _check(info.value, "anim.gif is damaged")
