@@ -202,7 +202,7 @@ class SandboxApp:
         return params, None
 
     def authenticate(self, request: Request) -> Caller | Response:
-        _, early = self._auth_precheck(request)
+        params, early = self._auth_precheck(request)
         if early is not None:
             return early
         uri, body, headers = self._oauth_inputs(request)
@@ -210,7 +210,7 @@ class SandboxApp:
             uri, http_method=request.method, body=body, headers=headers)
         if not valid:
             reason = failure_reason(oreq)
-            if reason == "malformed":
+            if reason == "malformed" and not params.complete:
                 return error_response(400, 215, "Bad Authentication data.")
             if reason == "token":
                 return error_response(401, 89, "Invalid or expired token.")
@@ -247,16 +247,16 @@ class SandboxApp:
 
     # --- OAuth token endpoints -------------------------------------------------------
 
-    def _token_failure(self, status: int) -> Response:
+    def _token_failure(self, status: int, params: OAuthParams) -> Response:
         reason = failure_reason(self.endpoints.validator.last_request())
-        if status == 400 or reason == "malformed":
+        if (status == 400 or reason == "malformed") and not params.complete:
             return error_response(400, 215, "Bad Authentication data.")
         if reason in ("request_token", "verifier"):
             return plain_text(BAD_VERIFIER_TEXT, 401)
         return error_response(401, 32, "Could not authenticate you.")
 
     def request_token(self, request: Request) -> Response:
-        _, early = self._auth_precheck(request)
+        params, early = self._auth_precheck(request)
         if early is not None:
             return early
         uri, body, headers = self._oauth_inputs(request)
@@ -264,7 +264,7 @@ class SandboxApp:
         _, text, status = self.endpoints.request_token.create_request_token_response(
             uri, http_method=request.method, body=body, headers=headers)
         if status != 200:
-            return self._token_failure(status)
+            return self._token_failure(status, params)
         return Response(text, status=200, content_type="text/html;charset=utf-8")
 
     def access_token(self, request: Request) -> Response:
@@ -278,7 +278,7 @@ class SandboxApp:
         _, text, status = self.endpoints.access_token.create_access_token_response(
             uri, http_method=request.method, body=body, headers=headers)
         if status != 200:
-            return self._token_failure(status)
+            return self._token_failure(status, params)
         issued = dict(parse_qsl(text or ""))
         with self.state.lock:
             token = self.state.access_tokens[issued["oauth_token"]]

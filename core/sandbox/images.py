@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 
@@ -152,8 +153,11 @@ def process(data: bytes, *, max_width: int = services.X.output_side) -> Processe
                           variants=variants)
 
 
+@functools.cache
 def default_avatar() -> ProcessedImage:
-    """The grey silhouette every user without an upload shares (X's default_profile)."""
+    """The grey silhouette every user without an upload shares (X's default_profile).
+
+    Drawn once per process: every sandbox serves the same bytes."""
     side = 400
     img = Image.new("RGB", (side, side), (204, 214, 221))
     draw = ImageDraw.Draw(img)

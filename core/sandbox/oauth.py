@@ -23,7 +23,7 @@ from oauthlib.oauth1 import (
     RequestValidator,
     ResourceEndpoint,
 )
-from oauthlib.oauth1.rfc5849 import SIGNATURE_HMAC_SHA1, SIGNATURE_PLAINTEXT, signature
+from oauthlib.oauth1.rfc5849 import SIGNATURE_HMAC_SHA1, signature
 
 _SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -65,7 +65,7 @@ class SandboxValidator(RequestValidator):  # type: ignore[misc]
 
     @property
     def allowed_signature_methods(self) -> tuple[str, ...]:
-        return (SIGNATURE_HMAC_SHA1, SIGNATURE_PLAINTEXT)
+        return (SIGNATURE_HMAC_SHA1,)  # the only method X documents
 
     @property
     def safe_characters(self) -> set[str]:
@@ -247,6 +247,10 @@ class SandboxValidator(RequestValidator):  # type: ignore[misc]
         return True
 
 
+_REQUIRED = ("oauth_consumer_key", "oauth_signature", "oauth_signature_method", "oauth_nonce",
+             "oauth_timestamp")
+
+
 @dataclass(frozen=True)
 class OAuthParams:
     """The oauth_* parameters a request carries (header, query or form body)."""
@@ -270,6 +274,12 @@ class OAuthParams:
     @property
     def present(self) -> bool:
         return bool(self.params)
+
+    @property
+    def complete(self) -> bool:
+        """Every parameter a signed request needs is there (so a rejection is an
+        authentication failure, code 32, not "bad authentication data", code 215)."""
+        return all(self.params.get(k) for k in _REQUIRED)
 
     def timestamp_skewed(self, skew_s: int, now: float | None = None) -> bool:
         raw = self.params.get("oauth_timestamp", "")

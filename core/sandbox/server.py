@@ -134,7 +134,7 @@ class SandboxServer:
         self._base_url = f"http://{shown}:{port}"
         self.processor.start()
         self._thread = threading.Thread(target=server.serve_forever, name="sandbox-http",
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         log.info("sandbox listening on %s", self._base_url)
         return self._base_url

@@ -227,3 +227,33 @@ def test_control_path_rejects_bad_input(sandbox):
                             data={"access_token": "nope"})
     assert unknown.status_code == 404
     assert requests.post(f"{sandbox.base_url}/_sandbox/explode", timeout=10).status_code == 404
+
+
+def test_incomplete_oauth_header_is_215_and_unsupported_method_is_32(sandbox):
+    demo = sandbox.demo
+    partial = requests.get(f"{sandbox.base_url}{VERIFY}", timeout=10, headers={
+        "Authorization": f'OAuth oauth_consumer_key="{demo.api_key}", '
+                         f'oauth_token="{demo.access_token}"'})
+    assert_x_error(partial, 400, 215, "Bad Authentication data.")
+    plaintext = OAuth1(demo.api_key, demo.api_secret, demo.access_token, demo.access_secret,
+                       signature_method="PLAINTEXT")
+    response = requests.get(f"{sandbox.base_url}{VERIFY}", auth=plaintext, timeout=10)
+    assert_x_error(response, 401, 32, "Could not authenticate you.")
+
+
+def test_every_kind_of_response_has_exactly_one_date_header(sandbox, auth):
+    with requests.Session() as session:
+        responses = [
+            session.get(f"{sandbox.base_url}{VERIFY}", auth=auth, timeout=10),  # JSON 200
+            session.get(f"{sandbox.base_url}{VERIFY}", timeout=10),  # 400
+            session.get(f"{sandbox.base_url}/oauth/authorize?oauth_token=x", timeout=10),  # HTML
+            session.get(f"{sandbox.base_url}/sticky/default_profile_images/"
+                        "default_profile_bigger.png", timeout=10),  # image
+            session.get(f"{sandbox.base_url}/profile_images/1/none_normal.png",
+                        timeout=10),  # empty 404
+            session.post(f"{sandbox.base_url}/oauth/access_token", timeout=10),  # no auth
+            session.get(f"{sandbox.base_url}/_sandbox/status", timeout=10),
+        ]
+        for response in responses:
+            raw_dates = response.raw.headers.getlist("Date")
+            assert len(raw_dates) == 1, (response.url, raw_dates)
