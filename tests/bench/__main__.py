@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 #: Benchmark modules under tests.bench, in the order they run.
-BENCHMARKS: tuple[str, ...] = ("imaging", "refresh", "gui")
+BENCHMARKS: tuple[str, ...] = ("imaging", "refresh", "gui", "sandbox")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
