@@ -43,6 +43,10 @@ class _QuietHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
         log.debug("sandbox %s: " + message, type, *args)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Method and path only: query strings may carry oauth_* values.
+        log.debug("sandbox %s %s -> %s", self.command, self.path.split("?", 1)[0], code)
+
     def send_response(self, code: int, message: str | None = None) -> None:
         # http.server would add its own Date (and Server) header; the app sets Date itself
         # so every response has exactly one, whichever server runs it.

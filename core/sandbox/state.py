@@ -171,7 +171,10 @@ class SandboxState:
         }
         path = self.state_dir / STATE_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(raw, indent=1), encoding="utf-8")
+        # The file holds the sandbox's consumer secrets and tokens: owner-only.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(raw, out, indent=1)
         os.replace(tmp, path)
 
     # --- image bytes -------------------------------------------------------------------

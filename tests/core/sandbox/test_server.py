@@ -103,7 +103,9 @@ def test_state_persists_across_restart(tmp_path):
             return None if body["default_profile_image"] else body["profile_image_url_https"]
 
         url_path = wait_for(new_url, what="processing").split("/", 3)[3]
-    assert (tmp_path / "state" / "state.json").is_file()
+    state_file = tmp_path / "state" / "state.json"
+    assert state_file.is_file()
+    assert state_file.stat().st_mode & 0o077 == 0  # secrets inside: owner-only
 
     with SandboxServer(config) as second:
         again = second.demo
