@@ -38,25 +38,26 @@ def _transform(icc: bytes, in_mode: str) -> ImageCms.ImageCmsTransform | None:
 
 
 def _scale_high_depth(im: Image.Image) -> Image.Image:
-    """I;16*, I and F images to L, scaling the value range instead of clipping it."""
-    if im.mode.startswith("I;16"):
+    """I;16*, I and F images to L, scaling the value range instead of clipping it.
+
+    16-bit modes always scale by 1/257 (65535 -> 255). For 32-bit I and F the range is
+    inferred: 0-1 floats, 0-255, 0-65535, else the actual minimum to maximum.
+    (Conversion to L truncates, so every scale adds a half to round.)
+    """
+    sixteen_bit = im.mode.startswith("I;16")
+    if sixteen_bit:
         im = im.convert("I")
     extrema = im.getextrema()
     assert not isinstance(extrema[0], tuple)  # single-band modes only
     lo, hi = float(extrema[0]), float(extrema[1])
+    if sixteen_bit or (lo >= 0 and 255 < hi <= 65535):
+        return im.point(lambda v: v / 257.0 + 0.5).convert("L")
     if im.mode == "F" and lo >= 0 and hi <= 1.0:
-        # Float images conventionally hold 0.0-1.0.
         return im.point(lambda v: v * 255.0 + 0.5).convert("L")
-    # Conversion to L truncates: add a half to round.
-    half = 0.5
-    if hi <= 255 and lo >= 0:
-        return im.convert("L")
-    if hi <= 65535 and lo >= 0:
-        # 16-bit data: 65535 maps to 255 exactly.
-        return im.point(lambda v: v / 257.0 + half).convert("L")
-    # Anything else (negative or wider data): stretch the actual range.
+    if lo >= 0 and hi <= 255:
+        return im.convert("L") if im.mode == "I" else im.point(lambda v: v + 0.5).convert("L")
     span = (hi - lo) or 1.0
-    return im.point(lambda v: (v - lo) * (255.0 / span) + half).convert("L")
+    return im.point(lambda v: (v - lo) * (255.0 / span) + 0.5).convert("L")
 
 
 def to_device_rgb(im: Image.Image, icc: bytes | None

@@ -192,11 +192,19 @@ def test_16_bit_grey_is_scaled_not_clipped():
                                                       (255, 255, 255)]
 
 
+def test_dark_16_bit_grey_is_not_mistaken_for_8_bit():
+    im = Image.new("I;16", (2, 1))
+    im.putpixel((1, 0), 200)  # 200/65535: nearly black, not 200/255
+    full = ImageSource.open_bytes(samples.encode(im, "PNG")).full()
+    assert _px(full, (1, 0)) == (1, 1, 1)
+
+
 @pytest.mark.parametrize(("mode", "values", "want"), [
     ("I", (0, 100, 255), (0, 100, 255)),
     ("I", (0, 1000, 65535), (0, 4, 255)),
     ("F", (0.0, 0.5, 1.0), (0, 128, 255)),
     ("F", (-10.0, 0.0, 10.0), (0, 128, 255)),
+    ("F", (0.0, 100.4, 200.6), (0, 100, 201)),
 ])
 def test_int_and_float_modes(mode, values, want):
     im = Image.new(mode, (3, 1))
