@@ -14,9 +14,11 @@ from typing import Any
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.sandbox.config import SandboxConfig, default_rate_limits
 from avatar_studio.core.sandbox.server import SandboxServer, is_loopback_host
+from avatar_studio.core.sandbox.state import StateError
 
 EXIT_BAD_ARGUMENT = 2
 EXIT_CANNOT_LISTEN = 10
+EXIT_BAD_STATE = 11
 
 
 class SandboxArgumentError(UserFacingError):
@@ -25,6 +27,10 @@ class SandboxArgumentError(UserFacingError):
 
 class CannotListen(UserFacingError):
     exit_code = EXIT_CANNOT_LISTEN
+
+
+class BadStateDir(UserFacingError):
+    exit_code = EXIT_BAD_STATE
 
 
 def _rate_limit(text: str) -> tuple[str, int]:
@@ -109,7 +115,11 @@ def run(args: argparse.Namespace) -> int:
                 hint="Pass --allow-remote if other machines really should reach it.")
         print(f"warning: listening on {config.host}; anyone who can reach it can use the "
               "demo account", file=sys.stderr, flush=True)
-    server = SandboxServer(config)
+    try:
+        server = SandboxServer(config)
+    except StateError as exc:
+        raise BadStateDir(str(exc), hint="Pick another --state folder, or move this one "
+                          "away to start afresh.") from exc
     try:
         server.start()
     except OSError as exc:

@@ -24,6 +24,10 @@ STATE_FILE = "state.json"
 STATE_VERSION = 1
 
 
+class StateError(Exception):
+    """The --state folder cannot be read or written (message names the file)."""
+
+
 def random_token(length: int) -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(length))
 
@@ -148,18 +152,30 @@ class SandboxState:
         path = self.state_dir / STATE_FILE
         if not path.exists():
             return
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        self.apps = {a["api_key"]: App(**a) for a in raw.get("apps", [])}
-        self.users = {u["user_id"]: _user_from_json(u) for u in raw.get("users", [])}
-        self.access_tokens = {t["token"]: AccessToken(**t) for t in raw.get("access_tokens", [])}
-        self.request_tokens = {t["token"]: RequestToken(**t)
-                               for t in raw.get("request_tokens", [])}
-        self.demo_keys = dict(raw.get("demo", {}))
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            self.apps = {a["api_key"]: App(**a) for a in raw.get("apps", [])}
+            self.users = {u["user_id"]: _user_from_json(u) for u in raw.get("users", [])}
+            self.access_tokens = {t["token"]: AccessToken(**t)
+                                  for t in raw.get("access_tokens", [])}
+            self.request_tokens = {t["token"]: RequestToken(**t)
+                                   for t in raw.get("request_tokens", [])}
+            self.demo_keys = dict(raw.get("demo", {}))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise StateError(f"cannot read the sandbox state {path}: {exc}") from exc
 
     def save(self) -> None:
         """Write the state file (no-op in memory mode). Call with the lock held."""
         if self.state_dir is None:
             return
+        try:
+            self._write()
+        except OSError as exc:
+            raise StateError(f"cannot write the sandbox state in {self.state_dir}: "
+                             f"{exc.strerror or exc}") from exc
+
+    def _write(self) -> None:
+        assert self.state_dir is not None
         self.state_dir.mkdir(parents=True, exist_ok=True)
         raw = {
             "version": STATE_VERSION,

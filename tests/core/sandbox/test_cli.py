@@ -116,3 +116,14 @@ def test_port_in_use_is_a_clean_error():
     assert result.returncode == 10
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unreadable_state_dir_is_a_clean_error(tmp_path: Path):
+    state = tmp_path / "st"
+    state.mkdir()
+    (state / "state.json").write_text("{not json", encoding="utf-8")
+    result = subprocess.run([*CLI, "sandbox", "--port", "0", "--state", str(state)],
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 11
+    assert "cannot read the sandbox state" in result.stderr
+    assert "Traceback" not in result.stderr
