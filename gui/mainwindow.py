@@ -27,7 +27,7 @@ from avatar_studio.gui.signin import SignInDialog, SignInOutcome, sign_in_to_san
 from avatar_studio.gui.tasks import TaskContext
 from avatar_studio.gui.theme import THEMES, apply_theme
 from avatar_studio.gui.upload import UploadController, UploadPanel
-from PySide6.QtCore import QByteArray, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -47,6 +47,13 @@ log = logging.getLogger(__name__)
 
 OPEN_FILTER = ("Images (*.jpg *.jpeg *.png *.gif *.webp *.bmp *.tif *.tiff *.avif *.heic "
                "*.heif);;All files (*)")
+
+#: Default window size: fits a 1280×1024 screen with the editor beside the side column.
+DEFAULT_SIZE = QSize(1220, 940)
+EDITOR_WIDTH = 760
+WINDOW_CHROME = 60  # menu bar, status bar and margins above and below the column
+COLUMN_GAP = 12
+MIN_COLUMN = 160
 
 SHORTCUTS = (
     ("Ctrl+O", "Open an image"), ("Ctrl+V", "Paste an image, a file or a link"),
@@ -131,13 +138,14 @@ class MainWindow(QMainWindow):
         right.addWidget(self.preview_panel, 1)
         right.addWidget(_rule(side))
         right.addWidget(self.upload_panel)
-        # Scrolls on small screens instead of forcing a window taller than the screen.
-        scroll = QScrollArea(central)
+        # On a small screen the column scrolls: the 400 px preview is never shrunk (it is
+        # a fixed-size label) and the window never grows past the screen.
+        self.side_scroll = scroll = QScrollArea(central)
+        scroll.setObjectName("sideScroll")
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(side.minimumSizeHint().width() + 16)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         layout = QHBoxLayout(central)
         layout.addLayout(left, 1)
         layout.addWidget(scroll, 0)
@@ -147,12 +155,25 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._connect()
-        screen = self.screen().availableGeometry() if self.screen() is not None else None
-        self.resize(min(1220, screen.width()) if screen else 1220,
-                    min(940, screen.height()) if screen else 940)
+        self._fit_to_screen()
         if settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode()))
         self.accounts.select_initial(settings.last_account)
+
+    def _fit_to_screen(self) -> None:
+        """Open at a size showing the editor and the whole side column, within the screen."""
+        scroll, side = self.side_scroll, self.side_column
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        column = side.minimumSizeHint().width() + bar
+        want = QSize(max(DEFAULT_SIZE.width(), column + EDITOR_WIDTH),
+                     max(DEFAULT_SIZE.height(), side.sizeHint().height() + WINDOW_CHROME))
+        screen = self.screen()
+        room = screen.availableGeometry().size() if screen is not None else want
+        # Narrower than the column needs only when the screen leaves no other choice;
+        # the column then scrolls sideways too.
+        left_min = self.stack.minimumSizeHint().width() + 2 * COLUMN_GAP
+        scroll.setMinimumWidth(max(MIN_COLUMN, min(column, room.width() - left_min)))
+        self.resize(want.boundedTo(room))
 
     # -- wiring -------------------------------------------------------------------
     def _connect(self) -> None:

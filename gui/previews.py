@@ -16,9 +16,9 @@ from avatar_studio.core.imaging.render import RenderResult, render
 from avatar_studio.core.services import ServiceProfile
 from avatar_studio.gui.cropgeometry import render_quick
 from avatar_studio.gui.document import CropDocument, RenderJob
-from avatar_studio.gui.qtimage import pil_to_qimage, scaled_pixmap
+from avatar_studio.gui.qtimage import exact_pixmap, pil_to_qimage, scaled_pixmap
 from avatar_studio.gui.tasks import TaskContext, TaskRunner
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -73,6 +73,10 @@ class PreviewPanel(QWidget):
         self.big.setFixedSize(side, side)
         self.big.setAccessibleName(f"{side} by {side} preview of the upload")
         self.big.setStyleSheet("QLabel#preview400 { background: palette(dark); }")
+        # One uploaded pixel per logical pixel, never stretched: a smaller upload (a
+        # small source is never enlarged) sits in the middle at its own size.
+        self.big.setScaledContents(False)
+        self.big.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.badge = QLabel("No image yet", self)
         self.badge.setObjectName("previewBadge")
         self.badge.setAccessibleName("Preview status")
@@ -123,12 +127,25 @@ class PreviewPanel(QWidget):
     def show_image(self, image: QImage, *, exact: bool) -> None:
         self.shown = image
         self.is_exact = exact
-        side = self.service.output_side
-        self.big.setPixmap(scaled_pixmap(image, side))
+        self.big.setPixmap(exact_pixmap(image, self.big.devicePixelRatioF()))
         for size, label in self.rounds.items():
-            label.setPixmap(scaled_pixmap(image, size, round_mask=True))
-        self.badge.setText("Exactly what will be uploaded" if exact
-                           else "Quick preview… (the exact one follows when you pause)")
+            label.setPixmap(scaled_pixmap(image, size, round_mask=True,
+                                          dpr=label.devicePixelRatioF()))
+        side = self.service.output_side
+        if not exact:
+            self.badge.setText("Quick preview… (the exact one follows when you pause)")
+        elif image.width() < side:
+            self.badge.setText(f"Exactly what will be uploaded: {image.width()}×"
+                               f"{image.height()} px, which {self.service.display_name} "
+                               "enlarges")
+        else:
+            self.badge.setText("Exactly what will be uploaded, pixel for pixel")
+
+    def event(self, event: QEvent) -> bool:
+        # Moved to a screen with another pixel ratio: rebuild the pixmaps for it.
+        if event.type() == QEvent.Type.DevicePixelRatioChange and not self.shown.isNull():
+            self.show_image(self.shown, exact=self.is_exact)
+        return super().event(event)
 
     def show_info(self, text: str, ok: bool) -> None:
         self.info.setText(text if ok else f"⚠ {text}")
@@ -146,6 +163,8 @@ class PreviewPanel(QWidget):
         self.frame_picker.blockSignals(False)
 
     def clear(self) -> None:
+        self.shown = QImage()
+        self.is_exact = False
         self.big.clear()
         for label in self.rounds.values():
             label.clear()

@@ -44,6 +44,22 @@ def device_pixel_ratio() -> float:
     return screen.devicePixelRatio() if screen is not None else 1.0
 
 
+def exact_pixmap(image: QImage, dpr: float) -> QPixmap:
+    """``image`` one image pixel per logical pixel, never blended with its neighbours.
+
+    At ratio 1 the pixmap holds the very pixels; at higher ratios each pixel becomes a
+    block of device pixels (nearest neighbour), so a high-DPI screen shows the same
+    pixels crisply instead of a smoothed guess.
+    """
+    if image.isNull() or dpr == 1.0:
+        return QPixmap.fromImage(image)
+    w, h = max(1, round(image.width() * dpr)), max(1, round(image.height() * dpr))
+    pixmap = QPixmap.fromImage(image.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                            Qt.TransformationMode.FastTransformation))
+    pixmap.setDevicePixelRatio(dpr)
+    return pixmap
+
+
 def scaled_pixmap(image: QImage, side: int, *, round_mask: bool = False,
                   dpr: float | None = None, background: QColor | None = None) -> QPixmap:
     """``image`` drawn into a side×side logical square, crisp at the screen's pixel ratio."""
