@@ -15,13 +15,18 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from avatar_studio.core.sandbox import images, pages
 from avatar_studio.core.sandbox.config import SandboxConfig
 from avatar_studio.core.sandbox.control import Control, is_loopback
 from avatar_studio.core.sandbox.faults import Faults
-from avatar_studio.core.sandbox.oauth import Endpoints, OAuthParams, failure_reason
+from avatar_studio.core.sandbox.oauth import (
+    Endpoints,
+    OAuthParams,
+    failure_reason,
+    gather_into_header,
+)
 from avatar_studio.core.sandbox.processing import ImageProcessor
 from avatar_studio.core.sandbox.ratelimit import RateLimiter, RateState
 from avatar_studio.core.sandbox.responses import (
@@ -182,19 +187,20 @@ class SandboxApp:
         """The URI, form body and headers exactly as the client signed them."""
         raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
         raw_path = str(raw_path).split("?", 1)[0] if raw_path else quote(request.path)
-        uri = f"{request.scheme}://{request.host}{raw_path}"
         query = request.query_string.decode("latin-1")
-        if query:
-            uri = f"{uri}?{query}"
         body: str | None = None
         if request.mimetype == "application/x-www-form-urlencoded":
             body = request.get_data(cache=True).decode("utf-8", errors="replace")
         headers = {k: v for k, v in request.headers.items()}
+        query, body, headers = gather_into_header(query, body, headers)
+        uri = f"{request.scheme}://{request.host}{raw_path}"
+        if query:
+            uri = f"{uri}?{query}"
         return uri, body, headers
 
     def _auth_precheck(self, request: Request) -> tuple[OAuthParams, Response | None]:
-        _uri, body, headers = self._oauth_inputs(request)
-        params = OAuthParams.collect(request.query_string.decode("latin-1"), body, headers)
+        uri, body, headers = self._oauth_inputs(request)
+        params = OAuthParams.collect(urlsplit(uri).query, body, headers)
         if not params.present:
             return params, error_response(400, 215, "Bad Authentication data.")
         if params.timestamp_skewed(self.config.timestamp_skew_s):

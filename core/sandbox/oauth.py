@@ -24,6 +24,7 @@ from oauthlib.oauth1 import (
     ResourceEndpoint,
 )
 from oauthlib.oauth1.rfc5849 import SIGNATURE_HMAC_SHA1, signature
+from oauthlib.oauth1.rfc5849.utils import parse_authorization_header
 
 _SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -288,6 +289,43 @@ class OAuthParams:
         except ValueError:
             return False
         return abs((now if now is not None else time.time()) - ts) > skew_s
+
+
+def gather_into_header(query: str, body: str | None,
+                       headers: dict[str, str]) -> tuple[str, str | None, dict[str, str]]:
+    """Move stray oauth_* parameters of a header-signed request into the header.
+
+    X accepted ``oauth_verifier`` (and ``oauth_token``) in the query string or form body
+    next to an Authorization header (its docs show exactly that); oauthlib refuses OAuth
+    parameters from two places. The signature base string holds every parameter
+    whatever its place, so moving them leaves the signature valid.
+    """
+    auth = headers.get("Authorization", "")
+    if auth[:6].lower() != "oauth ":
+        return query, body, headers
+    try:
+        in_header = {k for k, _ in parse_authorization_header(auth)}
+    except (ValueError, TypeError):
+        return query, body, headers
+    moved: list[str] = []
+
+    def keep_others(text: str) -> str:
+        kept = []
+        for segment in text.split("&"):
+            name = segment.split("=", 1)[0]
+            if name.startswith("oauth_") and name not in in_header and "=" in segment:
+                moved.append(segment)
+                in_header.add(name)
+            else:
+                kept.append(segment)
+        return "&".join(kept)
+
+    query = keep_others(query) if query else query
+    body = keep_others(body) if body else body
+    if moved:
+        extra = ", ".join('{}="{}"'.format(*segment.split("=", 1)) for segment in moved)
+        headers = {**headers, "Authorization": f"{auth}, {extra}"}
+    return query, body, headers
 
 
 class Endpoints:

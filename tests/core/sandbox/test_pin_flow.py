@@ -216,3 +216,28 @@ def test_request_token_with_bad_consumer_secret_is_code_32(sandbox, secret):
     response = session.post(f"{sandbox.base_url}/oauth/request_token")
     assert response.status_code == 401
     assert response.json() == {"errors": [{"code": 32, "message": "Could not authenticate you."}]}
+
+
+@pytest.mark.parametrize("where", ["query", "body"])
+def test_verifier_outside_the_header_is_accepted(sandbox, where):
+    # X's docs show oauth_verifier in the query string; some clients put it in the body.
+    _, token = start(sandbox)
+    pin = pin_of(approve(sandbox, token["oauth_token"]))
+    demo = sandbox.demo
+    auth = OAuth1(demo.api_key, demo.api_secret, token["oauth_token"],
+                  token["oauth_token_secret"])
+    kwargs = {"params": {"oauth_verifier": pin}} if where == "query" else {
+        "data": {"oauth_verifier": pin}}
+    response = requests.post(f"{sandbox.base_url}/oauth/access_token", auth=auth, timeout=10,
+                             **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == 200, response.text
+    assert parse_qs(response.text)["user_id"] == [demo.user_id]
+    # A wrong verifier in the query is still refused.
+    _, token2 = start(sandbox)
+    approve(sandbox, token2["oauth_token"])
+    auth2 = OAuth1(demo.api_key, demo.api_secret, token2["oauth_token"],
+                   token2["oauth_token_secret"])
+    bad = requests.post(f"{sandbox.base_url}/oauth/access_token", auth=auth2, timeout=10,
+                        params={"oauth_verifier": "0000000"})
+    assert bad.status_code == 401
+    assert bad.text == BAD_VERIFIER
