@@ -20,7 +20,8 @@ def errors_body(code: int, message: str) -> dict[str, Any]:
 
 def json_response(obj: Any, status: int = 200,
                   headers: dict[str, str] | None = None) -> Response:
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    # Compact, with "/" escaped as "\/", exactly as X's recorded bodies.
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("/", "\\/")
     return Response(text, status=status, headers=headers, content_type=JSON_TYPE)
 
 

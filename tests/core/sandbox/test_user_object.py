@@ -43,6 +43,7 @@ def get(sandbox, auth, path: str, **params: str) -> dict[str, Any]:
     assert response.headers["Content-Type"] == FIXTURE["headers"]["content-type"]
     for header in FIXTURE["headers"]["rate_limit_headers"]:
         assert response.headers[header].isdigit()
+    assert "://" not in response.text  # X escapes "/" as "\/" in its JSON
     body: dict[str, Any] = response.json()
     return body
 
