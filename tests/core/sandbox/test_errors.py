@@ -257,3 +257,31 @@ def test_every_kind_of_response_has_exactly_one_date_header(sandbox, auth):
         for response in responses:
             raw_dates = response.raw.headers.getlist("Date")
             assert len(raw_dates) == 1, (response.url, raw_dates)
+
+
+def _png(mode: str, size: tuple[int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new(mode, size).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("data", "error"), [
+    pytest.param(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,
+                 "Image validation failed with errors: Image could not be decoded.",
+                 id="damaged-png"),
+    pytest.param(_png("1", (6000, 6000)),
+                 "Image validation failed with errors: Image dimensions are too large.",
+                 id="36-megapixels"),
+    pytest.param(_png("1", (10000, 10000)),
+                 "Image validation failed with errors: Image dimensions are too large.",
+                 id="100-megapixels-bomb"),
+])
+def test_undecodable_or_huge_images_are_rejected_synchronously(sandbox, auth, data, error):
+    response = requests.post(f"{sandbox.base_url}{UPLOAD}", auth=auth, timeout=10,
+                             files={"image": ("x.png", data)})
+    assert_legacy_error(response, 400, error)
+    assert sandbox.processor.pending == 0

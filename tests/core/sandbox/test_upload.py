@@ -68,6 +68,13 @@ def form_base64(sandbox: SandboxServer, auth: OAuth1, data: bytes) -> requests.R
         "tweet_mode": "compat"})
 
 
+def multipart_text_base64(sandbox: SandboxServer, auth: OAuth1,
+                          data: bytes) -> requests.Response:
+    # A plain (non-file) multipart field holding base64 text.
+    return requests.post(f"{sandbox.base_url}{UPLOAD}", auth=auth, timeout=10,
+                         files={"image": (None, base64.b64encode(data).decode())})
+
+
 def query_base64(sandbox: SandboxServer, auth: OAuth1, data: bytes) -> requests.Response:
     # The 2015 docs example put the image in the query string (fine while it is small).
     return requests.post(f"{sandbox.base_url}{UPLOAD}", auth=auth, timeout=10,
@@ -100,7 +107,7 @@ def variant_url(normal_url: str, suffix: str) -> str:
 
 
 @pytest.mark.parametrize("upload", [multipart_with_type, multipart_without_type, twurl_base64,
-                                    form_base64])
+                                    multipart_text_base64, form_base64])
 def test_upload_answers_old_url_then_swaps_after_processing(sandbox, auth, upload: Uploader):
     old = current_url(sandbox, auth)
     assert "/sticky/default_profile_images/default_profile_normal.png" in old
