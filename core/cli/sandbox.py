@@ -33,10 +33,16 @@ class BadStateDir(UserFacingError):
     exit_code = EXIT_BAD_STATE
 
 
+RATE_LIMITED = ("verify_credentials", "users_show", "update_profile_image")
+
+
 def _rate_limit(text: str) -> tuple[str, int]:
     name, sep, value = text.partition("=")
     if not sep or not value.isdigit():
         raise argparse.ArgumentTypeError("expected NAME=N, e.g. users_show=5")
+    if name.strip() not in RATE_LIMITED:
+        raise argparse.ArgumentTypeError(
+            f"unknown endpoint {name.strip()!r}; known: {', '.join(RATE_LIMITED)}")
     return name.strip(), int(value)
 
 
