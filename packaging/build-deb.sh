@@ -11,13 +11,13 @@
 # Environment:
 #   AVATAR_STUDIO_DEB_COMPRESSION  xz (default: release) | zstd | gzip | none;
 #                                  zstd when CI=true and this is unset (10x faster, ~30% bigger)
-#   PYTHON                         the Python with PyInstaller and PySide6 (default .venv/bin/python)
+#   PACKAGING_PYTHON               the Python with PyInstaller and PySide6 (default .venv/bin/python)
 #   AVATAR_STUDIO_NO_SLIM=1        keep every Qt plugin and translation (to measure slimming)
 #   --print-path                   only print the path of the .deb it builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-PY=${PYTHON:-$ROOT/.venv/bin/python}
+PY=${PACKAGING_PYTHON:-$ROOT/.venv/bin/python}
 t_start=$(date +%s.%N)
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}'; }
 say() { echo "build-deb: $*"; }

@@ -12,6 +12,7 @@
 # pillow_heif, keyring) only makes the inputs and checks the outputs.
 #
 # --allow-missing: report CLI subcommands that do not exist yet as SKIPPED instead of failing.
+# PACKAGING_PYTHON: the Python that makes inputs and checks outputs (default .venv/bin/python).
 # Exits non-zero on the first failure; the sandbox is stopped and the package purged anyway.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +40,7 @@ fi
 exec 9>"${TMPDIR:-/tmp}/avatar-studio-test-installed.lock"
 flock -w 900 9 || { echo "test-installed: another run holds the lock" >&2; exit 1; }
 
-PY=${PYTHON:-$ROOT/.venv/bin/python}
+PY=${PACKAGING_PYTHON:-$ROOT/.venv/bin/python}
 PKG=$(dpkg-deb -f "$deb" Package)
 VERSION=$(dpkg-deb -f "$deb" Version)
 APP=/usr/bin/$PKG
