@@ -4,6 +4,8 @@
 runner); :class:`AccountPanel` shows picture, name and @handle, the switcher, and the
 Sign in…/Sign out buttons. Sandbox accounts live for this session only: their server
 goes away with the process, so they never reach the settings file or the keyring.
+When the keyring is missing, locked or failing, the user may keep an account for this
+session only too: its secrets then stay in memory, and it is not written to settings.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from avatar_studio.core.accounts import Accounts
-from avatar_studio.core.credentials import CredentialStore, Secrets
+from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable, Secrets
 from avatar_studio.core.settings import AccountRecord, update_settings
 from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, SignedIn, XClient, XUser
 from avatar_studio.gui.qtimage import scaled_pixmap
@@ -58,6 +60,9 @@ class AccountManager(QObject):
         avatar_loaded(QImage): its profile picture.
         failed(object, object): an error for the banner, and what "Retry" should call
             (or None).
+        keyring_failed(object, object, object): a KeyringUnavailable, what "Retry"
+            calls, and what "Keep for this session only" calls.
+        sign_in_needed(): the keyring was given up on: sign in again for this session.
     """
 
     accounts_changed = Signal()
@@ -65,6 +70,8 @@ class AccountManager(QObject):
     user_loaded = Signal(object)
     avatar_loaded = Signal(QImage)
     failed = Signal(object, object)
+    keyring_failed = Signal(object, object, object)
+    sign_in_needed = Signal()
 
     def __init__(self, store: CredentialStore, runner: TaskRunner,
                  client_factory: ClientFactory = default_client_factory,
@@ -76,6 +83,11 @@ class AccountManager(QObject):
         session_store = CredentialStore()
         session_store.use_memory_for_session()
         self.session = Accounts(session_store)
+        #: The user chose "Keep for this session only": later sign-ins skip the keyring.
+        self.keyring_declined = False
+        #: Keys of accounts kept in memory because the keyring failed (not sandbox ones).
+        self.kept_for_session: set[str] = set()
+        self._session_records: dict[str, AccountRecord] = {}
         self.current: Current | None = None
         self.avatar = QImage()
 
@@ -84,11 +96,20 @@ class AccountManager(QObject):
 
     # -- list ---------------------------------------------------------------------
     def records(self) -> list[AccountRecord]:
-        return self.saved.list() + self.session.list()
+        # Accounts.list() also reads the settings file, so the session's own records are
+        # tracked here (else every saved account would be listed twice).
+        return ([r for r in self.saved.list() if r.key not in self._session_records]
+                + list(self._session_records.values()))
 
     def _accounts_for(self, record: AccountRecord) -> Accounts:
-        keys = {a.key for a in self.session.list()}
-        return self.session if record.key in keys else self.saved
+        return self.session if record.key in self._session_records else self.saved
+
+    def is_kept_for_session(self, record: AccountRecord) -> bool:
+        return record.key in self.kept_for_session
+
+    def is_sandbox(self, record: AccountRecord) -> bool:
+        return (self._accounts_for(record) is self.session
+                and not self.is_kept_for_session(record))
 
     def client(self, current: Current | None = None) -> XClient:
         current = current or self.current
@@ -103,8 +124,13 @@ class AccountManager(QObject):
     def add(self, signed_in: SignedIn, consumer: ConsumerKeys, api_base: str, *,
             session_only: bool = False,
             on_done: Callable[[AccountRecord], None] | None = None) -> None:
-        """Store the account (keyring write off the GUI thread) and make it current."""
-        target = self.session if session_only else self.saved
+        """Store the account (keyring write off the GUI thread) and make it current.
+
+        If the keyring cannot take it, :attr:`keyring_failed` offers
+        :meth:`keep_for_session`; once chosen, later sign-ins go to memory directly.
+        """
+        kept = not session_only and self.keyring_declined
+        target = self.session if session_only or kept else self.saved
 
         def work(ctx: TaskContext) -> tuple[AccountRecord, Secrets]:
             record = target.add(signed_in, consumer, api_base)
@@ -112,14 +138,40 @@ class AccountManager(QObject):
 
         def done(result: tuple[AccountRecord, Secrets]) -> None:
             record, secrets = result
+            if target is self.session:
+                self._session_records[record.key] = record
+            if kept:
+                self.kept_for_session.add(record.key)
             self.accounts_changed.emit()
             self._set_current(Current(record, secrets, signed_in.user))
             if on_done is not None:
                 on_done(record)
 
-        self._runner.run(work, on_success=done, on_error=self._fail(
-            lambda: self.add(signed_in, consumer, api_base, session_only=session_only,
-                             on_done=on_done)))
+        def retry() -> None:
+            self.add(signed_in, consumer, api_base, session_only=session_only,
+                     on_done=on_done)
+
+        def keep() -> None:
+            self.keep_for_session(signed_in, consumer, api_base, on_done=on_done)
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, KeyringUnavailable) and target is self.saved:
+                self.keyring_failed.emit(exc, retry, keep)
+            else:
+                self.failed.emit(exc, retry)
+
+        self._runner.run(work, on_success=done, on_error=failed)
+
+    def keep_for_session(self, signed_in: SignedIn, consumer: ConsumerKeys, api_base: str,
+                         *, on_done: Callable[[AccountRecord], None] | None = None) -> None:
+        """Finish a sign-in the keyring refused: secrets in memory, until the app quits."""
+        self.keyring_declined = True
+        self.add(signed_in, consumer, api_base, on_done=on_done)
+
+    def decline_keyring(self) -> None:
+        """A saved account's secrets cannot be read: sign in again, for this session."""
+        self.keyring_declined = True
+        self.sign_in_needed.emit()
 
     def select(self, key: str) -> None:
         """Make the account with ``key`` current (secrets read off the GUI thread)."""
@@ -131,8 +183,14 @@ class AccountManager(QObject):
         def work(ctx: TaskContext) -> Secrets:
             return accounts.store.load(record)
 
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, KeyringUnavailable) and accounts is self.saved:
+                self.keyring_failed.emit(exc, lambda: self.select(key), self.decline_keyring)
+            else:
+                self.failed.emit(exc, lambda: self.select(key))
+
         self._runner.run(work, on_success=lambda s: self._set_current(Current(record, s)),
-                         on_error=self._fail(lambda: self.select(key)))
+                         on_error=failed)
 
     def select_initial(self, preferred_key: str) -> None:
         records = self.records()
@@ -151,6 +209,8 @@ class AccountManager(QObject):
             accounts.remove(current.record)
 
         def done(_: None) -> None:
+            self._session_records.pop(current.record.key, None)
+            self.kept_for_session.discard(current.record.key)
             self.current = None
             self.avatar = QImage()
             self.accounts_changed.emit()
@@ -232,6 +292,13 @@ class AccountPanel(QWidget):
         self.handle = QLabel("", self)
         self.handle.setObjectName("accountHandle")
         self.handle.setAccessibleName("Account handle")
+        self.session_note = QLabel(self)
+        self.session_note.setObjectName("sessionOnlyNote")
+        self.session_note.setAccessibleName("Kept for this session only")
+        self.session_note.setWordWrap(True)
+        self.session_note.setText("Kept for this session only: the keyring could not be "
+                                  "used, so this sign-in is forgotten when you quit.")
+        self.session_note.hide()
         self.switcher = QComboBox(self)
         self.switcher.setAccessibleName("Switch account")
         self.switcher.setToolTip("Choose which signed-in account to update")
@@ -249,7 +316,8 @@ class AccountPanel(QWidget):
         grid.addWidget(self.picture, 0, 0, 2, 1)
         grid.addWidget(self.name, 0, 1)
         grid.addWidget(self.handle, 1, 1)
-        grid.addWidget(self.switcher, 2, 0, 1, 2)
+        grid.addWidget(self.session_note, 2, 0, 1, 3)
+        grid.addWidget(self.switcher, 3, 0, 1, 2)
         grid.addWidget(self.sign_in, 0, 2)
         grid.addWidget(self.sign_out, 1, 2)
         grid.setColumnStretch(1, 1)
@@ -266,8 +334,9 @@ class AccountPanel(QWidget):
         self.switcher.blockSignals(True)
         self.switcher.clear()
         for record in records:
-            sandbox = " (sandbox)" if record in self._manager.session.list() else ""
-            self.switcher.addItem(f"@{record.screen_name}{sandbox}", record.key)
+            note = (" (this session only)" if self._manager.is_kept_for_session(record)
+                    else " (sandbox)" if self._manager.is_sandbox(record) else "")
+            self.switcher.addItem(f"@{record.screen_name}{note}", record.key)
         current = self._manager.current
         if current is not None:
             self.switcher.setCurrentIndex(self.switcher.findData(current.record.key))
@@ -277,6 +346,8 @@ class AccountPanel(QWidget):
     @Slot(object)
     def on_manager_current_changed(self, current: Current | None) -> None:
         self.sign_out.setEnabled(current is not None)
+        self.session_note.setVisible(
+            current is not None and self._manager.is_kept_for_session(current.record))
         if current is None:
             self.name.setText("Not signed in")
             self.handle.setText("Sign in to upload")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from types import TracebackType
 
-from avatar_studio.core.credentials import SecretsMissing
+from avatar_studio.core.credentials import KeyringUnavailable, SecretsMissing
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.logsetup import log_file
 from avatar_studio.core.version import APP_NAME
@@ -126,6 +126,7 @@ class Action(Enum):
     SIGN_IN = "Sign in again…"
     HELP = "Open help"
     SHOW_LOG = "Show log folder"
+    KEEP_FOR_SESSION = "Keep for this session only"
 
 
 #: Where "Open help" leads for problems only the X developer portal can fix.
@@ -139,9 +140,14 @@ class ErrorReport:
     help_url: str = ""
 
 
-def describe(exc: BaseException, *, can_retry: bool = True) -> ErrorReport:
+def describe(exc: BaseException, *, can_retry: bool = True,
+             can_keep_for_session: bool = False) -> ErrorReport:
     """The message and the one most useful action for ``exc``."""
     message = user_message(exc)
+    if isinstance(exc, KeyringUnavailable) and can_keep_for_session:
+        # The keyring may stay broken for the whole session: offer the way that works
+        # now (secrets in memory); Retry stays beside it for after an unlock.
+        return ErrorReport(message, Action.KEEP_FOR_SESSION)
     if isinstance(exc, xerr.Cancelled):
         return ErrorReport(message, None)
     if isinstance(exc, xerr.CredentialsRejected | xerr.TokenRevoked | xerr.BadAuthData
@@ -180,6 +186,12 @@ class ErrorBanner(QFrame):
         self.action_button = QPushButton(self)
         self.action_button.setAccessibleName("Error action")
         self.action_button.clicked.connect(self.on_action_button_clicked)
+        # Only beside "Keep for this session only": Retry once the keyring is unlocked.
+        self.retry_button = QPushButton(Action.RETRY.value, self)
+        self.retry_button.setAccessibleName("Retry")
+        self.retry_button.setToolTip("Try the keyring again (after unlocking it)")
+        self.retry_button.clicked.connect(self.on_retry_button_clicked)
+        self.retry_button.hide()
         close = QToolButton(self)
         close.setText("✕")
         close.setAccessibleName("Dismiss error")
@@ -189,28 +201,38 @@ class ErrorBanner(QFrame):
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.action_button)
+        layout.addWidget(self.retry_button)
         layout.addWidget(close)
         self.report: ErrorReport | None = None
         self._retry: Callable[[], None] | None = None
+        self._keep: Callable[[], None] | None = None
         self.hide()
 
     def show_error(self, exc: BaseException, *,
-                   retry: Callable[[], None] | None = None) -> ErrorReport:
-        report = describe(exc, can_retry=retry is not None)
+                   retry: Callable[[], None] | None = None,
+                   keep_for_session: Callable[[], None] | None = None) -> ErrorReport:
+        """``keep_for_session``: what "Keep for this session only" does for a keyring
+        problem (secrets kept in memory instead)."""
+        report = describe(exc, can_retry=retry is not None,
+                          can_keep_for_session=keep_for_session is not None)
         if isinstance(exc, UserFacingError):
             log.info("Shown to the user: %s", report.message.replace("\n", " "))
         else:
             log.error("Unexpected error shown to the user", exc_info=exc)
-        self.show_report(report, retry=retry)
+        self.show_report(report, retry=retry, keep_for_session=keep_for_session)
         return report
 
     def show_message(self, message: str) -> None:
         self.show_report(ErrorReport(message, None))
 
     def show_report(self, report: ErrorReport, *,
-                    retry: Callable[[], None] | None = None) -> None:
+                    retry: Callable[[], None] | None = None,
+                    keep_for_session: Callable[[], None] | None = None) -> None:
         self.report = report
         self._retry = retry
+        self._keep = keep_for_session
+        self.retry_button.setVisible(report.action is Action.KEEP_FOR_SESSION
+                                     and retry is not None)
         self.label.setText(report.message)
         self.action_button.setVisible(report.action is not None)
         if report.action is not None:
@@ -232,5 +254,14 @@ class ErrorBanner(QFrame):
             self.sign_in_requested.emit()
         elif report.action is Action.HELP:
             QDesktopServices.openUrl(QUrl(report.help_url))
+        elif report.action is Action.KEEP_FOR_SESSION and self._keep is not None:
+            self.hide()
+            self._keep()
         elif report.action is Action.SHOW_LOG:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_file().parent)))
+
+    @Slot()
+    def on_retry_button_clicked(self) -> None:
+        if self._retry is not None:
+            self.hide()
+            self._retry()

@@ -189,6 +189,10 @@ class MainWindow(QMainWindow):
         self.previews.failed.connect(lambda exc: self.banner.show_error(exc))
         self.accounts.failed.connect(
             lambda exc, retry: self.banner.show_error(exc, retry=retry))
+        self.accounts.keyring_failed.connect(
+            lambda exc, retry, keep: self.banner.show_error(exc, retry=retry,
+                                                            keep_for_session=keep))
+        self.accounts.sign_in_needed.connect(self.show_sign_in)
         self.account_panel.sign_in_requested.connect(self.show_sign_in)
         self.banner.sign_in_requested.connect(self.show_sign_in)
         self.open_requested.connect(self.loader.open_path)
@@ -322,9 +326,10 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_sign_in(self) -> SignInDialog:
         current = self.accounts.current
+        # The sandbox's keys are its own: never offer them for X.
         consumer = (ConsumerKeys(current.secrets.api_key, current.secrets.api_secret)
-                    if current is not None and current.record.base_url
-                    not in self._session_bases() else None)
+                    if current is not None and not self.accounts.is_sandbox(current.record)
+                    else None)
         dialog = SignInDialog(self.context.runner, self.context.client_factory,
                               self.context.sandbox, self, consumer=consumer)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -332,9 +337,6 @@ class MainWindow(QMainWindow):
         dialog.open()
         self.sign_in_dialog_opened.emit(dialog)
         return dialog
-
-    def _session_bases(self) -> set[str]:
-        return {r.base_url for r in self.accounts.session.list()}
 
     @Slot(object)
     def on_signed_in(self, outcome: SignInOutcome) -> None:

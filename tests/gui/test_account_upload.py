@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from avatar_studio.core.credentials import CredentialStore
+from avatar_studio.core.credentials import CredentialStore, SecretsMissing
 from avatar_studio.core.sandbox.server import SandboxServer
 from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.signin import SignInDialog
@@ -140,9 +140,14 @@ def test_pin_sign_in_through_the_browser(qtbot, browser: _Browser) -> None:
     secrets = CredentialStore().load(record)
     assert secrets.access_token
     assert secrets.api_key == demo.api_key
+    assert [r.key for r in window.accounts.records()] == [record.key]  # listed once
     window.accounts.sign_out()
     qtbot.waitUntil(lambda: window.accounts.current is None, timeout=10_000)
     assert window.account_panel.name.text() == "Not signed in"
+    # Signing out deletes the secret from the keyring, not just the entry.
+    with pytest.raises(SecretsMissing):
+        CredentialStore().load(record)
+    assert window.accounts.records() == []
 
 
 def test_sandbox_in_one_click(qtbot, window: MainWindow) -> None:
