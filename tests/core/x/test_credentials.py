@@ -172,3 +172,14 @@ def test_real_secret_service_round_trip() -> None:
     finally:
         assert store.delete(record) is True
     assert keyring.get_password(SERVICE_NAME, record.key) is None
+
+
+def test_find_by_api_base(isolated_dirs: dict[str, Path]) -> None:
+    accounts = Accounts(CredentialStore(MemoryBackend()))
+    real = accounts.add(_signed_in("alice", "1"), CONSUMER, "https://api.x.com")
+    local = accounts.add(_signed_in("alice", "1"), CONSUMER, "http://127.0.0.1:8400")
+    assert real.key != local.key  # same user id, different servers: two accounts
+    assert accounts.find("@alice", base_url="https://api.x.com") == real
+    assert accounts.find(base_url="http://127.0.0.1:8400") == local
+    with pytest.raises(AccountNotFound, match=r"on http://127\.0\.0\.1:1\."):
+        accounts.find(base_url="http://127.0.0.1:1")
