@@ -164,12 +164,23 @@ def _read_pin() -> str:
     return line.strip()
 
 
+def _without_keyring(exc: KeyringUnavailable, note: str) -> KeyringUnavailable:
+    """The command line's version of "use for this session only": the environment."""
+    return KeyringUnavailable(
+        f"{exc.problem}{note}",
+        hint=f"Start or unlock the keyring and sign in again, or set {', '.join(ENV_VARS)} "
+             "to use the account without storing anything.")
+
+
 def cmd_login(args: argparse.Namespace) -> int:
     api_base = api_base_from(args) or services.X.default_api_base
     interactive = sys.stdin.isatty()
     accounts = Accounts(store())
     # Fail before the browser dance if the secrets could not be kept afterwards.
-    accounts.store.check()
+    try:
+        accounts.store.check()
+    except KeyringUnavailable as exc:
+        raise _without_keyring(exc, "") from None
     if args.tokens:
         secrets = secrets_from_env()
         if secrets is None:
@@ -196,10 +207,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     try:
         record = accounts.add(signed_in, consumer, api_base)
     except KeyringUnavailable as exc:
-        raise KeyringUnavailable(
-            f"{exc.problem}; nothing was saved",
-            hint=f"Fix the keyring and sign in again, or set {', '.join(ENV_VARS)} to use "
-                 "the account without storing it.") from None
+        raise _without_keyring(exc, "; nothing was saved") from None
     user = signed_in.user
     print(f"Signed in as @{user.screen_name} ({user.name}) on {record.base_url}.",
           file=sys.stderr)

@@ -72,8 +72,9 @@ def _upload(args: argparse.Namespace, creds: account.Credentials, client: XClien
     summary: dict[str, object] = {
         "screen_name": before.screen_name, "old_url": before.profile_image_url_https,
         "new_url": None, "bytes": len(result.data), "format": result.format}
-    print(f"Uploaded {len(result.data) / 1024:.0f} KiB {result.format} as "
-          f"@{before.screen_name}.", file=sys.stderr)
+    size = (f"{len(result.data) / 1024:.0f} KiB" if len(result.data) >= 1024
+            else f"{len(result.data)} bytes")
+    print(f"Uploaded {size} {result.format} as @{before.screen_name}.", file=sys.stderr)
     if args.no_wait:
         if uploaded.profile_image_url_https != before.profile_image_url_https:
             summary["new_url"] = uploaded.profile_image_url_https

@@ -131,6 +131,7 @@ def test_login_without_keyring_saves_nothing(
         keyring.set_keyring(previous)
     assert run.code == KeyringUnavailable.exit_code
     assert "no keyring service" in run.err
+    assert "AVATAR_STUDIO_ACCESS_TOKEN" in run.err
     assert not (isolated_dirs["config"] / "settings.json").exists()
 
 
