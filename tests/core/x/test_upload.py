@@ -133,3 +133,20 @@ def test_image_rejected_with_the_servers_words(sandbox: SandboxServer, data: byt
         client.upload_profile_image(data, mime_type="image/png", filename="me.png")
     assert exc.value.status in (400, 413, 422)
     assert words in exc.value.message
+
+
+def test_refresh_waits_for_the_rate_limit_reset_instead_of_exceeding_it(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from avatar_studio.core.sandbox.config import SandboxConfig
+    config = SandboxConfig(processing_delay=0.6, rate_window_s=1,
+                           rate_limits={"verify_credentials": 75, "users_show": 2})
+    with SandboxServer(config) as server:
+        client = demo_client(server)
+        before = client.verify_credentials()
+        client.upload_profile_image(noise_png(64), mime_type="image/png", filename="a.png")
+        with caplog.at_level("INFO", logger="avatar_studio.core.x"):
+            result = client.wait_for_new_image(before.user_id, before.profile_image_url_https)
+    assert result.new_url != before.profile_image_url_https
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("rate limit used up; waiting" in m for m in messages)
+    assert not any("429" in m for m in messages)
