@@ -246,6 +246,10 @@ class XClient:
         self.api_base = validate_api_base(api_base)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        if is_loopback_host(urllib.parse.urlsplit(self.api_base).hostname or ""):
+            # requests would send even 127.0.0.1 through $HTTP_PROXY unless NO_PROXY lists
+            # it; a sandbox on this computer is never behind a proxy.
+            self.session.trust_env = False
         self.timeouts = timeouts
         self.retry = retry
         self.poll = poll or refresh.PollPolicy()

@@ -66,3 +66,14 @@ def test_pasted_tokens_are_verified(sandbox: SandboxServer) -> None:
                       retry=FAST_RETRY)
     with pytest.raises((TokenRevoked, CredentialsRejected)):
         unknown.sign_in_with_tokens()
+
+
+def test_a_loopback_sandbox_is_never_reached_through_a_proxy(
+        sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing listens on port 9 (discard): a request sent through this proxy would fail.
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with demo_client(sandbox) as client:
+        assert client.verify_credentials().screen_name == sandbox.demo.screen_name
