@@ -43,11 +43,39 @@ from avatar_studio.core.sandbox.users import DEFAULT_IMAGE_PATH, flag, user_json
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request as _WerkzeugRequest
+from werkzeug.wrappers import Response
 
 __all__ = ["Caller", "DropConnection", "SandboxApp", "is_loopback"]
 
 log = logging.getLogger(__name__)
+
+
+class Request(_WerkzeugRequest):
+    """A request that closes every temporary file its form parser opened.
+
+    werkzeug attaches spooled upload files to ``request.files`` only once a part is
+    complete, so a body cut off mid-part (a client that cancels) would leave its file to
+    the garbage collector; ``close()`` here closes those too.
+    """
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        super().__init__(environ)
+        self._spooled: list[Any] = []
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None,
+                         content_length: int | None = None) -> Any:
+        stream = super()._get_file_stream(total_content_length, content_type, filename,
+                                          content_length)
+        self._spooled.append(stream)
+        return stream
+
+    def close(self) -> None:
+        super().close()
+        for stream in self._spooled:
+            stream.close()
+        self._spooled.clear()
 
 UPDATE_PROFILE_IMAGE_PATH = "/1.1/account/update_profile_image.json"
 BAD_VERIFIER_TEXT = "Error processing your OAuth request: Invalid oauth_verifier parameter"

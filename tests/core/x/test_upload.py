@@ -35,10 +35,6 @@ def test_upload_reports_progress_in_steps(sandbox: SandboxServer) -> None:
     assert user.profile_image_url_https == before.profile_image_url_https
 
 
-# The sandbox (werkzeug's form parser) leaves the spooled file of a truncated multipart
-# body unclosed; that is the server's side, reported to its owner, not the client's.
-@pytest.mark.filterwarnings(
-    "ignore:Exception ignored in.*SpooledTemporaryFile:pytest.PytestUnraisableExceptionWarning")
 def test_cancel_mid_upload_changes_nothing(sandbox: SandboxServer,
                                            isolated_dirs: dict[str, Path]) -> None:
     client = demo_client(sandbox)
