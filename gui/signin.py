@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from avatar_studio.core import services
 from avatar_studio.core.x.client import (
@@ -21,7 +22,7 @@ from avatar_studio.core.x.client import (
 from avatar_studio.gui.accounts import ClientFactory
 from avatar_studio.gui.errors import user_message
 from avatar_studio.gui.sandboxhost import SandboxHost
-from avatar_studio.gui.tasks import TaskContext, TaskRunner
+from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -37,6 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class SignInDialog(QDialog):
         # Looked up at call time, so QDesktopServices.setUrlHandler reaches it.
         self._open_url = open_url or QDesktopServices.openUrl
         self._auth: PinAuthorization | None = None
+        self._tasks: list[TaskHandle[Any]] = []
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self._build_pin_tab(api_base, consumer), "X account")
         self.tabs.addTab(self._build_tokens_tab(consumer), "Paste tokens")
@@ -215,6 +219,20 @@ class SignInDialog(QDialog):
         self.signed_in.emit(outcome)
         self.accept()
 
+    def _run(self, work: Callable[[TaskContext], T], on_success: Callable[[T], None],
+             on_error: Callable[[BaseException], None]) -> None:
+        self._tasks = [t for t in self._tasks if not t.done()]
+        self._tasks.append(self._runner.run(work, on_success=on_success, on_error=on_error))
+
+    def done(self, result: int) -> None:
+        # Closed (Cancel, Esc, or signed in) with a step still running: the dialog is
+        # deleted, so the step's result must not come back to it. A cancelled task
+        # delivers neither success nor error.
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        super().done(result)
+
     # -- PIN ----------------------------------------------------------------------
     @Slot()
     def on_open_page_clicked(self) -> None:
@@ -238,8 +256,7 @@ class SignInDialog(QDialog):
             self.pin.setFocus()
             self._open_url(QUrl(auth.authorize_url))
 
-        self._runner.run(work, on_success=done,
-                         on_error=self._failed(self.open_page, self.pin_error))
+        self._run(work, done, self._failed(self.open_page, self.pin_error))
 
     @Slot()
     def on_pin_button_clicked(self) -> None:
@@ -259,9 +276,8 @@ class SignInDialog(QDialog):
             with client:
                 return client.finish_pin_sign_in(auth, pin)
 
-        self._runner.run(work, on_success=lambda s: self._finish(
-                             SignInOutcome(s, consumer, api_base)),
-                         on_error=self._failed(self.pin_button, self.pin_error))
+        self._run(work, lambda s: self._finish(SignInOutcome(s, consumer, api_base)),
+                  self._failed(self.pin_button, self.pin_error))
 
     # -- tokens -------------------------------------------------------------------
     @Slot()
@@ -281,9 +297,8 @@ class SignInDialog(QDialog):
             with client:
                 return client.sign_in_with_tokens()
 
-        self._runner.run(work, on_success=lambda s: self._finish(
-                             SignInOutcome(s, consumer, api_base)),
-                         on_error=self._failed(self.tokens_button, self.tokens_error))
+        self._run(work, lambda s: self._finish(SignInOutcome(s, consumer, api_base)),
+                  self._failed(self.tokens_button, self.tokens_error))
 
     # -- sandbox ------------------------------------------------------------------
     @Slot()
@@ -297,8 +312,7 @@ class SignInDialog(QDialog):
         def work(ctx: TaskContext) -> SignInOutcome:
             return sign_in_to_sandbox(host, factory)
 
-        self._runner.run(work, on_success=self._finish,
-                         on_error=self._failed(self.sandbox_button, self.sandbox_error))
+        self._run(work, self._finish, self._failed(self.sandbox_button, self.sandbox_error))
 
 
 def sign_in_to_sandbox(host: SandboxHost, factory: ClientFactory) -> SignInOutcome:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import requests
+import shiboken6
 from avatar_studio.core.credentials import CredentialStore, SecretsMissing
 from avatar_studio.core.sandbox.server import SandboxServer
 from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.signin import SignInDialog
-from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 
 from tests.gui.helpers import (
@@ -159,6 +160,19 @@ def test_sandbox_in_one_click(qtbot, window: MainWindow) -> None:
     assert window.accounts.current is not None
     assert window.account_panel.handle.text().startswith("@")
     assert "(sandbox)" in window.account_panel.switcher.itemText(0)
+
+
+def test_closing_the_dialog_mid_step_drops_the_step(qtbot, window: MainWindow) -> None:
+    dialog = window.show_sign_in()
+    dialog.sandbox_button.click()
+    assert window.context.runner.busy
+    dialog.reject()
+    # The dialog deletes itself on close; its step's result must not reach it.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not shiboken6.isValid(dialog)
+    qtbot.waitUntil(lambda: not window.context.runner.busy, timeout=10_000)
+    assert window.accounts.current is None
+    assert window.accounts.records() == []
 
 
 def test_upload_progress_processing_and_refreshed_avatar(qtbot, window: MainWindow,
