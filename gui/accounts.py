@@ -250,19 +250,19 @@ class AccountManager(QObject):
             return user, image
 
         def done(result: tuple[XUser, QImage]) -> None:
-            if self.current is None or self.current.record.key != current.record.key:
-                return
-            user, image = result
-            self.current = Current(current.record, current.secrets, user)
-            self.user_loaded.emit(user)
-            self.set_avatar(image)
+            self.show_profile(current.record.key, *result)
 
         self._runner.run(work, on_success=done, on_error=self._fail(self.refresh))
 
-    def set_user(self, user: XUser) -> None:
-        if self.current is not None:
-            self.current = Current(self.current.record, self.current.secrets, user)
-            self.user_loaded.emit(user)
+    def show_profile(self, key: str, user: XUser, image: QImage) -> None:
+        """The profile X reported for account ``key`` (after a refresh or an upload);
+        ignored when another account (or none) has become current meanwhile."""
+        current = self.current
+        if current is None or current.record.key != key:
+            return
+        self.current = Current(current.record, current.secrets, user)
+        self.user_loaded.emit(user)
+        self.set_avatar(image)
 
     def set_avatar(self, image: QImage) -> None:
         self.avatar = image

@@ -41,6 +41,8 @@ class UploadOutcome:
     refresh: RefreshResult
     image: QImage
     uploaded: RenderResult
+    #: The account the picture was uploaded for (AccountRecord.key).
+    account_key: str
 
 
 class UploadPanel(QWidget):
@@ -165,7 +167,7 @@ class UploadController(QObject):
         ready = self._previews.current()
         client = self._accounts.client(current)
         old_url = current.user.profile_image_url_https if current.user is not None else None
-        user_id = current.record.user_id
+        user_id, account_key = current.record.user_id, current.record.key
         service = self._service
         self._banner.hide()
         self._panel.show_before_after(None, None)
@@ -189,7 +191,8 @@ class UploadController(QObject):
                 refreshed = client.wait_for_new_image(
                     user_id, before_url, on_attempt=lambda n: ctx.progress("attempt", n),
                     cancel=ctx.cancel_event)
-                return UploadOutcome(refreshed, QImage.fromData(refreshed.image), result)
+                return UploadOutcome(refreshed, QImage.fromData(refreshed.image), result,
+                                     account_key)
 
         self._handle = self._runner.run(work, on_success=self._on_done,
                                         on_error=self._on_error,
@@ -235,8 +238,8 @@ class UploadController(QObject):
 
     def _on_done(self, outcome: UploadOutcome) -> None:
         self._finish()
-        self._accounts.set_user(outcome.refresh.user)
-        self._accounts.set_avatar(outcome.image)
+        # The user may have switched accounts meanwhile: only the uploader's is updated.
+        self._accounts.show_profile(outcome.account_key, outcome.refresh.user, outcome.image)
         self._panel.show_before_after(self._before, outcome.image)
         self._set_phase("done", f"Done: your new picture is live "
                         f"({outcome.refresh.waited_s:.1f} s after the upload began).")

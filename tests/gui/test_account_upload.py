@@ -11,6 +11,7 @@ import requests
 import shiboken6
 from avatar_studio.core.credentials import CredentialStore, SecretsMissing
 from avatar_studio.core.sandbox.server import SandboxServer
+from avatar_studio.core.x.client import AccessTokens, ConsumerKeys
 from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.signin import SignInDialog
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QUrl, Slot
@@ -19,6 +20,7 @@ from PySide6.QtGui import QDesktopServices
 from tests.gui.helpers import (
     BR,
     TL,
+    fast_client,
     make_context,
     near,
     pixel,
@@ -219,6 +221,53 @@ def test_upload_progress_processing_and_refreshed_avatar(qtbot, window: MainWind
     assert window.upload_panel.upload.isEnabled()
     save_artifact(window, "31-upload-done")
     save_artifact(window.side_column, "31-upload-done-side")
+
+
+def test_switching_account_during_upload_keeps_the_other_profile(qtbot, window: MainWindow,
+                                                                 tmp_path: Path) -> None:
+    signed_in_with_image(qtbot, window, tmp_path)
+    current = window.accounts.current
+    assert current is not None
+    uploader = current.record.key
+    server = server_of(window)
+    demo = server.demo
+    other = server.state.add_user("second_user", "Second User")
+    token = server.state.issue_access_token(demo.api_key, other.user_id)
+    consumer = ConsumerKeys(demo.api_key, demo.api_secret)
+    with fast_client(consumer, AccessTokens(token.token, token.secret),
+                     server.base_url) as client:
+        second = client.sign_in_with_tokens()
+    window.accounts.add(second, consumer, server.base_url, session_only=True)
+    qtbot.waitUntil(lambda: window.accounts.current is not None
+                    and window.accounts.current.record.user_id == other.id_str
+                    and not window.accounts.avatar.isNull(), timeout=10_000)
+    added = window.accounts.current
+    assert added is not None
+    other_key = added.record.key
+    other_avatar = window.accounts.avatar.copy()
+    window.accounts.select(uploader)
+    qtbot.waitUntil(lambda: window.accounts.current is not None
+                    and window.accounts.current.record.key == uploader
+                    and not window.accounts.avatar.isNull(), timeout=10_000)
+    assert window.upload_panel.upload.isEnabled()
+
+    server.faults.stall_processing(True)
+    window.upload_panel.upload.click()
+    qtbot.waitUntil(lambda: window.upload.phase == "checking", timeout=10_000)
+    window.accounts.select(other_key)
+    qtbot.waitUntil(lambda: window.accounts.current is not None
+                    and window.accounts.current.record.key == other_key
+                    and not window.accounts.avatar.isNull(), timeout=10_000)
+    with qtbot.waitSignal(window.upload.finished, timeout=20_000):
+        server.faults.stall_processing(False)
+    # The upload was for the first account: the one now shown keeps its own profile.
+    shown = window.accounts.current
+    assert shown is not None
+    assert shown.record.key == other_key
+    assert shown.user is not None
+    assert shown.user.screen_name == "second_user"
+    assert window.accounts.avatar == other_avatar
+    assert window.account_panel.handle.text() == "@second_user"
 
 
 def _fault_401(server: SandboxServer) -> None:
