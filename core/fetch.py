@@ -95,6 +95,19 @@ def _name_from_url(url: str) -> str:
     return name or urlsplit(url).netloc
 
 
+def _host(url: str) -> str:
+    """Host and port for messages and logs: never the ``user:password@`` of a link."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port is not None else host
+
+
 def _describe(content_type: str) -> str:
     base = content_type.split(";")[0].strip().lower()
     if base in ("text/html", "application/xhtml+xml"):
@@ -115,7 +128,7 @@ def fetch_image(url: str, *, session: requests.Session | None = None,
         raise FetchError(f"Only http and https links can be opened, not {url[:80]!r}.")
     own = session is None
     sess = session or requests.Session()
-    host = urlsplit(url).netloc
+    host = _host(url)
     deadline = time.monotonic() + limits.total_timeout_s
     try:
         try:
@@ -125,7 +138,9 @@ def fetch_image(url: str, *, session: requests.Session | None = None,
             raise FetchError(f"{host} did not answer within {limits.read_timeout_s:g} s.") \
                 from None
         except requests.RequestException as exc:
-            log.info("Download of %s failed: %s", url, exc)
+            # Not the link nor the exception text (which quotes it): its query or
+            # user:password may be a credential.
+            log.info("Download from %s failed: %s", host, type(exc).__name__)
             raise FetchError(f"Could not download the image from {host}: "
                              "the connection failed.") from None
         with resp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -136,6 +137,23 @@ def test_connection_refused_names_the_host() -> None:
     srv.server_close()  # nothing listens there any more
     with pytest.raises(FetchError, match=f"127.0.0.1:{port}"):
         fetch_image(f"http://127.0.0.1:{port}/x.png")
+
+
+def test_credentials_in_a_link_stay_out_of_messages_and_logs(
+        server: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="avatar_studio")
+    with_login = server.replace("http://", "http://me:hunter2@")
+    with pytest.raises(FetchError, match="127.0.0.1") as answered:
+        fetch_image(f"{with_login}/missing.png?token=s3cr3t")
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    port = srv.server_address[1]
+    srv.server_close()  # nothing listens there any more
+    with pytest.raises(FetchError, match=f"127.0.0.1:{port}") as refused:
+        fetch_image(f"http://me:hunter2@127.0.0.1:{port}/x.png?token=s3cr3t")
+    assert any("127.0.0.1" in r.getMessage() for r in caplog.records)
+    for text in (str(answered.value), str(refused.value), caplog.text):
+        assert "hunter2" not in text
+        assert "s3cr3t" not in text
 
 
 def test_cancel_stops_the_download(server: str) -> None:
