@@ -143,7 +143,7 @@ def test_credentials_in_a_link_stay_out_of_messages_and_logs(
         server: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="avatar_studio")
     with_login = server.replace("http://", "http://me:hunter2@")
-    with pytest.raises(FetchError, match="127.0.0.1") as answered:
+    with pytest.raises(FetchError, match=r"127\.0\.0\.1") as answered:
         fetch_image(f"{with_login}/missing.png?token=s3cr3t")
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     port = srv.server_address[1]
