@@ -79,6 +79,8 @@ class CropDocument(QObject):
 
     def set_frame(self, loaded: LoadedImage) -> None:
         """Another frame of the same animated source: the crop stays where it is."""
+        if self.loaded is None or loaded.source is not self.loaded.source:
+            return  # a late frame of an image the user has since replaced
         self.loaded = loaded
         self._bump()
         self.image_changed.emit()

@@ -19,7 +19,7 @@ from PySide6.QtCore import QMimeData, QSize, QUrl
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication
 
-from tests.gui.helpers import TL, drop, make_context, near, pixel, save_artifact
+from tests.gui.helpers import TL, drop, make_context, near, pixel, quadrants, save_artifact
 
 
 def _png_bytes(size: tuple[int, int] = (600, 600)) -> bytes:
@@ -143,6 +143,28 @@ def test_warnings_small_transparent_and_animated(qtbot, window: MainWindow,
                     timeout=10_000)
     assert window.document.render_options().frame == 1
     save_artifact(window, "50-animated-frame-picker")
+
+
+def test_a_late_frame_of_the_previous_image_is_dropped(qtbot, window: MainWindow,
+                                                       tmp_path: Path) -> None:
+    gif = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (420, 420), c) for c in ((255, 0, 0), (0, 0, 255))]
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
+        window.open_path(gif)
+    animated = window.document.loaded
+    assert animated is not None
+    with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
+        window.open_path(quadrants(tmp_path / "next.png"))
+    current = window.document.loaded
+    assert current is not None
+    # The frame picked for the GIF arrives after the next image was opened.
+    with qtbot.waitSignal(window.loader.frame_loaded, timeout=10_000):
+        window.loader.open_frame(animated, 1)
+    assert window.document.loaded is current
+    assert window.document.render_options().frame == 0
+    assert window.document.model is not None
+    assert window.document.model.width == current.source.info.width == 800
 
 
 def test_choices_and_geometry_are_remembered(qtbot) -> None:
