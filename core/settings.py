@@ -83,8 +83,11 @@ def _from_dict(data: dict[str, Any]) -> Settings:
     values = {k: v for k, v in data.items() if k in known}
     defaults = Settings()
     accounts = []
-    for raw in values.pop("accounts", []) or []:
+    listed = values.pop("accounts", [])
+    for raw in listed if isinstance(listed, list) else [listed]:
         try:
+            if not isinstance(raw, dict):
+                raise TypeError("not an object")
             accounts.append(AccountRecord(**{k: str(v) for k, v in raw.items()
                                               if k in AccountRecord.__dataclass_fields__}))
         except TypeError:

@@ -55,6 +55,21 @@ def test_damaged_file_gives_defaults_and_wrong_types_are_ignored(caplog) -> None
     assert s.fill_color == "#000000"
 
 
+@pytest.mark.allow_log_warnings
+@pytest.mark.parametrize("accounts", [["@alice"], [None, 3], {"screen_name": "alice"}, 7])
+def test_damaged_account_list_is_skipped_not_a_crash(accounts: object) -> None:
+    good = {"service": "x", "base_url": "http://127.0.0.1:1", "user_id": "42",
+            "screen_name": "bob"}
+    path = st.settings_path()
+    path.parent.mkdir(parents=True)
+    listed = [*accounts, good] if isinstance(accounts, list) else accounts
+    path.write_text(json.dumps({"accounts": listed, "theme": "dark"}), encoding="utf-8")
+    s = st.load_settings()
+    assert s.theme == "dark"
+    expected = ["bob"] if isinstance(accounts, list) else []
+    assert [a.screen_name for a in s.accounts] == expected
+
+
 def test_service_facts_live_in_one_place() -> None:
     assert get_service("x") is X
     assert X.max_bytes_exclusive == 700_000
