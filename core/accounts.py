@@ -107,9 +107,8 @@ class Accounts:
             raise AccountNotFound(f"No account is signed in{where}.",
                                   hint="Sign in first: avatar-studio-cli login")
         if name:
-            wanted = name.removeprefix("@").lower()
             for acc in accounts:
-                if acc.key == name or acc.screen_name.lower() == wanted:
+                if acc.matches(name):
                     return acc
             raise AccountNotFound(
                 f"No signed-in account is called {name}.",

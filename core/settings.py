@@ -39,6 +39,11 @@ class AccountRecord:
         """Stable identifier, also the keyring user name for this account's secret."""
         return f"{self.service}:{self.base_url}:{self.user_id}"
 
+    def matches(self, key_or_name: str) -> bool:
+        """True for this account's key or its @name (any case, "@" optional)."""
+        wanted = key_or_name.removeprefix("@").lower()
+        return self.key == key_or_name or self.screen_name.lower() == wanted
+
 
 @dataclass(slots=True)
 class Settings:
@@ -59,11 +64,7 @@ class Settings:
         del self.recent_files[MAX_RECENT_FILES:]
 
     def find_account(self, key_or_name: str) -> AccountRecord | None:
-        wanted = key_or_name.removeprefix("@").lower()
-        for acc in self.accounts:
-            if acc.key == key_or_name or acc.screen_name.lower() == wanted:
-                return acc
-        return None
+        return next((acc for acc in self.accounts if acc.matches(key_or_name)), None)
 
     def upsert_account(self, record: AccountRecord) -> None:
         self.accounts = [a for a in self.accounts if a.key != record.key] + [record]
