@@ -12,8 +12,9 @@ from types import FrameType
 from typing import Any
 
 from avatar_studio.core.errors import UserFacingError
+from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.sandbox.config import SandboxConfig, default_rate_limits
-from avatar_studio.core.sandbox.server import SandboxServer, is_loopback_host
+from avatar_studio.core.sandbox.server import SandboxServer
 from avatar_studio.core.sandbox.state import StateError
 
 EXIT_BAD_ARGUMENT = 2

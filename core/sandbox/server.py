@@ -7,13 +7,13 @@ connections too and joins every thread it started, so nothing is left running.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import socket
 import threading
 from types import TracebackType
 from typing import Any
 
+from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.sandbox.app import SandboxApp
 from avatar_studio.core.sandbox.config import SandboxConfig
 from avatar_studio.core.sandbox.faults import Faults
@@ -23,18 +23,9 @@ from avatar_studio.core.sandbox.ratelimit import RateLimiter
 from avatar_studio.core.sandbox.state import DemoAccount, SandboxState
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-__all__ = ["DemoAccount", "SandboxConfig", "SandboxServer", "is_loopback_host"]
+__all__ = ["DemoAccount", "SandboxConfig", "SandboxServer"]
 
 log = logging.getLogger(__name__)
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _QuietHandler(WSGIRequestHandler):

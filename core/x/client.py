@@ -8,7 +8,6 @@ signature: only the method, the path (never the query) and the status.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 import requests
 from avatar_studio.core import services
+from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.version import __version__
 from avatar_studio.core.x import refresh
 from avatar_studio.core.x.errors import (
@@ -133,16 +133,6 @@ class RateLimit:
     reset_epoch: float
     #: time.monotonic() when the limit resets, corrected for the server's clock.
     reset_monotonic: float
-
-
-def is_loopback_host(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def validate_api_base(url: str) -> str:
