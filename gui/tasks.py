@@ -131,18 +131,13 @@ class TaskRunner(QObject):
         self._running.discard(handle)
         if not self._running:
             self.busy_changed.emit(False)
-        if fut.cancelled() or handle.cancelled:
-            exc = None if fut.cancelled() else fut.exception()
-            if exc is None or isinstance(exc, TaskCancelled) or handle.cancelled:
-                if on_cancelled is not None:
-                    on_cancelled()
-                return
-        exc = fut.exception()
+        exc = None if fut.cancelled() else fut.exception()
+        # Once cancelled, whatever the task still returned or raised is not reported.
+        if fut.cancelled() or handle.cancelled or isinstance(exc, TaskCancelled):
+            if on_cancelled is not None:
+                on_cancelled()
+            return
         if exc is not None:
-            if isinstance(exc, TaskCancelled):
-                if on_cancelled is not None:
-                    on_cancelled()
-                return
             handler = on_error or self._default_on_error
             if handler is None:
                 log.error("Background task failed", exc_info=exc)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from avatar_studio.gui.tasks import TaskContext, TaskRunner
+from avatar_studio.gui.tasks import TaskCancelled, TaskContext, TaskRunner
 
 
 @pytest.fixture
@@ -58,4 +58,39 @@ def test_cancel_reaches_the_task(qtbot, runner: TaskRunner) -> None:
     assert started.wait(5)
     with qtbot.waitSignal(runner.busy_changed, check_params_cb=lambda b: b is False):
         handle.cancel()
+    assert outcome == ["cancelled"]
+
+
+@pytest.mark.parametrize("ending", ["returns", "raises", "raises TaskCancelled"])
+def test_after_cancel_only_on_cancelled_is_called(qtbot, runner: TaskRunner,
+                                                  ending: str) -> None:
+    release = threading.Event()
+    outcome: list[str] = []
+
+    def work(ctx: TaskContext) -> str:
+        release.wait(10)  # ignores the cancel flag, as a blocking network call would
+        if ending == "raises":
+            raise RuntimeError("late failure")
+        if ending == "raises TaskCancelled":
+            raise TaskCancelled
+        return "late result"
+
+    handle = runner.run(work, on_success=outcome.append,
+                        on_error=lambda exc: outcome.append(f"error {exc}"),
+                        on_cancelled=lambda: outcome.append("cancelled"))
+    handle.cancel()
+    with qtbot.waitSignal(runner.busy_changed, check_params_cb=lambda b: b is False):
+        release.set()
+    assert outcome == ["cancelled"]
+
+
+def test_task_raising_task_cancelled_counts_as_cancelled(qtbot, runner: TaskRunner) -> None:
+    outcome: list[str] = []
+
+    def work(ctx: TaskContext) -> None:
+        raise TaskCancelled
+
+    with qtbot.waitSignal(runner.busy_changed, check_params_cb=lambda b: b is False):
+        runner.run(work, on_error=lambda exc: outcome.append("error"),
+                   on_cancelled=lambda: outcome.append("cancelled"))
     assert outcome == ["cancelled"]
