@@ -89,6 +89,9 @@ class AccountManager(QObject):
         self.kept_for_session: set[str] = set()
         self._session_records: dict[str, AccountRecord] = {}
         self.current: Current | None = None
+        #: The account select() is reading secrets for; a later choice or sign-in
+        #: replaces it, so an earlier, slower read never wins.
+        self._selecting: str | None = None
         self.avatar = QImage()
 
     def _fail(self, retry: Callable[[], None] | None) -> Callable[[BaseException], None]:
@@ -131,6 +134,7 @@ class AccountManager(QObject):
         """
         kept = not session_only and self.keyring_declined
         target = self.session if session_only or kept else self.saved
+        self._selecting = None
 
         def work(ctx: TaskContext) -> tuple[AccountRecord, Secrets]:
             record = target.add(signed_in, consumer, api_base)
@@ -176,21 +180,33 @@ class AccountManager(QObject):
     def select(self, key: str) -> None:
         """Make the account with ``key`` current (secrets read off the GUI thread)."""
         record = next((r for r in self.records() if r.key == key), None)
-        if record is None or (self.current is not None and self.current.record.key == key):
+        if record is None:
             return
+        if self.current is not None and self.current.record.key == key:
+            self._selecting = None
+            return
+        self._selecting = key
         accounts = self._accounts_for(record)
 
         def work(ctx: TaskContext) -> Secrets:
             return accounts.store.load(record)
 
+        def done(secrets: Secrets) -> None:
+            if self._selecting != key:
+                return  # another account was chosen (or signed in) meanwhile
+            self._selecting = None
+            self._set_current(Current(record, secrets))
+
         def failed(exc: BaseException) -> None:
+            if self._selecting != key:
+                return
+            self._selecting = None
             if isinstance(exc, KeyringUnavailable) and accounts is self.saved:
                 self.keyring_failed.emit(exc, lambda: self.select(key), self.decline_keyring)
             else:
                 self.failed.emit(exc, lambda: self.select(key))
 
-        self._runner.run(work, on_success=lambda s: self._set_current(Current(record, s)),
-                         on_error=failed)
+        self._runner.run(work, on_success=done, on_error=failed)
 
     def select_initial(self, preferred_key: str) -> None:
         records = self.records()
