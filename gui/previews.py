@@ -260,7 +260,12 @@ class PreviewController(QObject):
         def work(ctx: TaskContext) -> ExactPreview:
             return _render_job(job, service)
 
-        self._runner.run(work, on_success=self._on_exact, on_error=self.failed.emit)
+        def failed(exc: BaseException) -> None:
+            # Only the crop as it is now may put an error in front of the user.
+            if job.generation == self._doc.generation:
+                self.failed.emit(exc)
+
+        self._runner.run(work, on_success=self._on_exact, on_error=failed)
 
     def _on_exact(self, preview: ExactPreview) -> None:
         if preview.generation != self._doc.generation:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import random
 from pathlib import Path
 
 from avatar_studio.core import services
+from avatar_studio.core.imaging.errors import CannotMeetByteLimit
+from avatar_studio.gui.document import CropDocument
+from avatar_studio.gui.loader import ImageLoader
 from avatar_studio.gui.mainwindow import MainWindow
-from avatar_studio.gui.previews import ExactPreview
+from avatar_studio.gui.previews import ExactPreview, PreviewController, PreviewPanel
 from avatar_studio.gui.qtimage import exact_pixmap, pil_to_qimage
+from avatar_studio.gui.tasks import TaskRunner
 from PIL import Image
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage
@@ -121,3 +126,31 @@ def test_high_dpi_pixmap_is_the_same_pixels_in_crisp_blocks() -> None:
             assert big.pixel(x, y) == image.pixel(x // 2, y // 2), (x, y)
     same = exact_pixmap(image, 1.0).toImage()
     assert _rgb(same) == _rgb(image)
+
+
+def test_a_failure_for_a_crop_already_changed_is_not_reported(qtbot, tmp_path: Path) -> None:
+    no_crop_fits = dataclasses.replace(services.X, max_bytes_exclusive=64)
+    runner = TaskRunner()
+    doc = CropDocument()
+    panel = PreviewPanel(service=no_crop_fits)
+    qtbot.addWidget(panel)
+    # A long debounce: only the renders this test asks for run.
+    previews = PreviewController(doc, panel, runner, service=no_crop_fits,
+                                 debounce_ms=60_000)
+    failures: list[BaseException] = []
+    previews.failed.connect(failures.append)
+    loader = ImageLoader(runner)
+    try:
+        with qtbot.waitSignal(loader.loaded, timeout=10_000) as opened:
+            loader.open_path(_busy_picture(tmp_path / "busy.jpg", 600))
+        doc.set_image(opened.args[0])
+        previews.render_exact()  # for the crop as it is now...
+        doc.edit(lambda model: model.zoom(1.5))  # ...which changes before it fails
+        qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)
+        assert failures == []
+        with qtbot.waitSignal(previews.failed, timeout=10_000):
+            previews.render_exact()  # the crop as it is now: reported
+        assert len(failures) == 1
+        assert isinstance(failures[0], CannotMeetByteLimit)
+    finally:
+        runner.shutdown()
