@@ -1,4 +1,7 @@
 import pytest
+from avatar_studio.gui.mainwindow import MainWindow
+
+from tests.gui.helpers import open_window
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -6,3 +9,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/gui/" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture
+def window(qtbot) -> MainWindow:
+    return open_window(qtbot)

@@ -11,12 +11,14 @@ from avatar_studio.core.settings import Settings
 from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, RetryPolicy, XClient
 from avatar_studio.core.x.refresh import PollPolicy
 from avatar_studio.gui.context import AppContext
+from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.sandboxhost import SandboxHost
 from avatar_studio.gui.tasks import TaskRunner
 from PIL import Image
 from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt
 from PySide6.QtGui import QColor, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -90,3 +92,15 @@ def make_context(*, processing_delay: float = 0.3, store: CredentialStore | None
         settings=Settings(),
         preview_debounce_ms=50,
     )
+
+
+def open_window(qtbot: QtBot, *, processing_delay: float = 0.3,
+                store: CredentialStore | None = None,
+                state_dir: Path | None = None) -> MainWindow:
+    """A main window on a fresh test context, shown and exposed."""
+    window = MainWindow(make_context(processing_delay=processing_delay, store=store,
+                                     state_dir=state_dir))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window

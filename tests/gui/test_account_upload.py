@@ -21,25 +21,12 @@ from tests.gui.helpers import (
     BR,
     TL,
     fast_client,
-    make_context,
     near,
+    open_window,
     pixel,
     quadrants,
     save_artifact,
 )
-
-
-def _window(qtbot, **kwargs) -> MainWindow:
-    w = MainWindow(make_context(**kwargs))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
-@pytest.fixture
-def window(qtbot) -> MainWindow:
-    return _window(qtbot)
 
 
 def server_of(window: MainWindow) -> SandboxServer:
@@ -101,7 +88,7 @@ def _pin_from_authorize_page(url: str) -> str:
 
 def test_pin_sign_in_through_the_browser(qtbot, browser: _Browser) -> None:
     # The real Secret Service (tests/harness/with-keyring.sh) holds the secrets here.
-    window = _window(qtbot, store=CredentialStore())
+    window = open_window(qtbot, store=CredentialStore())
     server = server_of(window)
     demo = server.demo
     dialog = window.show_sign_in()

@@ -19,7 +19,7 @@ from PIL import Image
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage
 
-from tests.gui.helpers import make_context, save_artifact
+from tests.gui.helpers import open_window, save_artifact
 
 SIDE = services.X.output_side
 
@@ -31,14 +31,6 @@ def _busy_picture(path: Path, side: int) -> Path:
     noise = Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3))
     Image.blend(im, noise, 0.35).save(path, "JPEG", quality=92)
     return path
-
-
-def _window(qtbot) -> MainWindow:
-    window = MainWindow(make_context())
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
 
 
 def _exact(qtbot, window: MainWindow, path: Path) -> ExactPreview:
@@ -62,7 +54,7 @@ def _decoded(exact: ExactPreview) -> QImage:
 
 
 def test_the_preview_shows_the_uploaded_pixels_one_for_one(qtbot, tmp_path: Path) -> None:
-    window = _window(qtbot)
+    window = open_window(qtbot)
     exact = _exact(qtbot, window, _busy_picture(tmp_path / "busy.jpg", 1000))
     label = window.preview_panel.big
     assert label.devicePixelRatioF() == 1.0  # offscreen and Xvfb: 1:1 is the whole story
@@ -78,7 +70,7 @@ def test_the_preview_shows_the_uploaded_pixels_one_for_one(qtbot, tmp_path: Path
 
 def test_a_smaller_upload_is_shown_at_its_own_size_not_stretched(qtbot,
                                                                  tmp_path: Path) -> None:
-    window = _window(qtbot)
+    window = open_window(qtbot)
     exact = _exact(qtbot, window, _busy_picture(tmp_path / "small.jpg", 300))
     decoded = _decoded(exact)
     assert (decoded.width(), decoded.height()) == (300, 300)  # never enlarged
@@ -90,7 +82,7 @@ def test_a_smaller_upload_is_shown_at_its_own_size_not_stretched(qtbot,
 
 def test_a_short_window_scrolls_the_side_column_instead_of_shrinking_the_preview(
         qtbot, tmp_path: Path) -> None:
-    window = _window(qtbot)
+    window = open_window(qtbot)
     _exact(qtbot, window, _busy_picture(tmp_path / "busy.jpg", 600))
     label, scroll = window.preview_panel.big, window.side_scroll
     screen = window.screen().availableGeometry()

@@ -15,21 +15,11 @@ from tests.gui.helpers import (
     TL,
     drag_enter,
     drop,
-    make_context,
     near,
     pixel,
     quadrants,
     save_artifact,
 )
-
-
-@pytest.fixture
-def window(qtbot) -> MainWindow:
-    w = MainWindow(make_context())
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
 
 
 def _exact(qtbot, window: MainWindow) -> QImage:

@@ -27,7 +27,7 @@ from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.signin import SignInDialog
 from keyring.backends import fail
 
-from tests.gui.helpers import make_context, save_artifact
+from tests.gui.helpers import make_context, open_window, save_artifact
 
 
 class FailingKeyring(keyring.backend.KeyringBackend):
@@ -73,14 +73,6 @@ def _current(window: MainWindow) -> Current | None:
     return window.accounts.current
 
 
-def _window(qtbot, backend: keyring.backend.KeyringBackend) -> MainWindow:
-    window = MainWindow(make_context(store=CredentialStore(backend)))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
-
-
 def _server(window: MainWindow) -> SandboxServer:
     host = window.context.sandbox
     assert host is not None
@@ -117,7 +109,7 @@ def test_failing_keyring_at_sign_in_offers_this_session_only(
         qtbot, kind: str, isolated_dirs: dict[str, Path]) -> None:
     make_backend, problem = KEYRINGS[kind]
     backend = make_backend()
-    window = _window(qtbot, backend)
+    window = open_window(qtbot, store=CredentialStore(backend))
     server = _server(window)
     banner = window.banner
 

@@ -56,15 +56,6 @@ def site() -> Iterator[str]:
     t.join(5)
 
 
-@pytest.fixture
-def window(qtbot) -> MainWindow:
-    w = MainWindow(make_context())
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
 def test_browser_link_is_downloaded_in_the_background(qtbot, window: MainWindow,
                                                       site: str) -> None:
     mime = QMimeData()
