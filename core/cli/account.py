@@ -188,22 +188,22 @@ def cmd_login(args: argparse.Namespace) -> int:
                 f"login --tokens reads {', '.join(ENV_VARS)} from the environment.",
                 hint="Copy them from the developer portal (your app › Keys and tokens).")
         consumer = ConsumerKeys(secrets.api_key, secrets.api_secret)
-        client = XClient(consumer, AccessTokens(secrets.access_token, secrets.access_secret),
-                         api_base=api_base)
-        signed_in = client.sign_in_with_tokens()
+        with XClient(consumer, AccessTokens(secrets.access_token, secrets.access_secret),
+                     api_base=api_base) as client:
+            signed_in = client.sign_in_with_tokens()
     else:
         consumer = _consumer_keys(interactive)
-        client = XClient(consumer, api_base=api_base)
-        auth = client.start_pin_sign_in()
-        print("Open this address in a browser, authorize the app, then type the PIN "
-              "it shows:", file=sys.stderr)
-        print(auth.authorize_url, flush=True)
-        if not args.no_browser and _has_graphical_browser():
-            try:
-                webbrowser.open(auth.authorize_url, new=2)
-            except webbrowser.Error:
-                log.info("No browser could be opened")
-        signed_in = client.finish_pin_sign_in(auth, _read_pin())
+        with XClient(consumer, api_base=api_base) as client:
+            auth = client.start_pin_sign_in()
+            print("Open this address in a browser, authorize the app, then type the PIN "
+                  "it shows:", file=sys.stderr)
+            print(auth.authorize_url, flush=True)
+            if not args.no_browser and _has_graphical_browser():
+                try:
+                    webbrowser.open(auth.authorize_url, new=2)
+                except webbrowser.Error:
+                    log.info("No browser could be opened")
+            signed_in = client.finish_pin_sign_in(auth, _read_pin())
     try:
         record = accounts.add(signed_in, consumer, api_base)
     except KeyringUnavailable as exc:
