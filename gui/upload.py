@@ -8,12 +8,15 @@ phases come back as progress reports. :class:`UploadPanel` only displays.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from avatar_studio.core import services
 from avatar_studio.core.imaging.render import RenderResult
 from avatar_studio.core.services import ServiceProfile
+from avatar_studio.core.x.client import XClient
+from avatar_studio.core.x.errors import NotPublishedYet
 from avatar_studio.core.x.refresh import RefreshResult
 from avatar_studio.gui.accounts import AccountManager
 from avatar_studio.gui.document import CropDocument
@@ -43,6 +46,15 @@ class UploadOutcome:
     uploaded: RenderResult
     #: The account the picture was uploaded for (AccountRecord.key).
     account_key: str
+
+
+def _await_picture(ctx: TaskContext, client: XClient, user_id: str, before_url: str,
+                   uploaded: RenderResult, account_key: str) -> UploadOutcome:
+    """Worker side: wait until X publishes the picture and download it."""
+    refreshed = client.wait_for_new_image(
+        user_id, before_url, on_attempt=lambda n: ctx.progress("attempt", n),
+        cancel=ctx.cancel_event)
+    return UploadOutcome(refreshed, QImage.fromData(refreshed.image), uploaded, account_key)
 
 
 class UploadPanel(QWidget):
@@ -173,6 +185,8 @@ class UploadController(QObject):
         self._panel.show_before_after(None, None)
         self._before = QImage(self._accounts.avatar)
 
+        sent: list[RenderResult] = []
+
         def work(ctx: TaskContext) -> UploadOutcome:
             with client:
                 result = (ready.result if ready is not None
@@ -187,15 +201,38 @@ class UploadController(QObject):
                     filename=f"avatar.{result.extension}",
                     progress=lambda sent, total: ctx.progress("bytes", sent, total),
                     cancel=ctx.cancel_event)
+                sent.append(result)
                 ctx.progress("processing", round(client.poll.min_wait_s * 1000))
-                refreshed = client.wait_for_new_image(
-                    user_id, before_url, on_attempt=lambda n: ctx.progress("attempt", n),
-                    cancel=ctx.cancel_event)
-                return UploadOutcome(refreshed, QImage.fromData(refreshed.image), result,
-                                     account_key)
+                return _await_picture(ctx, client, user_id, before_url, result, account_key)
 
-        self._handle = self._runner.run(work, on_success=self._on_done,
-                                        on_error=self._on_error,
+        self._run(work, "uploading", "Uploading…", sent, account_key)
+
+    def check_again(self, waited: NotPublishedYet, uploaded: RenderResult,
+                    account_key: str) -> None:
+        """After "not published yet": ask X again; the picture is NOT uploaded twice."""
+        current = self._accounts.current
+        if self.busy or current is None or current.record.key != account_key:
+            # Another account is shown now: its upload button starts afresh.
+            self.start()
+            return
+        client = self._accounts.client(current)
+        self._banner.hide()
+
+        def work(ctx: TaskContext) -> UploadOutcome:
+            with client:
+                return _await_picture(ctx, client, waited.user_id, waited.old_url, uploaded,
+                                      account_key)
+
+        self._run(work, "checking", "Checking for the new image…", [uploaded], account_key)
+
+    def _run(self, work: Callable[[TaskContext], UploadOutcome], phase: str, text: str,
+             sent: list[RenderResult], account_key: str) -> None:
+        """Run an upload or a re-check; ``sent`` gets the bytes once X has them."""
+
+        def failed(exc: BaseException) -> None:
+            self._on_error(exc, sent[0] if sent else None, account_key)
+
+        self._handle = self._runner.run(work, on_success=self._on_done, on_error=failed,
                                         on_progress=self._on_progress,
                                         on_cancelled=self._on_cancelled)
         self._panel.upload.setEnabled(False)
@@ -203,7 +240,7 @@ class UploadController(QObject):
         self._panel.cancel.setEnabled(True)
         self._panel.progress.setRange(0, 0)
         self._panel.progress.show()
-        self._set_phase("uploading", "Uploading…")
+        self._set_phase(phase, text)
 
     @Slot()
     def cancel(self) -> None:
@@ -245,8 +282,16 @@ class UploadController(QObject):
                         f"({outcome.refresh.waited_s:.1f} s after the upload began).")
         self.finished.emit(outcome)
 
-    def _on_error(self, exc: BaseException) -> None:
+    def _on_error(self, exc: BaseException, uploaded: RenderResult | None = None,
+                  account_key: str = "") -> None:
         self._finish()
+        if isinstance(exc, NotPublishedYet) and uploaded is not None:
+            # X has the picture: Retry only asks again, it must not upload a second time.
+            self._set_phase("failed", "Uploaded, but X has not published the new picture "
+                            "yet; nothing is lost.")
+            self._banner.show_error(
+                exc, retry=lambda: self.check_again(exc, uploaded, account_key))
+            return
         self._set_phase("failed", "The upload did not finish; your image and crop are kept.")
         self._banner.show_error(exc, retry=self.start)
 

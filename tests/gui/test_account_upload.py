@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import requests
 import shiboken6
 from avatar_studio.core.credentials import CredentialStore, SecretsMissing
 from avatar_studio.core.sandbox.server import SandboxServer
-from avatar_studio.core.x.client import AccessTokens, ConsumerKeys
+from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, XClient
 from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.signin import SignInDialog
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QUrl, Slot
@@ -19,8 +20,11 @@ from PySide6.QtGui import QDesktopServices
 
 from tests.gui.helpers import (
     BR,
+    FAST_POLL,
+    NO_RETRY,
     TL,
     fast_client,
+    make_context,
     near,
     open_window,
     pixel,
@@ -378,3 +382,39 @@ def test_paste_tokens_path(qtbot, window: MainWindow) -> None:
     with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
         dialog.tokens_button.click()
     assert window.account_panel.handle.text() == f"@{demo.screen_name}"
+
+
+def test_retry_after_not_published_yet_checks_again_without_uploading_twice(
+        qtbot, tmp_path: Path) -> None:
+    def patient_client(consumer: ConsumerKeys, tokens: AccessTokens | None,
+                       api_base: str) -> XClient:
+        # Gives up after half a second, so "not published yet" comes quickly.
+        return XClient(consumer, tokens, api_base=api_base, retry=NO_RETRY,
+                       poll=dataclasses.replace(FAST_POLL, timeout_s=0.5))
+
+    window = MainWindow(dataclasses.replace(make_context(), client_factory=patient_client))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    signed_in_with_image(qtbot, window, tmp_path)
+    server = server_of(window)
+    server.faults.stall_processing(True)
+    with qtbot.waitSignal(window.upload.phase_changed,
+                          check_params_cb=lambda p: p == "failed", timeout=20_000):
+        window.upload_panel.upload.click()
+    assert window.banner.isVisible()
+    assert "has not published the new image yet" in window.banner.label.text()
+    assert "nothing is lost" in window.upload_panel.status.text()
+    assert window.banner.action_button.text() == "Retry"
+    assert server.processor.pending == 1
+    server.faults.stall_processing(False)
+    with qtbot.waitSignal(window.upload.finished, timeout=20_000) as done:
+        window.banner.action_button.click()
+    assert window.upload.phase == "done"
+    # One picture reached the sandbox: Retry asked again instead of uploading again.
+    assert server.processor.completed == 1
+    assert server.processor.pending == 0
+    current = window.accounts.current
+    assert current is not None
+    assert current.user is not None
+    assert done.args[0].refresh.new_url == current.user.profile_image_url_https
