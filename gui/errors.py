@@ -12,20 +12,22 @@
 from __future__ import annotations
 
 import logging
+import platform
 import sys
 import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from types import TracebackType
 
 from avatar_studio.core.credentials import KeyringUnavailable, SecretsMissing
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.logsetup import log_file
-from avatar_studio.core.version import APP_NAME
+from avatar_studio.core.version import APP_NAME, __version__
 from avatar_studio.core.x import errors as xerr
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot, qVersion
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
@@ -89,9 +91,27 @@ _relay: _Relay | None = None
 def _report(exc_type: type[BaseException], exc: BaseException,
             tb: TracebackType | None, where: str) -> None:
     log.critical("Uncaught error in %s", where, exc_info=(exc_type, exc, tb))
-    details = "".join(traceback.format_exception(exc_type, exc, tb))
     if _relay is not None:
-        _relay.error.emit(user_message(exc), details)
+        _relay.error.emit(user_message(exc), crash_details(exc_type, tb, where))
+
+
+def crash_details(exc_type: type[BaseException], tb: TracebackType | None,
+                  where: str) -> str:
+    """What the dialog offers to copy into a bug report.
+
+    The traceback and the exception's own text stay in the log: either may quote data a
+    user would not want to paste anywhere (a link, a file name, a server's answer).
+    """
+    frames = traceback.extract_tb(tb) if tb is not None else []
+    location = (f"{Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name}"
+                if frames else "unknown")
+    return "\n".join([
+        f"{APP_NAME} {__version__}",
+        f"Python {platform.python_version()}, Qt {qVersion()}, {platform.platform()}",
+        f"Error: {exc_type.__module__}.{exc_type.__qualname__} in {where}",
+        f"At: {location}",
+        f"The full report is in the log: {log_file()}",
+    ])
 
 
 def _excepthook(exc_type: type[BaseException], exc: BaseException,
