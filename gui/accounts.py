@@ -221,16 +221,24 @@ class AccountManager(QObject):
             return
         accounts = self._accounts_for(current.record)
 
-        def work(ctx: TaskContext) -> None:
-            accounts.remove(current.record)
+        def work(ctx: TaskContext) -> KeyringUnavailable | None:
+            try:
+                accounts.remove(current.record)
+            except KeyringUnavailable as exc:
+                # remove() drops the entry even then: the account IS signed out here and
+                # only its keyring secret is left (the message says how to delete it).
+                return exc
+            return None
 
-        def done(_: None) -> None:
+        def done(problem: KeyringUnavailable | None) -> None:
             self._session_records.pop(current.record.key, None)
             self.kept_for_session.discard(current.record.key)
             self.current = None
             self.avatar = QImage()
             self.accounts_changed.emit()
             self.current_changed.emit(None)
+            if problem is not None:
+                self.failed.emit(problem, None)  # retrying cannot help until it works
             rest = self.records()
             if rest:
                 self.select(rest[-1].key)

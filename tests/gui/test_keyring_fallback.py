@@ -13,7 +13,7 @@ from pathlib import Path
 import keyring.backend
 import keyring.errors
 import pytest
-from avatar_studio.core.credentials import CredentialStore, NotViable
+from avatar_studio.core.credentials import CredentialStore, MemoryBackend, NotViable
 from avatar_studio.core.sandbox.server import SandboxServer
 from avatar_studio.core.settings import (
     AccountRecord,
@@ -200,3 +200,35 @@ def test_unreadable_keyring_at_start_offers_signing_in_for_this_session(
     assert keys == [saved.key, current.record.key]
     window.remember()
     _no_secret_on_disk(server, isolated_dirs)
+
+
+class LocksBeforeSignOut(MemoryBackend):
+    """Works for signing in, then is locked by the time the user signs out."""
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise keyring.errors.KeyringLocked("the keyring said no")
+
+
+def test_sign_out_with_a_locked_keyring_still_signs_out_and_names_the_leftover(
+        qtbot, isolated_dirs: dict[str, Path]) -> None:
+    backend = LocksBeforeSignOut()
+    window = open_window(qtbot, store=CredentialStore(backend))
+    server = _server(window)
+    dialog = window.show_sign_in()
+    with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
+        _paste_tokens(dialog, server)
+    current = _current(window)
+    assert current is not None
+    assert [r.key for r in window.accounts.records()] == [current.record.key]
+    with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
+        window.account_panel.sign_out.click()
+    # Signed out here: nothing current, nothing listed, nothing in the settings file...
+    assert window.accounts.current is None
+    assert window.accounts.records() == []
+    assert current.record.screen_name not in settings_path().read_text(encoding="utf-8")
+    # ...and the banner says the secret may be left in the keyring, with no useless Retry.
+    qtbot.waitUntil(window.banner.isVisible, timeout=5_000)
+    report = window.banner.report
+    assert report is not None
+    assert "may still be in the keyring" in report.message
+    assert report.action is None
