@@ -98,7 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         ok = seen == [True] and code == 0
         print(f"smoke: ok (platform {app.platformName()})" if ok else "smoke: FAILED")
         return 0 if ok else 1
-    return app.exec()
+    code = app.exec()
+    if window.abandoned_work:
+        # Python would join the stuck worker threads at exit, keeping an invisible process
+        # alive until their network timeouts: leave now, the window already said goodbye.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

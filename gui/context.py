@@ -20,3 +20,6 @@ class AppContext:
     settings: Settings = field(default_factory=load_settings)
     #: Milliseconds of pause before the exact preview is rendered.
     preview_debounce_ms: int = 300
+    #: How long closing the window waits for background work (a keyring write, a
+    #: request) to finish; what is still stuck on the network after that is abandoned.
+    close_grace_s: float = 3.0

@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = ctx = context or AppContext()
+        #: Set on close when background work outlived the grace period (see app.main).
+        self.abandoned_work = False
         settings = ctx.settings
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
@@ -406,7 +408,11 @@ class MainWindow(QMainWindow):
         self.remember()
         self.previews.stop()
         self.upload.cancel()
-        self.context.runner.shutdown(wait=True)
+        self.hide()  # gone at once, even while a network step takes a moment to give up
+        self.abandoned_work = not self.context.runner.shutdown(
+            timeout=self.context.close_grace_s)
+        if self.abandoned_work:
+            log.info("Closing: background work still waiting on the network is abandoned")
         if self.context.sandbox is not None:
             self.context.sandbox.stop()
         super().closeEvent(event)

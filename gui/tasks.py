@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -151,9 +152,19 @@ class TaskRunner(QObject):
     def busy(self) -> bool:
         return bool(self._running)
 
-    def shutdown(self, *, wait: bool = True) -> None:
-        """Cancel what can be cancelled and (by default) wait for the rest."""
+    def shutdown(self, *, wait: bool = True, timeout: float | None = None) -> bool:
+        """Cancel what can be cancelled and (by default) wait for the rest.
+
+        With ``timeout`` the wait is bounded: a task blocked in a network call that does
+        not look at its cancel flag must not hold the window open. Returns True when
+        nothing is left running.
+        """
         self._closed = True
-        for handle in list(self._running):
+        running = list(self._running)
+        for handle in running:
             handle.cancel()
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if not wait:
+            return all(handle.done() for handle in running)
+        _, pending = futures_wait([handle.future for handle in running], timeout=timeout)
+        return not pending

@@ -94,3 +94,49 @@ def test_task_raising_task_cancelled_counts_as_cancelled(qtbot, runner: TaskRunn
         runner.run(work, on_error=lambda exc: outcome.append("error"),
                    on_cancelled=lambda: outcome.append("cancelled"))
     assert outcome == ["cancelled"]
+
+
+def test_bounded_shutdown_does_not_wait_for_a_task_stuck_on_the_network(qtbot) -> None:
+    runner = TaskRunner(max_workers=1)
+    stuck = threading.Event()
+    release = threading.Event()
+
+    def work(ctx: TaskContext) -> None:
+        stuck.set()
+        release.wait(30)  # like a request that ignores the cancel flag until its timeout
+
+    runner.run(work)
+    assert stuck.wait(5)
+    try:
+        assert runner.shutdown(timeout=0.05) is False
+    finally:
+        release.set()
+    assert runner.shutdown(timeout=10) is True
+
+
+def test_closing_the_window_is_not_held_by_stuck_work(qtbot) -> None:
+    import dataclasses
+
+    from avatar_studio.gui.mainwindow import MainWindow
+
+    from tests.gui.helpers import make_context
+
+    window = MainWindow(dataclasses.replace(make_context(), close_grace_s=0.05))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    stuck = threading.Event()
+    release = threading.Event()
+
+    def work(ctx: TaskContext) -> None:
+        stuck.set()
+        release.wait(30)
+
+    window.context.runner.run(work)
+    assert stuck.wait(5)
+    try:
+        window.close()  # returns although the task is still blocked
+        assert not window.isVisible()
+        assert window.abandoned_work
+    finally:
+        release.set()
