@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avatar_studio.core.fetch import is_web_url
-from avatar_studio.gui.qtimage import qimage_to_png
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QImage
 
@@ -21,12 +20,17 @@ RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/
 
 @dataclass(frozen=True)
 class ImageRequest:
-    """One image to open: exactly one of path, url or data is set."""
+    """One image to open: exactly one of path, url, data or image is set.
+
+    ``image`` is a bare QImage (a copy from an image viewer carries no file bytes); the
+    loader encodes it on its worker thread, not while the user drags or pastes.
+    """
 
     name: str
     path: Path | None = None
     url: str | None = None
     data: bytes | None = None
+    image: QImage | None = None
 
     @property
     def kind(self) -> str:
@@ -56,7 +60,7 @@ def _from_urls(urls: list[QUrl]) -> ImageRequest | Refusal | None:
                    "drop a file or an http(s) link.")
 
 
-def _raw_data(mime: QMimeData) -> bytes | None:
+def _raw_data(mime: QMimeData) -> bytes | QImage | None:
     for fmt in RAW_IMAGE_TYPES:
         if mime.hasFormat(fmt):
             data = bytes(mime.data(fmt).data())
@@ -65,7 +69,7 @@ def _raw_data(mime: QMimeData) -> bytes | None:
     if mime.hasImage():
         image = mime.imageData()
         if isinstance(image, QImage) and not image.isNull():
-            return qimage_to_png(image)
+            return image
     return None
 
 
@@ -80,7 +84,10 @@ def read_mime(mime: QMimeData | None, *, what: str = "drop") -> ImageRequest | R
     data = _raw_data(mime)
     if data is not None:
         name = from_urls.name if isinstance(from_urls, ImageRequest) else f"{what}ped image"
-        return ImageRequest(name=name if what == "drop" else "pasted image", data=data)
+        name = name if what == "drop" else "pasted image"
+        if isinstance(data, QImage):
+            return ImageRequest(name=name, image=data)
+        return ImageRequest(name=name, data=data)
     if from_urls is not None:
         return from_urls
     if mime.hasText():

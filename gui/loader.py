@@ -11,7 +11,7 @@ from avatar_studio.core.fetch import DEFAULT_FETCH_LIMITS, FetchLimits, fetch_im
 from avatar_studio.core.imaging.source import ImageSource
 from avatar_studio.gui.document import LoadedImage
 from avatar_studio.gui.imageinput import ImageRequest
-from avatar_studio.gui.qtimage import pil_to_qimage
+from avatar_studio.gui.qtimage import pil_to_qimage, qimage_to_png
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
@@ -75,6 +75,8 @@ class ImageLoader(QObject):
                                   cancel=ctx.cancel_event, progress=ctx.progress)
                 ctx.check_cancelled()
                 source = ImageSource.open_bytes(got.data, name=got.name)
+            elif request.image is not None:
+                source = ImageSource.open_bytes(qimage_to_png(request.image), name=request.name)
             else:
                 assert request.data is not None
                 source = ImageSource.open_bytes(request.data, name=request.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from avatar_studio.gui.imageinput import ImageRequest
 from avatar_studio.gui.mainwindow import MainWindow
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QImage
@@ -142,3 +143,17 @@ def test_open_action_emits_and_loads(qtbot, window: MainWindow, monkeypatch: pyt
     assert blocker.args == [chosen]
     window._fill_recent()
     assert [a.text() for a in window.recent_menu.actions()] == [str(chosen)]
+
+
+def test_pasted_bare_image_opens(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    # What an image viewer's "Copy" gives: pixels, no file bytes. The loader encodes it
+    # on its worker thread.
+    image = QImage(str(quadrants(tmp_path / "viewer.png", (600, 400))))
+    with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
+        window.open_request(ImageRequest(name="pasted image", image=image))
+    loaded = window.document.loaded
+    assert loaded is not None
+    assert (loaded.source.info.width, loaded.source.info.height) == (600, 400)
+    assert loaded.origin == "pasted image"
+    assert near(pixel(loaded.qproxy, 0.1, 0.1), TL)
+    assert near(pixel(loaded.qproxy, 0.9, 0.9), BR)
