@@ -258,7 +258,7 @@ class PreviewController(QObject):
         service = self._service
 
         def work(ctx: TaskContext) -> ExactPreview:
-            return _render_job(job, service)
+            return render_job(job, service)
 
         def failed(exc: BaseException) -> None:
             # Only the crop as it is now may put an error in front of the user.
@@ -276,7 +276,7 @@ class PreviewController(QObject):
         self.exact_ready.emit(preview)
 
 
-def _render_job(job: RenderJob, service: ServiceProfile) -> ExactPreview:
+def render_job(job: RenderJob, service: ServiceProfile) -> ExactPreview:
     result = render(job.source, job.state, service=service, options=job.options)
     return ExactPreview(result=result, image=pil_to_qimage(result.image),
                         generation=job.generation)

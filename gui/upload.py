@@ -21,7 +21,7 @@ from avatar_studio.core.x.refresh import RefreshResult
 from avatar_studio.gui.accounts import AccountManager
 from avatar_studio.gui.document import CropDocument
 from avatar_studio.gui.errors import ErrorBanner
-from avatar_studio.gui.previews import PreviewController, _render_job, format_bytes
+from avatar_studio.gui.previews import PreviewController, format_bytes, render_job
 from avatar_studio.gui.qtimage import scaled_pixmap
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -190,7 +190,7 @@ class UploadController(QObject):
         def work(ctx: TaskContext) -> UploadOutcome:
             with client:
                 result = (ready.result if ready is not None
-                          else _render_job(job, service).result)
+                          else render_job(job, service).result)
                 ctx.check_cancelled()
                 before_url = old_url
                 if before_url is None:
