@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import keyring
-import pytest
 
-in_session = pytest.mark.skipif(
-    not os.environ.get("AVATAR_STUDIO_IN_KEYRING_SESSION"),
-    reason="needs tests/harness/with-keyring.sh (make test runs the suite inside it)")
+from tests.secret_service import in_session
 
 
 @in_session

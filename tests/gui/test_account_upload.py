@@ -31,6 +31,7 @@ from tests.gui.helpers import (
     quadrants,
     save_artifact,
 )
+from tests.secret_service import in_session
 
 
 def server_of(window: MainWindow) -> SandboxServer:
@@ -90,6 +91,7 @@ def _pin_from_authorize_page(url: str) -> str:
     return match.group(1)
 
 
+@in_session
 def test_pin_sign_in_through_the_browser(qtbot, browser: _Browser) -> None:
     # The real Secret Service (tests/harness/with-keyring.sh) holds the secrets here.
     window = open_window(qtbot, store=CredentialStore())

@@ -23,12 +23,10 @@ from avatar_studio.core.x import errors as xe
 from tests.core.x.cli_helpers import CliRunner, run_cli, set_env_credentials
 from tests.core.x.helpers import authorize_in_browser, noise_png
 from tests.core.x.keyrings import NoBackend
+from tests.secret_service import in_session
 
 __all__ = ["run_cli"]  # the fixture
 
-in_session = pytest.mark.skipif(
-    not os.environ.get("AVATAR_STUDIO_IN_KEYRING_SESSION"),
-    reason="needs tests/harness/with-keyring.sh (make test runs the suite inside it)")
 
 
 @pytest.fixture

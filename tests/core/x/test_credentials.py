@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 
@@ -23,10 +22,7 @@ from avatar_studio.core.settings import AccountRecord, load_settings
 from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, SignedIn, XUser
 
 from tests.core.x.keyrings import ExplodingBackend, LockedBackend, NoBackend, PlaintextKeyring
-
-in_session = pytest.mark.skipif(
-    not os.environ.get("AVATAR_STUDIO_IN_KEYRING_SESSION"),
-    reason="needs tests/harness/with-keyring.sh (make test runs the suite inside it)")
+from tests.secret_service import in_session
 
 SECRETS = Secrets("key-AAAA", "secret-BBBB", "1-token-CCCC", "token-secret-DDDD")
 
