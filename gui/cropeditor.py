@@ -3,14 +3,25 @@
 Drag to pan, wheel to zoom about the pointer, arrows to nudge, +/- to zoom, Shift for fine
 steps, Esc to reset. All drawing comes from the document's proxy through one transform
 (:mod:`avatar_studio.gui.cropgeometry`), so a 24-megapixel photo pans as smoothly as a
-small one.
+small one. Zoomed in past the proxy's resolution, a pause brings a sharp tile of the
+visible part rendered from the full image (:mod:`avatar_studio.gui.viewrefine`).
 """
 
 from __future__ import annotations
 
-from avatar_studio.gui.cropgeometry import frame_to_view, paint_crop
+from collections.abc import Hashable
+
+from avatar_studio.gui.cropgeometry import frame_to_view, paint_crop, visible_source
 from avatar_studio.gui.document import CropDocument
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from avatar_studio.gui.tasks import TaskRunner
+from avatar_studio.gui.viewrefine import (
+    REFINE_DELAY_MS,
+    TileJob,
+    ViewRefiner,
+    make_job,
+    needs_refinement,
+)
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -42,9 +53,16 @@ class CropEditor(QWidget):
     painted = Signal()
     dragging_changed = Signal(bool)
 
-    def __init__(self, document: CropDocument, parent: QWidget | None = None) -> None:
+    def __init__(self, document: CropDocument, parent: QWidget | None = None, *,
+                 runner: TaskRunner | None = None,
+                 refine_delay_ms: int = REFINE_DELAY_MS) -> None:
         super().__init__(parent)
         self._doc = document
+        #: Without a runner the editor always draws the proxy (no sharp zoom).
+        self.refiner = (ViewRefiner(runner, self._tile_job, self, delay_ms=refine_delay_ms)
+                        if runner is not None else None)
+        #: Whether the last frame showed a sharp tile instead of the proxy.
+        self.showing_refined = False
         self._drag_from: QPointF | None = None
         self._overlay = QPixmap()
         self._overlay_key: tuple[int, int, bool, float] | None = None
@@ -59,9 +77,11 @@ class CropEditor(QWidget):
         self.setMinimumSize(320, 320)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.OpenHandCursor)
-        document.crop_changed.connect(self.update)
-        document.image_changed.connect(self.update)
+        document.crop_changed.connect(self._on_view_changed)
+        document.image_changed.connect(self._on_view_changed)
         document.view_changed.connect(self.update)
+        if self.refiner is not None:
+            self.refiner.refined.connect(self.update)
 
     # -- geometry -----------------------------------------------------------------
     def frame_rect(self) -> QRectF:
@@ -105,18 +125,68 @@ class CropEditor(QWidget):
     def reset(self) -> None:
         self._doc.edit(lambda m: m.reset())
 
+    # -- sharp zoom ---------------------------------------------------------------
+    def _view_key(self) -> Hashable:
+        return (self._doc.generation, self.width(), self.height(), self.devicePixelRatioF())
+
+    def _magnified(self) -> bool:
+        loaded, state = self._doc.loaded, self._doc.state
+        if loaded is None or state is None:
+            return False
+        device_per_source = self._scale() * self.devicePixelRatioF()
+        return needs_refinement(loaded.proxy.scale, device_per_source)
+
+    def _on_view_changed(self) -> None:
+        if self.refiner is not None:
+            self.refiner.view_changed(refine=self._magnified() and self._drag_from is None)
+        self.update()
+
+    def _tile_job(self) -> TileJob | None:
+        """The visible part of the picture to render sharp (None: the proxy will do)."""
+        loaded, state = self._doc.loaded, self._doc.state
+        if loaded is None or state is None or self._drag_from is not None:
+            return None
+        if not self._magnified():
+            return None
+        info = loaded.source.info
+        dpr = self.devicePixelRatioF()
+        shown = visible_source(info.width, info.height, state, self.frame_rect(),
+                               QSizeF(self.size()), dpr)
+        if shown is None:
+            return None
+        device, box = shown
+        return make_job(loaded.source, loaded.frame, state, device, box, dpr,
+                        self._view_key())
+
     # -- painting -----------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().dark())
         loaded, state = self._doc.loaded, self._doc.state
         frame = self.frame_rect()
+        tile = self.refiner.tile_for(self._view_key()) if self.refiner is not None else None
         if loaded is not None and state is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
                                   self._drag_from is None)
             info = loaded.source.info
+            fill = self._doc.editor_fill()
+            if fill is not None:
+                painter.fillRect(frame, fill)
+            painter.save()
+            if tile is not None:
+                # The proxy only where the tile does not reach (a sub-pixel edge), so
+                # translucent pictures are not drawn twice.
+                around = QPainterPath()
+                around.addRect(QRectF(self.rect()))
+                inside = QPainterPath()
+                inside.addRect(tile.rect)
+                painter.setClipPath(around.subtracted(inside))
             paint_crop(painter, loaded.qproxy, loaded.proxy.scale, info.width, info.height,
-                       state, frame, self._doc.editor_fill())
+                       state, frame)
+            painter.restore()
+            if tile is not None:
+                painter.drawImage(tile.origin, tile.image)
+        self.showing_refined = tile is not None
         self._paint_overlay(painter, frame)
         painter.end()
         self.painted.emit()
@@ -177,7 +247,7 @@ class CropEditor(QWidget):
             self._drag_from = None
             self.setCursor(Qt.CursorShape.OpenHandCursor)
             self.dragging_changed.emit(False)
-            self.update()  # one more frame, smooth this time
+            self._on_view_changed()  # one more frame, smooth this time; then sharp
             return
         super().mouseReleaseEvent(event)
 
@@ -214,4 +284,9 @@ class CropEditor(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
-        self.update()
+        self._on_view_changed()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.DevicePixelRatioChange:
+            self._on_view_changed()  # moved to a screen of another pixel ratio
+        return super().event(event)

@@ -7,8 +7,10 @@ proxy with a transform: nothing is resampled from the full-size image per frame.
 
 from __future__ import annotations
 
+import math
+
 from avatar_studio.core.imaging.crop import CropState
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRect, QRectF, QSizeF
 from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 
 
@@ -41,6 +43,32 @@ def frame_to_view(state: CropState, frame: QRectF, point: QPointF) -> tuple[floa
     inverted, _ok = view_to_frame(state, frame).inverted()
     p = inverted.map(point)
     return p.x(), p.y()
+
+
+def visible_source(width: int, height: int, state: CropState, frame: QRectF,
+                   widget: QSizeF, dpr: float) -> tuple[QRect, QRectF] | None:
+    """The part of the picture on screen, for drawing it at the screen's resolution.
+
+    Returns whole device pixels ``device`` (inside both the picture and the widget) and
+    the oriented source rectangle that the proxy drawing maps onto exactly those pixels
+    (the inverse of the same transform), or None when nothing of the picture shows.
+    """
+    to_device = (source_to_view(width, height, state) * view_to_frame(state, frame)
+                 * QTransform.fromScale(dpr, dpr))
+    shown = to_device.mapRect(QRectF(0, 0, width, height)).intersected(
+        QRectF(0, 0, widget.width() * dpr, widget.height() * dpr))
+    # Inward to whole pixels, so the source rectangle never leaves the picture.
+    eps = 1e-6
+    x0, y0 = math.ceil(shown.left() - eps), math.ceil(shown.top() - eps)
+    x1, y1 = math.floor(shown.right() + eps), math.floor(shown.bottom() + eps)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    inverse, _ok = to_device.inverted()
+    box = inverse.mapRect(QRectF(x0, y0, x1 - x0, y1 - y0)).intersected(
+        QRectF(0, 0, width, height))
+    if box.isEmpty():
+        return None
+    return QRect(x0, y0, x1 - x0, y1 - y0), box
 
 
 def paint_crop(painter: QPainter, proxy: QImage, proxy_scale: float, width: int, height: int,

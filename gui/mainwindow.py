@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         central = QWidget(self)
         self.banner = ErrorBanner(central)
         self.placeholder = DropPlaceholder(central)
-        self.editor = CropEditor(self.document, central)
+        self.editor = CropEditor(self.document, central, runner=ctx.runner)
         self.editor_actions = EditorActions(self.document, self.editor, self)
         self.toolbar = EditorToolbar(self.document, self.editor_actions, central)
         editor_page = QWidget(central)
