@@ -5,6 +5,9 @@
   and refresh run against the in-process sandbox. Target: under 50 ms.
 * Preview frame rate while panning: one drag step = the move, the editor's repaint and
   the quick 400×400 preview, all on the GUI thread, as a mouse drag does them.
+* Sharp zoom: zoomed in 8× on the 24 MP photo, the time from the last zoom step (the
+  pause starts there) to the sharp tile from the full image on screen — first with the
+  full decode, then after a pan with the decode cached — and the longest stall meanwhile.
 
 Run: ``python -m tests.bench gui`` (offscreen unless QT_QPA_PLATFORM says otherwise).
 """
@@ -143,7 +146,20 @@ def run() -> dict[str, float]:
     frame_p95 = sorted(steps)[int(len(steps) * 0.95)] * 1000
     spin_until(lambda: window.previews.current() is not None)
 
-    # 3. Sign in to the sandbox, then upload and follow the refresh.
+    # 3. Sharp zoom: from the pause to the full-resolution tile on screen.
+    beat.start()
+    editor.zoom_by(8.0)
+    started = time.perf_counter()
+    spin_until(lambda: editor.showing_refined)
+    t_sharp_first = time.perf_counter() - started
+    editor.pan_pixels(40, 25)
+    started = time.perf_counter()
+    spin_until(lambda: editor.showing_refined)
+    t_sharp_again = time.perf_counter() - started
+    stall_sharp = beat.stop()
+    spin_until(lambda: window.previews.current() is not None)
+
+    # 4. Sign in to the sandbox, then upload and follow the refresh.
     window.start_sandbox_demo()
     spin_until(lambda: window.accounts.current is not None
                and window.accounts.current.user is not None
@@ -165,6 +181,11 @@ def run() -> dict[str, float]:
          "ok" if stall_open < STALL_TARGET_MS else "MISSED"),
         ("pan: one drag step (median / p95)", f"{frame_ms:.1f} / {frame_p95:.1f} ms", ""),
         ("pan: preview frame rate", f"{1000 / frame_ms:.0f} fps", ""),
+        ("zoom 8x: pause -> sharp tile (full decode)", f"{t_sharp_first * 1000:.0f} ms", ""),
+        ("zoom 8x: pause -> sharp tile (decode cached)", f"{t_sharp_again * 1000:.0f} ms",
+         ""),
+        ("  longest event-loop stall", f"{stall_sharp:.1f} ms",
+         "ok" if stall_sharp < STALL_TARGET_MS else "MISSED"),
         (f"upload + refresh ({phase}, 1 s processing)", f"{t_upload * 1000:.0f} ms", ""),
         ("  longest event-loop stall", f"{stall_upload:.1f} ms",
          "ok" if stall_upload < STALL_TARGET_MS else "MISSED"),
@@ -180,6 +201,9 @@ def run() -> dict[str, float]:
         "gui_pan_step_median_ms": round(frame_ms, 2),
         "gui_pan_step_p95_ms": round(frame_p95, 2),
         "gui_pan_fps": round(1000 / frame_ms, 1),
+        "gui_sharp_zoom_first_ms": round(t_sharp_first * 1000, 1),
+        "gui_sharp_zoom_cached_ms": round(t_sharp_again * 1000, 1),
+        "gui_sharp_zoom_max_stall_ms": round(stall_sharp, 1),
         "gui_upload_refresh_ms": round(t_upload * 1000, 1),
         "gui_upload_refresh_max_stall_ms": round(stall_upload, 1),
         "gui_upload_done": 1.0 if phase == "done" else 0.0,
