@@ -21,6 +21,7 @@ from avatar_studio.gui.loader import ImageLoader
 from avatar_studio.gui.qtimage import qimage_to_png
 from avatar_studio.gui.tasks import TaskContext, TaskRunner
 from PIL import Image, ImageChops, ImageFilter, ImageStat
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
@@ -241,3 +242,22 @@ def test_no_refinement_at_low_zoom(qtbot, rig: Rig) -> None:
     rig.editor.repaint()
     assert not rig.editor.showing_refined
     assert difference(inside_frame(rig.editor), inside_frame(rig.plain)) < 1.0
+
+
+def test_no_refinement_while_dragging_then_sharp_after_release(qtbot, rig: Rig) -> None:
+    refiner = rig.editor.refiner
+    assert refiner is not None
+    zoom_to(rig, 120)
+    refined(qtbot, rig)
+    start = rig.editor.frame_rect().center().toPoint()
+    qtbot.mousePress(rig.editor, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(rig.editor, pos=start + QPoint(15, 5))
+    # Moving: the proxy, and no refinement waiting even though the zoom is high.
+    waiting_while_moving = refiner.pending
+    assert not waiting_while_moving
+    assert not refiner.refine_now()
+    rig.editor.repaint()
+    assert not rig.editor.showing_refined
+    qtbot.mouseRelease(rig.editor, Qt.MouseButton.LeftButton, pos=start + QPoint(15, 5))
+    assert refiner.pending
+    refined(qtbot, rig)
