@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import keyring
 import pytest
 from avatar_studio.core.credentials import MemoryBackend
 from avatar_studio.core.sandbox.config import SandboxConfig
 from avatar_studio.core.sandbox.server import SandboxServer
+
+from tests.core.x.keyrings import using_keyring
 
 
 @pytest.fixture
@@ -19,10 +20,6 @@ def sandbox() -> Iterator[SandboxServer]:
 @pytest.fixture
 def memory_keyring() -> Iterator[MemoryBackend]:
     """keyring's default backend replaced by a process-local one for this test."""
-    previous = keyring.get_keyring()
     backend = MemoryBackend()
-    keyring.set_keyring(backend)
-    try:
+    with using_keyring(backend):
         yield backend
-    finally:
-        keyring.set_keyring(previous)

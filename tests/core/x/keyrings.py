@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import keyring
 import keyring.backend
 import keyring.errors
 from avatar_studio.core.credentials import NotViable
+
+
+@contextmanager
+def using_keyring(backend: keyring.backend.KeyringBackend) -> Iterator[None]:
+    """keyring's default backend replaced by ``backend`` inside the block."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
 
 
 class _Failing(keyring.backend.KeyringBackend):

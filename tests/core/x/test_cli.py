@@ -22,7 +22,7 @@ from avatar_studio.core.x import errors as xe
 
 from tests.core.x.cli_helpers import CliRunner, run_cli, set_env_credentials
 from tests.core.x.helpers import authorize_in_browser, noise_png
-from tests.core.x.keyrings import NoBackend
+from tests.core.x.keyrings import NoBackend, using_keyring
 from tests.secret_service import in_session
 
 __all__ = ["run_cli"]  # the fixture
@@ -120,13 +120,9 @@ def test_usage_errors(run_cli: CliRunner, memory_keyring: MemoryBackend,
 def test_login_without_keyring_saves_nothing(
         sandbox: SandboxServer, run_cli: CliRunner, monkeypatch: pytest.MonkeyPatch,
         isolated_dirs: dict[str, Path]) -> None:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(NoBackend())
-    try:
+    with using_keyring(NoBackend()):
         set_env_credentials(monkeypatch, sandbox)
         run = run_cli("login", "--tokens", "--api-base", sandbox.base_url)
-    finally:
-        keyring.set_keyring(previous)
     assert run.code == KeyringUnavailable.exit_code
     assert "no keyring service" in run.err
     assert "AVATAR_STUDIO_ACCESS_TOKEN" in run.err
@@ -140,13 +136,9 @@ def test_keyring_failing_only_on_save_says_nothing_was_saved(
         def set_password(self, service: str, username: str, password: str) -> None:
             raise keyring.errors.PasswordSetError("refused")
 
-    previous = keyring.get_keyring()
-    keyring.set_keyring(ReadOnlyKeyring())
-    try:
+    with using_keyring(ReadOnlyKeyring()):
         set_env_credentials(monkeypatch, sandbox)
         run = run_cli("login", "--tokens", "--api-base", sandbox.base_url)
-    finally:
-        keyring.set_keyring(previous)
     assert run.code == KeyringUnavailable.exit_code
     assert "nothing was saved" in run.err
     assert "AVATAR_STUDIO_ACCESS_TOKEN" in run.err  # the way to go on without storing
