@@ -29,7 +29,7 @@ ROUNDS = int(os.environ.get("AVATAR_BENCH_ROUNDS", "7"))
 #: Modules the window must not import before its first paint (network, keyring, the
 #: sandbox's web framework): they belong to sign-in and upload, which come later.
 LATE_MODULES = ("keyring", "werkzeug", "requests_oauthlib", "oauthlib",
-                "avatar_studio.core.x.client", "avatar_studio.core.sandbox.server")
+                "avatar_studio.core.services.x.client", "avatar_studio.core.sandbox.server")
 
 
 def _vm_hwm_mb() -> float:

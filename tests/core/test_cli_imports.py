@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 from avatar_studio.core import cli
+from avatar_studio.core.services import registry
 
 from tests.core.imaging import samples
 
 #: Top-level packages and our modules that only sign-in, upload and the sandbox need.
 NOT_FOR_RENDER = ("requests", "requests_oauthlib", "oauthlib", "keyring", "werkzeug",
-                  "urllib3", "PySide6", "avatar_studio.core.x", "avatar_studio.core.sandbox",
-                  "avatar_studio.core.credentials", "avatar_studio.core.accounts")
+                  "urllib3", "PySide6", "avatar_studio.core.services.x.client",
+                  "avatar_studio.core.sandbox", "avatar_studio.core.credentials",
+                  "avatar_studio.core.accounts")
 
 
 def _imported_by(argv: list[str]) -> tuple[int, set[str]]:
@@ -56,6 +58,11 @@ def test_a_command_word_selects_only_its_module() -> None:
     assert registered == set(cli.COMMANDS)
     for command in registered:
         assert command in _choices(cli.build_parser(command))
+
+
+def test_the_light_default_spec_is_the_services_own() -> None:
+    for key in tuple(registry.keys()):
+        assert registry.default_spec(key) == registry.get(key).default_spec
 
 
 def _choices(parser: argparse.ArgumentParser) -> set[str]:
