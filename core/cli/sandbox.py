@@ -1,4 +1,5 @@
-"""``avatar-studio-cli sandbox``: run the local X API sandbox until SIGINT/SIGTERM."""
+"""``avatar-studio-cli sandbox``: run a local service sandbox (X by default) until
+SIGINT/SIGTERM. ``--service bluesky`` runs the PDS sandbox (sandbox_bluesky.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from avatar_studio.core.cli import sandbox_bluesky
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.sandbox.config import SandboxConfig, default_rate_limits
@@ -52,6 +54,8 @@ def register(subparsers: Any) -> None:
         "sandbox", help="run a local stand-in for the X API v1.1 (OAuth, PIN page, uploads)",
         description="Run a faithful local stand-in for the X API v1.1 parts this app uses, "
         "with a pre-registered demo app and user. It runs until Ctrl+C or SIGTERM.")
+    parser.add_argument("--service", choices=("x", "bluesky"), default="x",
+                        help="which service to stand in for (default x)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; loopback only unless "
                         "--allow-remote)")
@@ -85,14 +89,16 @@ def register(subparsers: Any) -> None:
                         help="delay every API response")
     faults.add_argument("--fail-next", type=int, default=0, metavar="N",
                         help="answer the first N API requests with an error")
-    faults.add_argument("--fail-status", type=int, choices=(500, 503), default=500,
-                        help="status for --fail-next: 500 (code 131) or 503 (code 130)")
+    faults.add_argument("--fail-status", type=int, choices=(500, 502, 503, 504), default=500,
+                        help="status for --fail-next: 500 (code 131) or 503 (code 130); "
+                        "bluesky also 502 and 504")
     faults.add_argument("--drop-next", type=int, default=0, metavar="N",
                         help="drop the connection of the first N API requests")
     faults.add_argument("--stall-processing", action="store_true",
                         help="accept uploads but never finish processing them")
     faults.add_argument("--read-only", action="store_true",
                         help="make the demo app read-only (its POSTs fail)")
+    sandbox_bluesky.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -114,6 +120,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.service == "bluesky":
+        return sandbox_bluesky.run(args, cannot_listen=CannotListen)
+    if args.fail_status not in (500, 503):
+        raise SandboxArgumentError("--fail-status must be 500 or 503 for the X sandbox")
     config = config_from_args(args)
     if not is_loopback_host(config.host):
         if not config.allow_remote:
