@@ -38,8 +38,6 @@ def add_arguments(parser: Any) -> None:
                        help="suffix of avatar URLs ('' as today, '@jpeg' as before 2026-03)")
     group.add_argument("--invalid-swap", type=int, default=0, metavar="N",
                        help="the first N putRecord calls fail with InvalidSwap")
-    group.add_argument("--rate-limited", type=int, default=0, metavar="N",
-                       help="answer the first N XRPC requests with 429 RateLimitExceeded")
     group.add_argument("--takedown", action="store_true",
                        help="the demo account is taken down (AccountTakedown)")
 
@@ -48,10 +46,14 @@ class _BadArgument(UserFacingError):
     exit_code = 2
 
 
+DEFAULT_PORT = 8402
+
+
 def config_from_args(args: argparse.Namespace) -> BlueskySandboxConfig:
-    if args.port < 0 or args.port > 65535:
-        raise _BadArgument(f"--port must be between 0 and 65535, not {args.port}")
-    config = BlueskySandboxConfig(host=args.host, port=args.port,
+    port = DEFAULT_PORT if args.port is None else args.port
+    if port < 0 or port > 65535:
+        raise _BadArgument(f"--port must be between 0 and 65535, not {port}")
+    config = BlueskySandboxConfig(host=args.host, port=port,
                                   allow_remote=args.allow_remote, handle=args.handle.lower(),
                                   app_password=args.app_password, two_factor=args.two_factor,
                                   appview_lag_s=max(0.0, args.appview_lag),
@@ -93,8 +95,8 @@ def run(args: argparse.Namespace, *, cannot_listen: type[UserFacingError]) -> in
             faults.drop_next(args.drop_next)
         if args.invalid_swap:
             faults.invalid_swap_next(args.invalid_swap)
-        if args.rate_limited:
-            faults.rate_limit_next(args.rate_limited)
+        if args.rate_limit_next:
+            faults.rate_limit_next(args.rate_limit_next)
         if args.takedown:
             faults.set_takedown(True)
         demo = sandbox.demo

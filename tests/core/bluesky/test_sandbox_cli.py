@@ -43,7 +43,7 @@ def test_json_first_line_is_exactly_the_demo_account_then_clean_exit():
 
 def test_bad_fail_status_for_x_is_refused():
     result = subprocess.run([*CLI, "sandbox", "--port", "0", "--fail-next", "1",
-                             "--fail-status", "502"], capture_output=True, text=True,
+                             "--fail-status", "504"], capture_output=True, text=True,
                             timeout=30, env=os.environ.copy())
     assert result.returncode == 2
     assert "500 or 503" in result.stderr
