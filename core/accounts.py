@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from avatar_studio.core import services
 from avatar_studio.core.credentials import (
     SERVICE_NAME,
     CredentialStore,
@@ -20,15 +19,15 @@ from avatar_studio.core.credentials import (
     Secrets,
 )
 from avatar_studio.core.errors import UserFacingError
-from avatar_studio.core.settings import AccountRecord, Settings, load_settings, update_settings
-from avatar_studio.core.x.client import (
+from avatar_studio.core.services.x.client import (
     AccessTokens,
     ConsumerKeys,
     RetryPolicy,
     SignedIn,
     XClient,
 )
-from avatar_studio.core.x.refresh import PollPolicy
+from avatar_studio.core.services.x.refresh import PollPolicy
+from avatar_studio.core.settings import AccountRecord, Settings, load_settings, update_settings
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +44,9 @@ class ResolvedAccount:
     secrets: Secrets
 
 
-def record_for(signed_in: SignedIn, api_base: str,
-               service: services.ServiceProfile = services.X) -> AccountRecord:
+def record_for(signed_in: SignedIn, api_base: str) -> AccountRecord:
     user = signed_in.user
-    return AccountRecord(service=service.key, base_url=api_base, user_id=user.user_id,
+    return AccountRecord(service="x", base_url=api_base, user_id=user.user_id,
                          screen_name=user.screen_name, name=user.name)
 
 

@@ -16,8 +16,14 @@ from dataclasses import dataclass
 
 from avatar_studio.core.accounts import Accounts
 from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable, Secrets
+from avatar_studio.core.services.x.client import (
+    AccessTokens,
+    ConsumerKeys,
+    SignedIn,
+    XClient,
+    XUser,
+)
 from avatar_studio.core.settings import AccountRecord, update_settings
-from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, SignedIn, XClient, XUser
 from avatar_studio.gui.qtimage import scaled_pixmap
 from avatar_studio.gui.tasks import TaskContext, TaskRunner
 from PySide6.QtCore import QObject, Signal, Slot

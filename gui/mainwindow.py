@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from avatar_studio.core.services.x.client import ConsumerKeys
 from avatar_studio.core.settings import Settings, update_settings
 from avatar_studio.core.version import APP_NAME, __version__
-from avatar_studio.core.x.client import ConsumerKeys
 from avatar_studio.gui.accounts import AccountManager, AccountPanel
 from avatar_studio.gui.context import AppContext
 from avatar_studio.gui.cropeditor import CropEditor

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from avatar_studio.core import services
-from avatar_studio.core.x.client import (
+from avatar_studio.core.services.x import spec as x_spec
+from avatar_studio.core.services.x.client import (
     AccessTokens,
     ConsumerKeys,
     PinAuthorization,
@@ -77,7 +77,7 @@ class SignInDialog(QDialog):
 
     def __init__(self, runner: TaskRunner, client_factory: ClientFactory,
                  sandbox: SandboxHost | None, parent: QWidget | None = None, *,
-                 api_base: str = services.X.default_api_base,
+                 api_base: str = x_spec.DEFAULT_API_BASE,
                  consumer: ConsumerKeys | None = None,
                  open_url: Callable[[QUrl], object] | None = None) -> None:
         super().__init__(parent)

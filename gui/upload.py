@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from avatar_studio.core import services
 from avatar_studio.core.imaging.render import RenderResult
-from avatar_studio.core.services import ServiceProfile
-from avatar_studio.core.x.client import XClient
-from avatar_studio.core.x.errors import NotPublishedYet
-from avatar_studio.core.x.refresh import RefreshResult
+from avatar_studio.core.imaging.spec import RenderSpec
+from avatar_studio.core.services import registry
+from avatar_studio.core.services.x.client import XClient
+from avatar_studio.core.services.x.errors import NotPublishedYet
+from avatar_studio.core.services.x.refresh import RefreshResult
 from avatar_studio.gui.accounts import AccountManager
 from avatar_studio.gui.document import CropDocument
 from avatar_studio.gui.errors import ErrorBanner
@@ -128,7 +128,7 @@ class UploadController(QObject):
     def __init__(self, document: CropDocument, previews: PreviewController,
                  accounts: AccountManager, runner: TaskRunner, panel: UploadPanel,
                  banner: ErrorBanner, parent: QObject | None = None, *,
-                 service: ServiceProfile = services.X) -> None:
+                 spec: RenderSpec | None = None) -> None:
         super().__init__(parent)
         self._doc = document
         self._previews = previews
@@ -136,7 +136,7 @@ class UploadController(QObject):
         self._runner = runner
         self._panel = panel
         self._banner = banner
-        self._service = service
+        self._spec = spec or registry.default().default_spec
         self._handle: TaskHandle[Any] | None = None
         self.phase = "idle"
         panel.upload.clicked.connect(self.start)
@@ -180,7 +180,7 @@ class UploadController(QObject):
         client = self._accounts.client(current)
         old_url = current.user.profile_image_url_https if current.user is not None else None
         user_id, account_key = current.record.user_id, current.record.key
-        service = self._service
+        spec = self._spec
         self._banner.hide()
         self._panel.show_before_after(None, None)
         self._before = QImage(self._accounts.avatar)
@@ -190,7 +190,7 @@ class UploadController(QObject):
         def work(ctx: TaskContext) -> UploadOutcome:
             with client:
                 result = (ready.result if ready is not None
-                          else render_job(job, service).result)
+                          else render_job(job, spec).result)
                 ctx.check_cancelled()
                 before_url = old_url
                 if before_url is None:
@@ -259,9 +259,9 @@ class UploadController(QObject):
                             f"{format_bytes(total)}")
         elif kind == "processing":
             self._panel.progress.setRange(0, 0)
-            wait = args[0] / 1000 if args else self._service.processing_min_wait_s
-            self._set_phase("processing", f"Uploaded. {self._service.display_name} is "
-                            f"processing the picture (about {wait:g} s)…")
+            wait = f" (about {args[0] / 1000:g} s)" if args else ""
+            self._set_phase("processing", f"Uploaded. {self._spec.name} is "
+                            f"processing the picture{wait}…")
         elif kind == "attempt":
             (n,) = args
             self.attempt.emit(n)

@@ -16,20 +16,20 @@ import sys
 import webbrowser
 from dataclasses import dataclass
 
-from avatar_studio.core import services
 from avatar_studio.core.accounts import Accounts, client_for
 from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable, Secrets
 from avatar_studio.core.errors import UserFacingError
-from avatar_studio.core.settings import AccountRecord
-from avatar_studio.core.x.client import (
+from avatar_studio.core.services.x import spec as x_spec
+from avatar_studio.core.services.x.client import (
     AccessTokens,
     ConsumerKeys,
     XClient,
     XUser,
     validate_api_base,
 )
-from avatar_studio.core.x.errors import PinRejected
-from avatar_studio.core.x.refresh import PollPolicy
+from avatar_studio.core.services.x.errors import PinRejected
+from avatar_studio.core.services.x.refresh import PollPolicy
+from avatar_studio.core.settings import AccountRecord
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def api_base_from(args: argparse.Namespace) -> str | None:
 def add_api_base_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-base", metavar="URL",
-        help=f"X API base URL (default {services.X.default_api_base}, or ${ENV_API_BASE}); "
+        help=f"X API base URL (default {x_spec.DEFAULT_API_BASE}, or ${ENV_API_BASE}); "
              "e.g. http://127.0.0.1:8400 for the sandbox")
 
 
@@ -106,7 +106,7 @@ def resolve_credentials(args: argparse.Namespace) -> Credentials:
     base = api_base_from(args)
     from_env = secrets_from_env()
     if from_env is not None:
-        return Credentials(from_env, base or services.X.default_api_base, None)
+        return Credentials(from_env, base or x_spec.DEFAULT_API_BASE, None)
     accounts = Accounts(store())
     record = accounts.find(getattr(args, "account", None), base_url=base)
     return Credentials(accounts.store.load(record), record.base_url, record)
@@ -173,7 +173,7 @@ def _without_keyring(exc: KeyringUnavailable, note: str) -> KeyringUnavailable:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    api_base = api_base_from(args) or services.X.default_api_base
+    api_base = api_base_from(args) or x_spec.DEFAULT_API_BASE
     interactive = sys.stdin.isatty()
     accounts = Accounts(store())
     # Fail before the browser dance if the secrets could not be kept afterwards.

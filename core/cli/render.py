@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from avatar_studio.core import safefile, services
+from avatar_studio.core import safefile
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.imaging.crop import CropModel
 from avatar_studio.core.imaging.render import RenderOptions, RenderResult, render
 from avatar_studio.core.imaging.source import ImageSource
+from avatar_studio.core.imaging.spec import RenderSpec
+from avatar_studio.core.services import registry
 from PIL import ImageColor
 
 EXIT_BAD_ARGUMENT = 2
@@ -48,9 +50,12 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "render", help="crop and encode an image exactly as it would be uploaded",
-        description="Crop and encode INPUT exactly as it would be uploaded to X and "
-        "write those bytes to OUTPUT.")
+        description="Crop and encode INPUT exactly as it would be uploaded to a service "
+        "(X unless --service says otherwise) and write those bytes to OUTPUT.")
     add_render_arguments(parser)
+    parser.add_argument("--service", metavar="NAME", default=None,
+                        help="render for this service's limits: "
+                        f"{', '.join(registry.keys())} (default {registry.keys()[0]})")
     parser.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                         help="file to write (the name is used as given)")
     parser.add_argument("--json", action="store_true",
@@ -82,8 +87,7 @@ def _parse_colour(text: str) -> tuple[int, int, int]:
     return rgb[0], rgb[1], rgb[2]
 
 
-def render_from_args(args: argparse.Namespace, *,
-                     service: services.ServiceProfile = services.X
+def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None
                      ) -> tuple[ImageSource, RenderResult]:
     """Open ``args.input`` and render it with the crop options of
     :func:`add_render_arguments`."""
@@ -108,7 +112,18 @@ def render_from_args(args: argparse.Namespace, *,
         else:
             model.flip_vertical()
     options = RenderOptions(frame=args.frame, background=background)
-    return source, render(source, model.state, service=service, options=options)
+    return source, render(source, model.state, spec=spec or spec_from_args(args),
+                          options=options)
+
+
+def spec_from_args(args: argparse.Namespace) -> RenderSpec:
+    """The default render spec of ``--service`` (x when the command has no such option)."""
+    key = getattr(args, "service", None) or registry.keys()[0]
+    try:
+        return registry.get(key).default_spec
+    except registry.UnknownService:
+        raise BadRenderArgument(f"--service {key!r}: known services are "
+                                f"{', '.join(registry.keys())}") from None
 
 
 def check_output(path: Path, input_path: Path) -> None:

@@ -11,8 +11,8 @@ from avatar_studio.core.accounts import Accounts
 from avatar_studio.core.cli import account
 from avatar_studio.core.cli.render import add_render_arguments, render_from_args
 from avatar_studio.core.imaging.render import RenderResult
-from avatar_studio.core.x.client import XClient
-from avatar_studio.core.x.errors import NotPublishedYet
+from avatar_studio.core.services.x.client import XClient
+from avatar_studio.core.services.x.errors import NotPublishedYet
 
 
 class ProgressBar:

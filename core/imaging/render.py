@@ -8,12 +8,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from avatar_studio.core import services
 from avatar_studio.core.imaging.colour import apply_transform, to_srgb
 from avatar_studio.core.imaging.crop import CropState, SourceBox, source_box
 from avatar_studio.core.imaging.encode import EXTENSIONS, MIME_TYPES, encode_for
 from avatar_studio.core.imaging.source import ImageSource, Proxy
-from avatar_studio.core.services import ServiceProfile
+from avatar_studio.core.imaging.spec import RenderSpec
 from PIL import Image
 
 #: JPEG sources are DCT-decoded at a smaller scale, and other sources box-reduced by an
@@ -56,9 +55,9 @@ class RenderResult:
         return len(self.data)
 
 
-def output_side(box: SourceBox, service: ServiceProfile) -> int:
+def output_side(box: SourceBox, spec: RenderSpec) -> int:
     """min(service side, crop side): never upscale."""
-    return max(1, min(service.output_side, math.floor(box.size + 1e-6)))
+    return max(1, min(spec.output_side, math.floor(box.size + 1e-6)))
 
 
 def _fill_colour(options: RenderOptions) -> RGBA:
@@ -182,13 +181,12 @@ def finish_alpha(im: Image.Image, background: RGB | None) -> Image.Image:
     return im.convert("RGB") if lo == 255 else im
 
 
-def render_image(source: ImageSource, crop: CropState, *,
-                 service: ServiceProfile = services.X,
+def render_image(source: ImageSource, crop: CropState, *, spec: RenderSpec,
                  options: RenderOptions = RenderOptions()) -> Image.Image:
     """The exact output pixels before encoding."""
     info = source.info
     box = source_box(crop, info.width, info.height)
-    side = output_side(box, service)
+    side = output_side(box, spec)
     base = source.render_base(options.frame, min(1.0, side / box.size * DRAFT_GAP))
     # Work in the stored orientation and turn only the small result upright; convert
     # colours after resampling (on side² pixels instead of the whole source).
@@ -210,12 +208,11 @@ def render_image(source: ImageSource, crop: CropState, *,
     return finish_alpha(out, options.background)
 
 
-def render(source: ImageSource, crop: CropState, *,
-           service: ServiceProfile = services.X,
+def render(source: ImageSource, crop: CropState, *, spec: RenderSpec,
            options: RenderOptions = RenderOptions()) -> RenderResult:
-    """What gets uploaded: encoded under ``service``'s limits, plus its decoded pixels."""
-    out = render_image(source, crop, service=service, options=options)
-    enc, _ = encode_for(out, service)
+    """What gets uploaded: encoded under ``spec``'s limits, plus its decoded pixels."""
+    out = render_image(source, crop, spec=spec, options=options)
+    enc, _ = encode_for(out, spec)
     with Image.open(io.BytesIO(enc.data)) as decoded:
         decoded.load()
         image = to_srgb(decoded, None)

@@ -35,5 +35,10 @@ def get(key: str) -> Service:
     return _loaded[key]
 
 
+def default() -> Service:
+    """The first service listed: what previews render for before an account is chosen."""
+    return get(keys()[0])
+
+
 def all_services() -> list[Service]:
     return [get(key) for key in _MODULES]

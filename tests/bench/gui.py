@@ -98,9 +98,9 @@ def run() -> dict[str, float]:
     base = _isolate()
     from avatar_studio.core.credentials import CredentialStore, MemoryBackend
     from avatar_studio.core.sandbox.config import SandboxConfig
+    from avatar_studio.core.services.x.client import XClient
+    from avatar_studio.core.services.x.refresh import PollPolicy
     from avatar_studio.core.settings import Settings
-    from avatar_studio.core.x.client import XClient
-    from avatar_studio.core.x.refresh import PollPolicy
     from avatar_studio.gui.context import AppContext
     from avatar_studio.gui.mainwindow import MainWindow
     from avatar_studio.gui.sandboxhost import SandboxHost

@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from avatar_studio.core import services
 from avatar_studio.core.imaging.crop import CropModel
 from avatar_studio.core.imaging.render import preview_from_proxy, render, render_image
 from avatar_studio.core.imaging.source import ImageSource
+from avatar_studio.core.services.x.spec import X_SPEC
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from tests.core.imaging import samples
@@ -97,7 +97,7 @@ def _naive_final(path: Path, fmt: str) -> bytes:
 
 def _ours_final(path: Path) -> bytes:
     src = ImageSource.open_path(path)
-    return render(src, CropModel(src.info.width, src.info.height).state).data
+    return render(src, CropModel(src.info.width, src.info.height).state, spec=X_SPEC).data
 
 
 def _ours_proxy(path: Path) -> Image.Image:
@@ -150,12 +150,12 @@ def _psnr(path: Path) -> dict[str, float]:
         if zoom is not None:
             model.zoom(1 / zoom)
         box = model.source_box()
-        side = min(services.X.output_side, int(box.size))
+        side = min(X_SPEC.output_side, int(box.size))
         ref = exact.resize((side, side), Image.Resampling.LANCZOS,
                            box=(box.x, box.y, box.x + box.size, box.y + box.size))
         src = ImageSource.open_path(path)
-        ours = render_image(src, model.state)
-        encoded = render(src, model.state).image
+        ours = render_image(src, model.state, spec=X_SPEC)
+        encoded = render(src, model.state, spec=X_SPEC).image
         figures[f"psnr_{name}_db"] = samples.psnr(ours, ref)
         figures[f"psnr_encoded_{name}_db"] = samples.psnr(encoded, ref)
         worst = min(worst, figures[f"psnr_{name}_db"])
@@ -182,7 +182,7 @@ def _psnr_png(path: Path) -> float:
     src = ImageSource.open_path(path)
     exact = src.full()
     model = CropModel(*exact.size)
-    ours = render_image(src, model.state)
+    ours = render_image(src, model.state, spec=X_SPEC)
     ref = exact.resize((400, 400), Image.Resampling.LANCZOS, box=_centre_box(*exact.size))
     return samples.psnr_visible(ours, ref)
 
@@ -205,12 +205,12 @@ def _rss_probe(paths: Sequence[Path]) -> None:
         src.quick_proxy()
         proxy = src.proxy()
         model = CropModel(src.info.width, src.info.height)
-        render(src, model.state)
+        render(src, model.state, spec=X_SPEC)
         for _ in range(30):
             model.zoom(1.05)
             preview_from_proxy(proxy, model.state, 400, width=src.info.width,
                                height=src.info.height)
-        render(src, model.state)
+        render(src, model.state, spec=X_SPEC)
         del src, proxy
     print(json.dumps({"rss_mb": _vm_hwm_mb()}))
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 from avatar_studio.core import settings as st
-from avatar_studio.core.services import X, get_service
+from avatar_studio.core.services import registry
+from avatar_studio.core.services.x.spec import X_SPEC
 
 
 def test_defaults_when_missing(isolated_dirs: dict[str, Path]) -> None:
@@ -71,11 +72,13 @@ def test_damaged_account_list_is_skipped_not_a_crash(accounts: object) -> None:
 
 
 def test_service_facts_live_in_one_place() -> None:
-    assert get_service("x") is X
-    assert X.max_bytes_exclusive == 700_000
-    assert X.output_side == 400
-    assert X.accepts("jpeg")
-    assert not X.accepts("WEBP")
+    assert registry.get("x").default_spec is X_SPEC
+    assert X_SPEC.max_bytes_exclusive == 700_000
+    assert X_SPEC.output_side == 400
+    assert X_SPEC.display_sizes == (400, 200, 73, 48, 24)
+    assert X_SPEC.round_display
+    assert X_SPEC.accepts("jpeg")
+    assert not X_SPEC.accepts("WEBP")
 
 
 def test_update_settings_keeps_what_others_wrote() -> None:

@@ -6,7 +6,7 @@ import threading
 
 from avatar_studio.core.accounts import Accounts
 from avatar_studio.core.credentials import CredentialStore, MemoryBackend
-from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, SignedIn, XUser
+from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, SignedIn, XUser
 from avatar_studio.gui.accounts import AccountManager
 from avatar_studio.gui.tasks import TaskRunner
 

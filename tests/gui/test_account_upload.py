@@ -12,7 +12,7 @@ import requests
 import shiboken6
 from avatar_studio.core.credentials import CredentialStore, SecretsMissing
 from avatar_studio.core.sandbox.server import SandboxServer
-from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, XClient
+from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, XClient
 from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.signin import SignInDialog
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QUrl, Slot

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from avatar_studio.core import cli, services
+from avatar_studio.core import cli
+from avatar_studio.core.services.x.spec import X_SPEC
 from PIL import Image
 
 from tests.hostile import corpus
@@ -25,15 +26,15 @@ IMAGE_CODES = frozenset(range(10, 20))
 def _check_output(out: Path) -> str | None:
     """What is wrong with a written render, or None."""
     size = out.stat().st_size
-    if not 0 < size < services.X.max_bytes_exclusive:
+    if not 0 < size < X_SPEC.max_bytes_exclusive:
         return f"output is {size} bytes"
     with Image.open(out) as im:
         fmt = im.format
         im.load()
         w, h = im.size
-    if fmt not in services.X.formats:
+    if fmt not in X_SPEC.formats:
         return f"output is {fmt}"
-    if not (w == h and 1 <= w <= services.X.output_side):
+    if not (w == h and 1 <= w <= X_SPEC.output_side):
         return f"output is {w}×{h}"
     return None
 

@@ -17,8 +17,8 @@ from avatar_studio.core.cli.account import ENV_API_KEY, ENV_API_SECRET, Incomple
 from avatar_studio.core.cli.upload import ProgressBar
 from avatar_studio.core.credentials import SERVICE_NAME, KeyringUnavailable, MemoryBackend
 from avatar_studio.core.sandbox.server import SandboxServer
+from avatar_studio.core.services.x import errors as xe
 from avatar_studio.core.settings import load_settings
-from avatar_studio.core.x import errors as xe
 
 from tests.core.x.cli_helpers import CliRunner, run_cli, set_env_credentials
 from tests.core.x.helpers import authorize_in_browser, noise_png

@@ -18,8 +18,8 @@ from avatar_studio.core.credentials import (
     Secrets,
     SecretsMissing,
 )
+from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, SignedIn, XUser
 from avatar_studio.core.settings import AccountRecord, load_settings
-from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, SignedIn, XUser
 
 from tests.core.x.keyrings import ExplodingBackend, LockedBackend, NoBackend, PlaintextKeyring
 from tests.secret_service import in_session

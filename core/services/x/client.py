@@ -18,11 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from avatar_studio.core import services
 from avatar_studio.core.net import is_loopback_host
-from avatar_studio.core.version import __version__
-from avatar_studio.core.x import refresh
-from avatar_studio.core.x.errors import (
+from avatar_studio.core.services.x import refresh, spec
+from avatar_studio.core.services.x.errors import (
     Cancelled,
     Context,
     InvalidApiBase,
@@ -36,7 +34,8 @@ from avatar_studio.core.x.errors import (
     clock_offset_s,
     error_from_response,
 )
-from avatar_studio.core.x.refresh import SHOW_PATH
+from avatar_studio.core.services.x.refresh import SHOW_PATH
+from avatar_studio.core.version import __version__
 from requests_oauthlib import OAuth1
 from urllib3 import encode_multipart_formdata
 
@@ -224,7 +223,7 @@ class XClient:
     """One app (consumer keys) and, once signed in, one user (access tokens)."""
 
     def __init__(self, consumer: ConsumerKeys, tokens: AccessTokens | None = None, *,
-                 api_base: str = services.X.default_api_base,
+                 api_base: str = spec.DEFAULT_API_BASE,
                  session: requests.Session | None = None,
                  timeouts: Timeouts = Timeouts(),
                  retry: RetryPolicy = RetryPolicy(),
