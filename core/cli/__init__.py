@@ -12,10 +12,12 @@ import argparse
 import importlib
 import logging
 import sys
+import traceback
+import warnings
 from collections.abc import Sequence
 
 from avatar_studio.core.errors import UserFacingError
-from avatar_studio.core.logsetup import setup_logging
+from avatar_studio.core.logsetup import file_only, route_warnings_to_log, setup_logging
 from avatar_studio.core.version import __version__
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command_name(argv))
     args = parser.parse_args(argv)
-    setup_logging(debug=args.debug)
+    # Library warnings carry file paths: they belong in the log, not beside `error:`.
+    with warnings.catch_warnings():
+        route_warnings_to_log()
+        return _run(parser, args)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    log_path = setup_logging(debug=args.debug)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
@@ -83,11 +92,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
-        log.exception("Unexpected error in %s", args.command)
+        # The traceback goes to the log file; stderr gets it only with --debug, once.
+        log.error("Unexpected error in %s", args.command, exc_info=True, extra=file_only())
         if args.debug:
-            raise
-        print(f"error: unexpected {type(exc).__name__}; details are in the log "
-              "(run with --debug to see them here)", file=sys.stderr)
+            traceback.print_exception(exc, file=sys.stderr)
+        where = f"details are in {log_path}" if log_path else "details are in the log"
+        hint = "" if args.debug else " (run with --debug to see them here)"
+        print(f"error: unexpected {type(exc).__name__}; {where}{hint}", file=sys.stderr)
         return EXIT_INTERNAL
 
 
