@@ -106,8 +106,8 @@ def api_base_from(args: argparse.Namespace) -> str | None:
 def add_api_base_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-base", metavar="URL",
-        help=f"API base URL (X's default {registry.get(ENV_SERVICE).default_api_base}, or "
-             f"${ENV_API_BASE}); e.g. http://127.0.0.1:8400 for the sandbox")
+        help=f"API base URL (default: the service's own, or ${ENV_API_BASE}); "
+             "e.g. http://127.0.0.1:8400 for the sandbox")
 
 
 def add_account_argument(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
