@@ -13,6 +13,7 @@ from avatar_studio.core.services.base import Service
 #: key -> module that defines ``SERVICE``; the order is the order users see.
 _MODULES: dict[str, str] = {
     "x": "avatar_studio.core.services.x",
+    "mastodon": "avatar_studio.core.services.mastodon",
 }
 _loaded: dict[str, Service] = {}
 
