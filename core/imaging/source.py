@@ -186,6 +186,11 @@ class ImageSource:
         # The last decode kept for rendering (or the full frame once full() ran).
         self._base: RenderBase | None = None
 
+    @property
+    def data(self) -> bytes:
+        """The file's bytes as read (animation reads frame timing from them)."""
+        return self._data
+
     # -- opening -----------------------------------------------------------------------
     @classmethod
     def open_path(cls, path: str | os.PathLike[str], *,

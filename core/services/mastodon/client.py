@@ -57,7 +57,7 @@ class RetryPolicy:
     base_delay_s: float = 0.5
 
     def delay(self, retry: int) -> float:
-        return self.base_delay_s * (2 ** retry)
+        return float(self.base_delay_s * 2 ** retry)
 
 
 def normalize_api_base(text: str) -> str:
@@ -256,9 +256,8 @@ class MastodonClient:
         attempts = self.retry.attempts if method == "GET" else 1
         last: MastodonError | None = None
         for attempt in range(attempts):
-            if attempt:
-                if (cancel or threading.Event()).wait(self.retry.delay(attempt - 1)):
-                    raise Cancelled()
+            if attempt and (cancel or threading.Event()).wait(self.retry.delay(attempt - 1)):
+                raise Cancelled()
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             try:

@@ -24,7 +24,7 @@ _DONE = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         parts = urllib.parse.urlsplit(self.path)
         if parts.path != PATH:
             self.send_error(404)
