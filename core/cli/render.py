@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from avatar_studio.core import safefile
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.imaging.animation import render_animation, should_animate
 from avatar_studio.core.imaging.crop import CropModel
@@ -126,14 +125,16 @@ def spec_from_args(args: argparse.Namespace) -> RenderSpec:
     """The default render spec of ``--service`` (x when the command has no such option)."""
     key = getattr(args, "service", None) or registry.keys()[0]
     try:
-        return registry.get(key).default_spec
+        return registry.default_spec(key)
     except registry.UnknownService:
         raise BadRenderArgument(f"--service {key!r}: known services are "
                                 f"{', '.join(registry.keys())}") from None
 
 
 def check_output(path: Path, input_path: Path) -> None:
-    """Refuse an OUTPUT that is the input file or a folder (before any work)."""
+    """Refuse an OUTPUT that is the input file, a folder, a device, a FIFO or a link to
+    one of those (before any work): only regular files are written, and never replaced
+    by something else (``-o /dev/null`` leaves /dev/null alone and exits 9)."""
     try:
         same = path.exists() and path.resolve() == input_path.resolve()
     except OSError:
@@ -142,25 +143,23 @@ def check_output(path: Path, input_path: Path) -> None:
         raise CannotWriteOutput(f"{path} is the input file; choose another OUTPUT")
     if path.is_dir():
         raise CannotWriteOutput(f"{path} is a folder; give a file name for OUTPUT")
+    try:
+        safefile.resolve_target(path)
+    except safefile.NotARegularFile as exc:
+        raise CannotWriteOutput(f"{exc}; give the name of a file to write",
+                                hint="(to check a render without keeping it, write "
+                                "it to a file in a temporary folder)") from None
+    except OSError:
+        pass  # reported when writing, with the reason
 
 
 def write_output(path: Path, data: bytes, input_path: Path) -> None:
-    """Write ``data`` to ``path`` atomically; never over the input file."""
+    """Write ``data`` to ``path`` atomically (core.safefile); never over the input file."""
     check_output(path, input_path)
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            # mkstemp creates 0600; give the file the permissions a plain open() would.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        safefile.write_file(path, data)
+    except safefile.NotARegularFile as exc:
+        raise CannotWriteOutput(f"{exc}; give the name of a file to write") from None
     except OSError as exc:
         raise CannotWriteOutput(f"cannot write {path}: {exc.strerror or exc}") from None
 
