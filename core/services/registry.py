@@ -20,6 +20,7 @@ _MODULES: dict[str, str] = {
 #: only the spec (``render``, the first previews) and not the client's imports.
 _SPECS: dict[str, str] = {
     "x": "avatar_studio.core.services.x.spec:X_SPEC",
+    "mastodon": "avatar_studio.core.services.mastodon.spec:DEFAULT_SPEC",
 }
 _loaded: dict[str, Service] = {}
 
