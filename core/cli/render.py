@@ -89,13 +89,25 @@ def _parse_colour(text: str) -> tuple[int, int, int]:
     return rgb[0], rgb[1], rgb[2]
 
 
-def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None
-                     ) -> tuple[ImageSource, RenderResult]:
-    """Open ``args.input`` and render it with the crop options of
-    :func:`add_render_arguments`."""
+def source_from_args(args: argparse.Namespace) -> ImageSource:
+    """``args.input`` opened, its options checked (every error before any work)."""
+    if args.crop:
+        _parse_crop(args.crop)
+    if args.background:
+        _parse_colour(args.background)
+    source = ImageSource.open_path(args.input)
+    source.check_frame(args.frame)
+    return source
+
+
+def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None,
+                     source: ImageSource | None = None) -> tuple[ImageSource, RenderResult]:
+    """Open ``args.input`` (unless ``source`` is it) and render it with the crop options
+    of :func:`add_render_arguments` for ``spec`` (default: ``--service``'s, or X's)."""
     crop = _parse_crop(args.crop) if args.crop else None
     background = _parse_colour(args.background) if args.background else None
-    source = ImageSource.open_path(args.input)
+    if source is None:
+        source = ImageSource.open_path(args.input)
     info = source.info
     frame = args.frame if args.frame is not None else 0
     source.check_frame(frame)

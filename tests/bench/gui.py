@@ -127,8 +127,8 @@ def run() -> dict[str, float]:
     base = _isolate()
     from avatar_studio.core.credentials import CredentialStore, MemoryBackend
     from avatar_studio.core.sandbox.config import SandboxConfig
-    from avatar_studio.core.services.x.client import XClient
     from avatar_studio.core.services.x.refresh import PollPolicy
+    from avatar_studio.core.services.x.service import XService
     from avatar_studio.core.settings import Settings
     from avatar_studio.gui.context import AppContext
     from avatar_studio.gui.mainwindow import MainWindow
@@ -142,11 +142,9 @@ def run() -> dict[str, float]:
     proxy_ms, floor_ms = _proxy_path(photo)
     poll = PollPolicy(min_wait_s=1.0)  # the real schedule, the 5 s wait shortened
 
-    def client(consumer, tokens, api_base):
-        return XClient(consumer, tokens, api_base=api_base, poll=poll)
-
+    x = XService(poll=poll)
     context = AppContext(runner=TaskRunner(), store=CredentialStore(MemoryBackend()),
-                         client_factory=client,
+                         services=lambda key: x,
                          sandbox=SandboxHost(SandboxConfig(processing_delay=1.0)),
                          settings=Settings())
     window = MainWindow(context)
@@ -193,7 +191,7 @@ def run() -> dict[str, float]:
     # 4. Sign in to the sandbox, then upload and follow the refresh.
     window.start_sandbox_demo()
     spin_until(lambda: window.accounts.current is not None
-               and window.accounts.current.user is not None
+               and window.accounts.current.identity is not None
                and not window.accounts.avatar.isNull())
     beat.start()
     started = time.perf_counter()
