@@ -10,6 +10,7 @@ from typing import Any
 
 from avatar_studio.core import safefile
 from avatar_studio.core.errors import UserFacingError
+from avatar_studio.core.imaging.animation import render_animation, should_animate
 from avatar_studio.core.imaging.crop import CropModel
 from avatar_studio.core.imaging.render import RenderOptions, RenderResult, render
 from avatar_studio.core.imaging.source import ImageSource
@@ -33,8 +34,9 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     """The options shared by ``render`` and ``upload``: INPUT and how to crop it."""
     parser.add_argument("input", metavar="INPUT", help="image file to crop (JPEG, PNG, GIF, "
                         "WebP, BMP, TIFF, AVIF, HEIC)")
-    parser.add_argument("--frame", type=int, default=0, metavar="N",
-                        help="frame of an animated image to use (from 0; default 0)")
+    parser.add_argument("--frame", type=int, default=None, metavar="N",
+                        help="frame of an animated image to use (from 0; default 0, or "
+                        "every frame for a service that keeps animation, e.g. Mastodon)")
     parser.add_argument("--rotate", type=int, choices=(90, 180, 270), default=0,
                         help="turn the result clockwise by this many degrees")
     parser.add_argument("--flip", choices=("h", "v"), action="append", default=[],
@@ -107,7 +109,8 @@ def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None
     if source is None:
         source = ImageSource.open_path(args.input)
     info = source.info
-    source.check_frame(args.frame)
+    frame = args.frame if args.frame is not None else 0
+    source.check_frame(frame)
     model = CropModel(info.width, info.height)
     if crop is not None:
         x, y, size = crop
@@ -123,9 +126,11 @@ def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None
             model.flip_horizontal()
         else:
             model.flip_vertical()
-    options = RenderOptions(frame=args.frame, background=background)
-    return source, render(source, model.state, spec=spec or spec_from_args(args),
-                          options=options)
+    options = RenderOptions(frame=frame, background=background)
+    spec = spec or spec_from_args(args)
+    if should_animate(source, spec, args.frame):
+        return source, render_animation(source, model.state, spec=spec, options=options)
+    return source, render(source, model.state, spec=spec, options=options)
 
 
 def spec_from_args(args: argparse.Namespace) -> RenderSpec:

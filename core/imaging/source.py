@@ -202,6 +202,11 @@ class ImageSource:
         # full frame).
         self._base: RenderBase | None = None
 
+    @property
+    def data(self) -> bytes:
+        """The file's bytes as read (animation reads frame timing from them)."""
+        return self._data
+
     # -- opening -----------------------------------------------------------------------
     @classmethod
     def open_path(cls, path: str | os.PathLike[str], *,

@@ -14,11 +14,13 @@ from avatar_studio.core.services.base import Service
 #: key -> module that defines ``SERVICE``; the order is the order users see.
 _MODULES: dict[str, str] = {
     "x": "avatar_studio.core.services.x",
+    "mastodon": "avatar_studio.core.services.mastodon",
 }
 #: key -> "module:attribute" of the service's default RenderSpec, for callers that need
 #: only the spec (``render``, the first previews) and not the client's imports.
 _SPECS: dict[str, str] = {
     "x": "avatar_studio.core.services.x.spec:X_SPEC",
+    "mastodon": "avatar_studio.core.services.mastodon.spec:DEFAULT_SPEC",
 }
 _loaded: dict[str, Service] = {}
 
