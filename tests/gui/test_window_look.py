@@ -90,7 +90,7 @@ def test_system_theme_follows_the_colour_scheme(app, monkeypatch) -> None:
 def test_window_text_keeps_aa_contrast_in_both_themes_after_switching(
         qtbot, app, window: MainWindow) -> None:
     window.banner.show_message("The keyring is locked.")
-    dialog = SignInDialog(window.context.runner, window.context.client_factory, None, window)
+    dialog = SignInDialog(window.context.runner, window.context.services, None, window)
     qtbot.addWidget(dialog)
     dialog.show()
     dialog._show_error(dialog.pin_error, "That did not work.")

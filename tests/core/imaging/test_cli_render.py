@@ -13,6 +13,7 @@ from avatar_studio.core import cli
 from avatar_studio.core.imaging.crop import CropModel
 from avatar_studio.core.imaging.render import render
 from avatar_studio.core.imaging.source import ImageSource
+from avatar_studio.core.services.x.spec import X_SPEC
 from PIL import Image
 
 from tests.core.imaging import samples
@@ -39,7 +40,7 @@ def test_writes_exactly_the_upload_bytes(capsys, photo, tmp_path):
     assert code == 0, err
     assert err == ""
     src = ImageSource.open_path(photo)
-    expected = render(src, CropModel(900, 600).state)
+    expected = render(src, CropModel(900, 600).state, spec=X_SPEC)
     assert out.read_bytes() == expected.data
     assert "JPEG 400×400" in stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["avatar.bin", "photo.jpg"]
