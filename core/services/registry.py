@@ -13,6 +13,7 @@ from avatar_studio.core.services.base import Service
 #: key -> module that defines ``SERVICE``; the order is the order users see.
 _MODULES: dict[str, str] = {
     "x": "avatar_studio.core.services.x",
+    "bluesky": "avatar_studio.core.services.bluesky",
 }
 _loaded: dict[str, Service] = {}
 
