@@ -11,7 +11,7 @@ import io
 import logging
 import math
 import os
-import struct
+import re
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -24,11 +24,13 @@ from avatar_studio.core.imaging.errors import (
     FileTooLarge,
     FileUnreadable,
     FrameOutOfRange,
+    ImageError,
     MissingFile,
     NotAFile,
     TooManyPixels,
     UnsupportedFormat,
 )
+from avatar_studio.core.imaging.native import silence_libtiff
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
@@ -68,9 +70,12 @@ _EXIF_ORIENTATION = 0x0112
 # upright at open) and pillow-heif (libheif applies irot/imir and resets the EXIF tag).
 _SELF_ORIENTING = frozenset({"TIFF", "HEIF"})
 
-# Exceptions Pillow's decoders raise on damaged or truncated data.
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError,
-                  KeyError, TypeError, ZeroDivisionError)
+# What a decoder raises on damaged or truncated data. Pillow's plugins raise OSError,
+# SyntaxError, ValueError, EOFError, struct.error and more; the AVIF and HEIF decoders
+# (libavif, libheif) raise RuntimeError. Any Exception escaping a decoder call means the
+# decoder could not read these bytes, so it is damage, never an internal error; our own
+# ImageErrors raised inside such a call pass through unchanged.
+_DECODE_ERRORS = (Exception,)
 
 _heif_lock = threading.Lock()
 _heif_state: list[bool] = []
@@ -93,6 +98,7 @@ def _heif_available() -> bool:
 
 def read_formats() -> tuple[str, ...]:
     """Pillow format names accepted as sources."""
+    silence_libtiff()
     return (*_BASE_FORMATS, "HEIF") if _heif_available() else _BASE_FORMATS
 
 
@@ -147,6 +153,10 @@ def _header_size(data: bytes, formats: tuple[str, ...]) -> tuple[int, int] | Non
     """The stored size from the header alone, bypassing Pillow's bomb check."""
     prefix = data[:16]
     for fmt in formats:
+        # Only the plugins Pillow has loaded so far are in Image.OPEN (a GIF is
+        # identified by the few that load first): skip the others.
+        if fmt not in Image.OPEN:
+            continue
         factory, accept = Image.OPEN[fmt]
         if accept is not None and not accept(prefix):
             continue
@@ -160,6 +170,8 @@ def _header_size(data: bytes, formats: tuple[str, ...]) -> tuple[int, int] | Non
 def _looks_like(data: bytes, formats: tuple[str, ...]) -> str | None:
     prefix = data[:16]
     for fmt in formats:
+        if fmt not in Image.OPEN:
+            continue
         accept = Image.OPEN[fmt][1]
         if accept is not None and accept(prefix):
             return fmt
@@ -183,8 +195,17 @@ class ImageSource:
         self.info = info
         self._orientation = orientation
         self._lock = threading.Lock()
-        # The last decode kept for rendering (or the full frame once full() ran).
+        # One decode at a time: the window's proxy, its exact preview and the sharp view
+        # run on different workers, and a second request waits and reuses the first.
+        self._decode_lock = threading.Lock()
+        # The sharpest decode kept for rendering (the proxy, a DCT-scaled decode or the
+        # full frame).
         self._base: RenderBase | None = None
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes as read (animation reads frame timing from them)."""
+        return self._data
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
@@ -285,6 +306,8 @@ class ImageSource:
             raise TooManyPixels(_pixels_message(
                 self.info.name, self.info.width, self.info.height,
                 SourceLimits(max_pixels=int(Image.MAX_IMAGE_PIXELS or 0) * 2))) from None
+        except ImageError:
+            raise
         except _DECODE_ERRORS as exc:
             log.info("Decoding %s failed: %r", self.info.name, exc)
             raise DamagedImage(
@@ -319,8 +342,14 @@ class ImageSource:
                 draft = s
                 if math.ceil(long_side / s) <= max_side:
                     break
-        im, transform = self._decode_stored(frame, draft, max_side)
-        im = self._orient(apply_transform(im, transform, in_place=True))
+        with self._decode_lock:
+            im, transform = self._decode_stored(frame, draft, max_side)
+            im = self._orient(apply_transform(im, transform, in_place=True))
+            w, h = self.info.width, self.info.height
+            if w % im.width == 0 and h % im.height == 0 and w // im.width == h // im.height:
+                # An exact 1/k scale of the oriented sRGB frame: the render can resample
+                # from it (the window's first exact preview decodes nothing again).
+                self._keep(RenderBase(frame, im, None, 1, im.width / w))
         return Proxy(im, im.width / self.info.width, frame)
 
     def quick_proxy(self, frame: int = 0) -> Proxy:
@@ -334,12 +363,30 @@ class ImageSource:
             base = self._base
         if base is not None and base.frame == frame and base.is_full:
             return base.image
-        im, transform = self._decode_stored(frame)
-        im = self._orient(apply_transform(im, transform, in_place=True))
-        with self._lock:
-            # One decoded frame is kept: full frames are large.
-            self._base = RenderBase(frame, im, None, 1, 1.0)
+        with self._decode_lock:
+            if self.has_full(frame):  # decoded by another thread meanwhile
+                return self.full(frame)
+            im, transform = self._decode_stored(frame)
+            im = self._orient(apply_transform(im, transform, in_place=True))
+            self._keep(RenderBase(frame, im, None, 1, 1.0))
         return im
+
+    def _keep(self, base: RenderBase) -> None:
+        """Keep ``base`` as the one cached decode (full frames are large) unless a decode
+        of this frame at least as sharp is kept already (the oriented sRGB full frame
+        wins over a stored one of the same size)."""
+        with self._lock:
+            old = self._base
+            if (old is None or old.frame != base.frame or old.scale < base.scale - 1e-9
+                    or (base.is_full and not old.is_full)):
+                self._base = base
+
+    def _cached(self, frame: int, min_scale: float) -> RenderBase | None:
+        with self._lock:
+            base = self._base
+        if base is not None and base.frame == frame and base.scale >= min_scale - 1e-9:
+            return base
+        return None
 
     def has_full(self, frame: int = 0) -> bool:
         with self._lock:
@@ -348,16 +395,19 @@ class ImageSource:
     def render_base(self, frame: int, min_scale: float) -> RenderBase:
         """Pixels for the final render, at least ``min_scale`` of full resolution: the
         cached decode when it is sharp enough, else a new (possibly DCT-scaled) one."""
-        with self._lock:
-            base = self._base
-        if base is not None and base.frame == frame and base.scale >= min_scale - 1e-9:
+        base = self._cached(frame, min_scale)
+        if base is not None:
             return base
-        draft = self._draft_for(min_scale)
-        im, transform = self._decode_stored(frame, draft)
-        base = RenderBase(frame, im, transform, self._orientation,
-                          im.width / self._stored_size[0])
-        with self._lock:
-            self._base = base
+        with self._decode_lock:
+            # Another thread (the proxy, the sharp view) may have decoded it meanwhile.
+            base = self._cached(frame, min_scale)
+            if base is not None:
+                return base
+            draft = self._draft_for(min_scale)
+            im, transform = self._decode_stored(frame, draft)
+            base = RenderBase(frame, im, transform, self._orientation,
+                              im.width / self._stored_size[0])
+            self._keep(base)
         return base
 
     @property
@@ -402,12 +452,17 @@ def _open_image(data: bytes, name: str, formats: tuple[str, ...],
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data), formats=list(formats))
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as bomb:
         size = _header_size(data, formats)
-        if size is None:  # pragma: no cover - Pillow read the size a moment ago
-            raise TooManyPixels(f"{name} has too many pixels (limit "
-                                f"{limits.max_pixels / 1e6:.0f} megapixels)") from None
-        raise TooManyPixels(_pixels_message(name, *size, limits)) from None
+        if size is not None:
+            raise TooManyPixels(_pixels_message(name, *size, limits)) from None
+        # Some plugins check while reading the header (a GIF frame larger than its
+        # screen): Pillow's message still has the pixel count.
+        counted = re.search(r"\((\d+) pixels\)", str(bomb))
+        amount = (f"{int(counted.group(1)) / 1e6:.1f} megapixels" if counted
+                  else "too many pixels")
+        raise TooManyPixels(f"{name} has {amount}; the limit is "
+                            f"{limits.max_pixels / 1e6:g} megapixels") from None
     except UnidentifiedImageError:
         pass
     except _DECODE_ERRORS as exc:
