@@ -1,6 +1,8 @@
 """Where the interest is when there is no face: a small saliency measure, Pillow only.
 
-Detail (edges) and colour (saturation) are averaged into a map on a copy of about 128 px;
+Detail (edges) and colour that stands out (the distance from the picture's mean colour,
+after Achanta et al.'s frequency-tuned saliency) are averaged into a map on a copy of
+about 128 px;
 the largest square slides along the picture's long side to the place with the most of
 both, with a slight pull to the centre so that flat or even pictures stay centred.
 """
@@ -8,7 +10,7 @@ both, with a slight pull to the centre so that flat or even pictures stay centre
 from __future__ import annotations
 
 from avatar_studio.core.imaging.faces import detection_copy
-from PIL import Image, ImageChops, ImageFilter
+from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 SALIENCY_SIDE = 128
 #: A position this far from the centre (at the end of its range) must be this much more
@@ -23,8 +25,12 @@ def saliency_profile(image: Image.Image) -> tuple[list[float], bool]:
     whether the picture is landscape."""
     small = detection_copy(image, SALIENCY_SIDE)
     edges = small.convert("L").filter(ImageFilter.FIND_EDGES)
-    saturation = small.convert("HSV").getchannel("S")
-    sal = ImageChops.add(edges, saturation, scale=2.0)
+    mean = tuple(round(v) for v in ImageStat.Stat(small).mean)
+    blurred = small.filter(ImageFilter.GaussianBlur(1))
+    apart = ImageChops.difference(blurred, Image.new("RGB", small.size, mean))
+    r, g, b = apart.split()
+    distinct = ImageChops.add(ImageChops.add(r, g, scale=2.0), b, scale=1.0)
+    sal = ImageChops.add(edges, distinct, scale=2.0)
     if sal.width > 2 and sal.height > 2:
         # The edge filter leaves a frame of false detail around the picture.
         sal = sal.crop((1, 1, sal.width - 1, sal.height - 1))
