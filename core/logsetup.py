@@ -1,15 +1,31 @@
-"""Logging for the window and the command line: stderr plus a rotating file."""
+"""Logging for the window and the command line: stderr plus a rotating file.
+
+The file (0600, in a 0700 folder: it names the user's files and accounts) gets
+everything, libraries and Python warnings included. Without --debug, stderr gets only our
+own warnings and errors, one short ``warning: ...`` line each: library noise and
+tracebacks go to the file. With --debug stderr gets every record in full.
+"""
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
+import stat
 import sys
+import warnings
 from pathlib import Path
+from typing import Any, TextIO
 
-from avatar_studio.core import paths
+from avatar_studio.core import paths, safefile
 
 LOG_FILE_NAME = "avatar-studio.log"
+#: Our own loggers' prefix; records from any other logger are library noise on stderr.
+OWN_LOGGER = "avatar_studio"
+#: ``log.error(..., extra={STREAM_OFF: True})`` keeps a record (with its traceback) out of
+#: stderr: the caller prints its own one line there.
+STREAM_OFF = "avatar_studio_file_only"
 
 # These libraries log OAuth base strings, signatures and headers at DEBUG: they stay at
 # WARNING even with --debug so no secret reaches a log.
@@ -18,6 +34,61 @@ _QUIET_LOGGERS = ("oauthlib", "requests_oauthlib", "urllib3", "PIL", "werkzeug",
 
 def log_file() -> Path:
     return paths.log_dir() / LOG_FILE_NAME
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files are created 0600 (rotated files keep that mode)."""
+
+    def _open(self) -> io.TextIOWrapper:
+        # Never through a link, never blocking on a FIFO, never into a device.
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND
+                     | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise safefile.NotARegularFile(Path(self.baseFilename),
+                                               safefile.describe(st.st_mode))
+            os.set_blocking(fd, True)
+            os.fchmod(fd, 0o600)  # a log written by an older release was 0644
+        except BaseException:
+            os.close(fd)
+            raise
+        stream = open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115
+        assert isinstance(stream, io.TextIOWrapper)
+        return stream
+
+
+class _ConsoleFilter(logging.Filter):
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self.debug = debug
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, STREAM_OFF, False):
+            return False
+        return self.debug or record.name.split(".", 1)[0] == OWN_LOGGER
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """``warning: message`` (no traceback: that is in the log file)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _log_warning(message: Warning | str, category: type[Warning], filename: str,
+                 lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
+    logging.getLogger("py.warnings").info(
+        "%s", warnings.formatwarning(message, category, filename, lineno, line).rstrip())
+
+
+def route_warnings_to_log() -> None:
+    """Python warnings (with their file paths) go to the log, not to the user's stderr.
+
+    Call inside ``warnings.catch_warnings()`` to undo it on exit.
+    """
+    warnings.simplefilter("default")
+    warnings.showwarning = _log_warning
 
 
 def setup_logging(*, debug: bool = False, to_file: bool = True,
@@ -34,7 +105,8 @@ def setup_logging(*, debug: bool = False, to_file: bool = True,
     stream = logging.StreamHandler(sys.stderr)
     stream.setLevel(stream_level if stream_level is not None
                     else (logging.DEBUG if debug else logging.WARNING))
-    stream.setFormatter(fmt)
+    stream.setFormatter(fmt if debug else _ConsoleFormatter())
+    stream.addFilter(_ConsoleFilter(debug))
     stream._avatar_studio = True  # type: ignore[attr-defined]
     root.addHandler(stream)
 
@@ -42,8 +114,8 @@ def setup_logging(*, debug: bool = False, to_file: bool = True,
     if to_file:
         path = log_file()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            file_handler = logging.handlers.RotatingFileHandler(
+            safefile.ensure_dir(path.parent, private=True)
+            file_handler = _PrivateRotatingFileHandler(
                 path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
         except OSError as exc:
             logging.getLogger(__name__).warning("Cannot write the log file %s: %s", path, exc)
@@ -56,3 +128,8 @@ def setup_logging(*, debug: bool = False, to_file: bool = True,
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     return written
+
+
+def file_only(**extra: Any) -> dict[str, Any]:
+    """``extra=`` for a record that must stay out of stderr."""
+    return {STREAM_OFF: True, **extra}

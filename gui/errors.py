@@ -25,8 +25,8 @@ from types import TracebackType
 from avatar_studio.core.credentials import KeyringUnavailable, SecretsMissing
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.logsetup import log_file
+from avatar_studio.core.services import errors as serr
 from avatar_studio.core.version import APP_NAME, __version__
-from avatar_studio.core.x import errors as xerr
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot, qVersion
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -149,10 +149,6 @@ class Action(Enum):
     KEEP_FOR_SESSION = "Keep for this session only"
 
 
-#: Where "Open help" leads for problems only the X developer portal can fix.
-PORTAL_URL = "https://developer.x.com/en/portal/dashboard"
-
-
 @dataclass(frozen=True)
 class ErrorReport:
     message: str
@@ -168,14 +164,15 @@ def describe(exc: BaseException, *, can_retry: bool = True,
         # The keyring may stay broken for the whole session: offer the way that works
         # now (secrets in memory); Retry stays beside it for after an unlock.
         return ErrorReport(message, Action.KEEP_FOR_SESSION)
-    if isinstance(exc, xerr.Cancelled):
+    if isinstance(exc, serr.Cancelled):
         return ErrorReport(message, None)
-    if isinstance(exc, xerr.CredentialsRejected | xerr.TokenRevoked | xerr.BadAuthData
+    if isinstance(exc, serr.CredentialsRejected | serr.TokenRevoked | serr.BadAuthData
                   | SecretsMissing):
         return ErrorReport(message, Action.SIGN_IN)
-    if isinstance(exc, xerr.ReadOnlyApp | xerr.AccessTierRefused):
-        return ErrorReport(message, Action.HELP, PORTAL_URL)
-    if isinstance(exc, xerr.XApiError | UserFacingError):
+    if isinstance(exc, serr.PermissionMissing) and exc.help_url:
+        # Only the service's own settings (app permissions, scopes, access tier) fix it.
+        return ErrorReport(message, Action.HELP, exc.help_url)
+    if isinstance(exc, UserFacingError):
         # Rate limits, server errors, dropped connections, "not published yet", a file
         # that could not be read: trying again (perhaps later) is the way forward.
         return ErrorReport(message, Action.RETRY if can_retry else None)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from avatar_studio.core.settings import Settings, update_settings
 from avatar_studio.core.version import APP_NAME, __version__
-from avatar_studio.core.x.client import ConsumerKeys
 from avatar_studio.gui.accounts import AccountManager, AccountPanel
 from avatar_studio.gui.context import AppContext
 from avatar_studio.gui.cropeditor import CropEditor
@@ -23,7 +22,13 @@ from avatar_studio.gui.imageinput import ImageRequest, Refusal, read_mime
 from avatar_studio.gui.loader import Framed, ImageLoader
 from avatar_studio.gui.previews import PreviewController, PreviewPanel
 from avatar_studio.gui.resources import app_icon
-from avatar_studio.gui.signin import SignInDialog, SignInOutcome, sign_in_to_sandbox
+from avatar_studio.gui.signin import (
+    SERVICE,
+    AppKeys,
+    SignInDialog,
+    SignInOutcome,
+    sign_in_to_sandbox,
+)
 from avatar_studio.gui.tasks import TaskContext
 from avatar_studio.gui.theme import THEMES, apply_theme
 from avatar_studio.gui.upload import UploadController, UploadPanel
@@ -104,7 +109,7 @@ class MainWindow(QMainWindow):
                                      flatten_alpha=settings.flatten_alpha)
         self.document.set_fit(settings.fit_mode)
         self.loader = ImageLoader(ctx.runner, self)
-        self.accounts = AccountManager(ctx.store, ctx.runner, ctx.client_factory, self)
+        self.accounts = AccountManager(ctx.store, ctx.runner, ctx.services, self)
 
         central = QWidget(self)
         self.banner = ErrorBanner(central)
@@ -130,7 +135,8 @@ class MainWindow(QMainWindow):
                                           debounce_ms=ctx.preview_debounce_ms)
         self.upload_panel = UploadPanel(central)
         self.upload = UploadController(self.document, self.previews, self.accounts, ctx.runner,
-                                       self.upload_panel, self.banner, self)
+                                       self.upload_panel, self.banner, self,
+                                       publisher=ctx.publisher)
         self.side_column = side = QWidget(central)
         side.setObjectName("sideColumn")
         right = QVBoxLayout(side)
@@ -342,10 +348,10 @@ class MainWindow(QMainWindow):
     def show_sign_in(self) -> SignInDialog:
         current = self.accounts.current
         # The sandbox's keys are its own: never offer them for X.
-        consumer = (ConsumerKeys(current.secrets.api_key, current.secrets.api_secret)
-                    if current is not None and not self.accounts.is_sandbox(current.record)
-                    else None)
-        dialog = SignInDialog(self.context.runner, self.context.client_factory,
+        consumer = (AppKeys(current.secret.get("api_key"), current.secret.get("api_secret"))
+                    if current is not None and current.record.service == SERVICE
+                    and not self.accounts.is_sandbox(current.record) else None)
+        dialog = SignInDialog(self.context.runner, self.context.services,
                               self.context.sandbox, self, consumer=consumer)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.signed_in.connect(self.on_signed_in)
@@ -356,18 +362,17 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def on_signed_in(self, outcome: SignInOutcome) -> None:
         self.banner.hide()
-        self.accounts.add(outcome.signed_in, outcome.consumer, outcome.api_base,
-                          session_only=outcome.session_only)
+        self.accounts.add(outcome.account, session_only=outcome.session_only)
 
     def start_sandbox_demo(self) -> None:
         """``--sandbox``: start the embedded sandbox and sign in to its demo user."""
-        host, factory = self.context.sandbox, self.context.client_factory
+        host, services = self.context.sandbox, self.context.services
         if host is None:
             return
         self.statusBar().showMessage("Starting the sandbox…")
 
         def work(ctx: TaskContext) -> SignInOutcome:
-            return sign_in_to_sandbox(host, factory)
+            return sign_in_to_sandbox(host, services)
 
         def failed(exc: BaseException) -> None:
             self.banner.show_error(exc, retry=self.start_sandbox_demo)
@@ -424,6 +429,7 @@ class MainWindow(QMainWindow):
         self.hide()  # gone at once, even while a network step takes a moment to give up
         self.abandoned_work = not self.context.runner.shutdown(
             timeout=self.context.close_grace_s)
+        self.context.publisher.close(wait=False)
         if self.abandoned_work:
             log.info("Closing: background work still waiting on the network is abandoned")
         if self.context.sandbox is not None:

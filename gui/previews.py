@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from avatar_studio.core import services
 from avatar_studio.core.imaging.render import RenderResult, render
-from avatar_studio.core.services import ServiceProfile
+from avatar_studio.core.imaging.spec import RenderSpec
+from avatar_studio.core.services import registry
 from avatar_studio.gui.cropgeometry import render_quick
 from avatar_studio.gui.document import CropDocument, RenderJob
 from avatar_studio.gui.qtimage import exact_pixmap, pil_to_qimage, scaled_pixmap
@@ -47,11 +47,11 @@ def format_bytes(n: int) -> str:
     return f"{n / 1000:.1f} KB" if n < 1_000_000 else f"{n / 1e6:.2f} MB"
 
 
-def info_line(result: RenderResult, service: ServiceProfile) -> tuple[str, bool]:
+def info_line(result: RenderResult, spec: RenderSpec) -> tuple[str, bool]:
     size = len(result.data)
-    ok = size < service.max_bytes_exclusive
+    ok = size < spec.max_bytes_exclusive
     text = (f"{result.format} · {result.width}×{result.height} px · {format_bytes(size)} "
-            f"of {service.display_name}'s {format_bytes(service.max_bytes_exclusive)} limit")
+            f"of {spec.name}'s {format_bytes(spec.max_bytes_exclusive)} limit")
     return text, ok
 
 
@@ -63,11 +63,11 @@ class PreviewPanel(QWidget):
     frame_chosen = Signal(int)
 
     def __init__(self, parent: QWidget | None = None, *,
-                 service: ServiceProfile = services.X) -> None:
+                 spec: RenderSpec | None = None) -> None:
         super().__init__(parent)
-        self.service = service
+        self.spec = spec or registry.default().default_spec
         self.setObjectName("previewPanel")
-        side = service.output_side
+        side = self.spec.output_side
         self.big = QLabel(self)
         self.big.setObjectName("preview400")
         self.big.setFixedSize(side, side)
@@ -131,12 +131,12 @@ class PreviewPanel(QWidget):
         for size, label in self.rounds.items():
             label.setPixmap(scaled_pixmap(image, size, round_mask=True,
                                           dpr=label.devicePixelRatioF()))
-        side = self.service.output_side
+        side = self.spec.output_side
         if not exact:
             self.badge.setText("Quick preview… (the exact one follows when you pause)")
         elif image.width() < side:
             self.badge.setText(f"Exactly what will be uploaded: {image.width()}×"
-                               f"{image.height()} px, which {self.service.display_name} "
+                               f"{image.height()} px, which {self.spec.name} "
                                "enlarges")
         else:
             self.badge.setText("Exactly what will be uploaded, pixel for pixel")
@@ -177,16 +177,16 @@ class PreviewPanel(QWidget):
         self.frame_chosen.emit(value - 1)
 
 
-def source_warnings(doc: CropDocument, service: ServiceProfile) -> list[str]:
+def source_warnings(doc: CropDocument, spec: RenderSpec) -> list[str]:
     if doc.loaded is None:
         return []
     info = doc.loaded.source.info
     lines = []
-    if min(info.width, info.height) < service.output_side:
+    if min(info.width, info.height) < spec.output_side:
         lines.append(f"The picture is only {info.width}×{info.height} px: it will look soft "
-                     f"at {service.output_side}×{service.output_side}.")
-    if info.animated and not service.keeps_animation:
-        lines.append(f"Animated ({info.frame_count} frames): {service.display_name} keeps "
+                     f"at {spec.output_side}×{spec.output_side}.")
+    if info.animated and not spec.keeps_animation:
+        lines.append(f"Animated ({info.frame_count} frames): {spec.name} keeps "
                      "one frame. Pick it below.")
     if info.has_alpha:
         lines.append("Transparency is flattened onto the fill colour."
@@ -206,13 +206,13 @@ class PreviewController(QObject):
     failed = Signal(object)
 
     def __init__(self, document: CropDocument, panel: PreviewPanel, runner: TaskRunner,
-                 parent: QObject | None = None, *, service: ServiceProfile = services.X,
+                 parent: QObject | None = None, *, spec: RenderSpec | None = None,
                  debounce_ms: int = DEBOUNCE_MS) -> None:
         super().__init__(parent)
         self._doc = document
         self._panel = panel
         self._runner = runner
-        self._service = service
+        self._spec = spec or registry.default().default_spec
         self.latest: ExactPreview | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -242,9 +242,9 @@ class PreviewController(QObject):
             return
         info = loaded.source.info
         quick = render_quick(loaded.qproxy, loaded.proxy.scale, info.width, info.height,
-                             state, self._service.output_side, self._doc.editor_fill())
+                             state, self._spec.output_side, self._doc.editor_fill())
         self._panel.show_image(quick, exact=False)
-        self._panel.set_warnings(source_warnings(self._doc, self._service))
+        self._panel.set_warnings(source_warnings(self._doc, self._spec))
         self._timer.start()
 
     def stop(self) -> None:
@@ -255,10 +255,10 @@ class PreviewController(QObject):
         job = self._doc.job()
         if job is None:
             return
-        service = self._service
+        spec = self._spec
 
         def work(ctx: TaskContext) -> ExactPreview:
-            return render_job(job, service)
+            return render_job(job, spec)
 
         def failed(exc: BaseException) -> None:
             # Only the crop as it is now may put an error in front of the user.
@@ -272,11 +272,11 @@ class PreviewController(QObject):
             return  # the user moved on; a newer render is queued
         self.latest = preview
         self._panel.show_image(preview.image, exact=True)
-        self._panel.show_info(*info_line(preview.result, self._service))
+        self._panel.show_info(*info_line(preview.result, self._spec))
         self.exact_ready.emit(preview)
 
 
-def render_job(job: RenderJob, service: ServiceProfile) -> ExactPreview:
-    result = render(job.source, job.state, service=service, options=job.options)
+def render_job(job: RenderJob, spec: RenderSpec) -> ExactPreview:
+    result = render(job.source, job.state, spec=spec, options=job.options)
     return ExactPreview(result=result, image=pil_to_qimage(result.image),
                         generation=job.generation)

@@ -1,24 +1,34 @@
-"""Upload and refresh: the button, bytes-sent progress with Cancel, X's processing.
+"""Upload and refresh: the button, bytes-sent progress with Cancel, the service's
+processing.
 
-:class:`UploadController` runs one task that sends the exact bytes of the preview, waits
-out X's processing and polls until the new picture is published and downloaded; its
-phases come back as progress reports. :class:`UploadPanel` only displays.
+:class:`UploadController` is glue over the publish use case (core/publish.py): one
+task (gui/tasks.py) starts a run for the current account with the exact bytes of the
+preview and waits for it; the lane's events come back as progress reports on the GUI
+thread. :class:`UploadPanel` only displays.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from avatar_studio.core import services
 from avatar_studio.core.imaging.render import RenderResult
-from avatar_studio.core.services import ServiceProfile
-from avatar_studio.core.x.client import XClient
-from avatar_studio.core.x.errors import NotPublishedYet
-from avatar_studio.core.x.refresh import RefreshResult
-from avatar_studio.gui.accounts import AccountManager
+from avatar_studio.core.imaging.spec import RenderSpec
+from avatar_studio.core.publish import (
+    LaneEvent,
+    LaneResult,
+    Phase,
+    Publisher,
+    PublishRun,
+    Target,
+)
+from avatar_studio.core.services import registry
+from avatar_studio.core.services.base import Confirmed, Receipt
+from avatar_studio.core.services.errors import NotPublishedYet
+from avatar_studio.gui.accounts import AccountManager, Current
 from avatar_studio.gui.document import CropDocument
 from avatar_studio.gui.errors import ErrorBanner
 from avatar_studio.gui.previews import PreviewController, format_bytes, render_job
@@ -41,20 +51,45 @@ BEFORE_AFTER_SIDE = 96
 
 @dataclass(frozen=True)
 class UploadOutcome:
-    refresh: RefreshResult
+    confirmed: Confirmed
     image: QImage
     uploaded: RenderResult
     #: The account the picture was uploaded for (AccountRecord.key).
     account_key: str
 
 
-def _await_picture(ctx: TaskContext, client: XClient, user_id: str, before_url: str,
-                   uploaded: RenderResult, account_key: str) -> UploadOutcome:
-    """Worker side: wait until X publishes the picture and download it."""
-    refreshed = client.wait_for_new_image(
-        user_id, before_url, on_attempt=lambda n: ctx.progress("attempt", n),
-        cancel=ctx.cancel_event)
-    return UploadOutcome(refreshed, QImage.fromData(refreshed.image), uploaded, account_key)
+def _run_lane(ctx: TaskContext, publisher: Publisher, target: Target,
+              renderer: Callable[[RenderSpec], RenderResult] | None,
+              seeded: dict[RenderSpec, RenderResult], crop_key: Hashable,
+              box: _RunBox, uploaded: RenderResult | None = None) -> UploadOutcome:
+    """Worker side: one publish run for one account; its events become progress."""
+    cache = (publisher.render_cache(crop_key, renderer, seeded=seeded)
+             if renderer is not None else None)
+    run = publisher.start(cache, [target], on_event=lambda event: ctx.progress("event", event))
+    box.run = run
+    if ctx.cancelled:  # Cancel was pressed before the run existed
+        run.cancel()
+    (result,) = run.wait()
+    box.result = dataclasses.replace(result, rendered=result.rendered or uploaded)
+    return _outcome(box.result)
+
+
+@dataclass
+class _RunBox:
+    """What the worker shares with the GUI thread: the run (to cancel it) and its
+    result (read only after the task finished)."""
+
+    run: PublishRun | None = None
+    result: LaneResult | None = None
+
+
+def _outcome(result: LaneResult) -> UploadOutcome:
+    if result.error is not None:
+        raise result.error
+    assert result.confirmed is not None
+    assert result.rendered is not None
+    return UploadOutcome(result.confirmed, QImage.fromData(result.confirmed.image),
+                         result.rendered, result.key)
 
 
 class UploadPanel(QWidget):
@@ -128,7 +163,7 @@ class UploadController(QObject):
     def __init__(self, document: CropDocument, previews: PreviewController,
                  accounts: AccountManager, runner: TaskRunner, panel: UploadPanel,
                  banner: ErrorBanner, parent: QObject | None = None, *,
-                 service: ServiceProfile = services.X) -> None:
+                 spec: RenderSpec | None = None, publisher: Publisher | None = None) -> None:
         super().__init__(parent)
         self._doc = document
         self._previews = previews
@@ -136,8 +171,11 @@ class UploadController(QObject):
         self._runner = runner
         self._panel = panel
         self._banner = banner
-        self._service = service
+        self._spec = spec or registry.default().default_spec
+        self._publisher = publisher or Publisher()
         self._handle: TaskHandle[Any] | None = None
+        #: The publish run of the task in flight (set by the worker).
+        self._box = _RunBox()
         self.phase = "idle"
         panel.upload.clicked.connect(self.start)
         panel.cancel.clicked.connect(self.cancel)
@@ -177,60 +215,58 @@ class UploadController(QObject):
         assert current is not None
         assert job is not None
         ready = self._previews.current()
-        client = self._accounts.client(current)
-        old_url = current.user.profile_image_url_https if current.user is not None else None
-        user_id, account_key = current.record.user_id, current.record.key
-        service = self._service
+        account_key = current.record.key
+        spec = self._spec
         self._banner.hide()
         self._panel.show_before_after(None, None)
         self._before = QImage(self._accounts.avatar)
+        seeded = {spec: ready.result} if ready is not None else {}
+        target = self._target(current)
+        publisher, box = self._publisher, _RunBox()
+        self._box = box
 
-        sent: list[RenderResult] = []
+        def renderer(wanted: RenderSpec) -> RenderResult:
+            return render_job(job, wanted).result
 
         def work(ctx: TaskContext) -> UploadOutcome:
-            with client:
-                result = (ready.result if ready is not None
-                          else render_job(job, service).result)
-                ctx.check_cancelled()
-                before_url = old_url
-                if before_url is None:
-                    before_url = client.verify_credentials().profile_image_url_https
-                ctx.progress("bytes", 0, len(result.data))
-                client.upload_profile_image(
-                    result.data, mime_type=result.mime_type,
-                    filename=f"avatar.{result.extension}",
-                    progress=lambda sent, total: ctx.progress("bytes", sent, total),
-                    cancel=ctx.cancel_event)
-                sent.append(result)
-                ctx.progress("processing", round(client.poll.min_wait_s * 1000))
-                return _await_picture(ctx, client, user_id, before_url, result, account_key)
+            return _run_lane(ctx, publisher, target, renderer, seeded,
+                             ("document", job.generation), box)
 
-        self._run(work, "uploading", "Uploading…", sent, account_key)
+        self._run(work, "uploading", "Uploading…", account_key)
+
+    def _target(self, current: Current, resume: Receipt | None = None) -> Target:
+        accounts = self._accounts
+        return Target(current.record.key, current.record.handle,
+                      lambda: accounts.open_session(current), resume)
 
     def check_again(self, waited: NotPublishedYet, uploaded: RenderResult,
                     account_key: str) -> None:
-        """After "not published yet": ask X again; the picture is NOT uploaded twice."""
+        """After "not published yet": ask again; the picture is NOT uploaded twice."""
         current = self._accounts.current
-        if self.busy or current is None or current.record.key != account_key:
+        receipt = waited.receipt
+        if (self.busy or current is None or current.record.key != account_key
+                or not isinstance(receipt, Receipt)):
             # Another account is shown now: its upload button starts afresh.
             self.start()
             return
-        client = self._accounts.client(current)
         self._banner.hide()
+        target = self._target(current, receipt)
+        publisher, box = self._publisher, _RunBox()
+        self._box = box
 
         def work(ctx: TaskContext) -> UploadOutcome:
-            with client:
-                return _await_picture(ctx, client, waited.user_id, waited.old_url, uploaded,
-                                      account_key)
+            return _run_lane(ctx, publisher, target, None, {}, None, box, uploaded)
 
-        self._run(work, "checking", "Checking for the new image…", [uploaded], account_key)
+        self._run(work, "checking", "Checking for the new image…", account_key)
 
     def _run(self, work: Callable[[TaskContext], UploadOutcome], phase: str, text: str,
-             sent: list[RenderResult], account_key: str) -> None:
-        """Run an upload or a re-check; ``sent`` gets the bytes once X has them."""
+             account_key: str) -> None:
+        """Run an upload or a re-check through the publish use case."""
+        box = self._box
 
         def failed(exc: BaseException) -> None:
-            self._on_error(exc, sent[0] if sent else None, account_key)
+            uploaded = box.result.rendered if box.result is not None else None
+            self._on_error(exc, uploaded, account_key)
 
         self._handle = self._runner.run(work, on_success=self._on_done, on_error=failed,
                                         on_progress=self._on_progress,
@@ -246,24 +282,28 @@ class UploadController(QObject):
     def cancel(self) -> None:
         if self._handle is not None:
             self._panel.cancel.setEnabled(False)
-            self._handle.cancel()
+            self._handle.cancel()  # before looking at the run: see _run_lane
+            run = self._box.run
+            if run is not None:
+                run.cancel()
 
-    def _on_progress(self, kind: str, *args: int) -> None:
-        if kind == "bytes":
-            sent, total = args
+    def _on_progress(self, kind: str, event: LaneEvent) -> None:
+        if kind != "event":
+            return
+        if event.phase is Phase.UPLOADING and event.total:
+            sent, total = event.sent, event.total
             self._panel.progress.setRange(0, max(1, total))
             self._panel.progress.setValue(sent)
             self._panel.progress.setFormat(f"{format_bytes(sent)} of {format_bytes(total)}")
             self.bytes_sent.emit(sent, total)
             self._set_phase("uploading", f"Uploading… {format_bytes(sent)} of "
                             f"{format_bytes(total)}")
-        elif kind == "processing":
+        elif event.phase is Phase.PROCESSING:
             self._panel.progress.setRange(0, 0)
-            wait = args[0] / 1000 if args else self._service.processing_min_wait_s
-            self._set_phase("processing", f"Uploaded. {self._service.display_name} is "
-                            f"processing the picture (about {wait:g} s)…")
-        elif kind == "attempt":
-            (n,) = args
+            self._set_phase("processing", f"Uploaded. {self._spec.name} is "
+                            "processing the picture…")
+        elif event.phase is Phase.CHECKING:
+            n = event.check
             self.attempt.emit(n)
             self._set_phase("checking", f"Checking for the new image (attempt {n})…")
 
@@ -276,19 +316,20 @@ class UploadController(QObject):
     def _on_done(self, outcome: UploadOutcome) -> None:
         self._finish()
         # The user may have switched accounts meanwhile: only the uploader's is updated.
-        self._accounts.show_profile(outcome.account_key, outcome.refresh.user, outcome.image)
+        self._accounts.show_profile(outcome.account_key, outcome.confirmed.identity,
+                                    outcome.image)
         self._panel.show_before_after(self._before, outcome.image)
         self._set_phase("done", f"Done: your new picture is live "
-                        f"({outcome.refresh.waited_s:.1f} s after the upload began).")
+                        f"({outcome.confirmed.waited_s:.1f} s after the upload began).")
         self.finished.emit(outcome)
 
     def _on_error(self, exc: BaseException, uploaded: RenderResult | None = None,
                   account_key: str = "") -> None:
         self._finish()
         if isinstance(exc, NotPublishedYet) and uploaded is not None:
-            # X has the picture: Retry only asks again, it must not upload a second time.
-            self._set_phase("failed", "Uploaded, but X has not published the new picture "
-                            "yet; nothing is lost.")
+            # The service has the picture: Retry only asks again, never uploads twice.
+            self._set_phase("failed", f"Uploaded, but {self._spec.name} has not published "
+                            "the new picture yet; nothing is lost.")
             self._banner.show_error(
                 exc, retry=lambda: self.check_again(exc, uploaded, account_key))
             return
@@ -301,6 +342,6 @@ class UploadController(QObject):
         if was == "uploading":
             text = "Upload cancelled; your profile picture was not changed."
         else:
-            text = ("Stopped waiting. X already has the picture and may still publish it; "
-                    "check your profile later.")
+            text = (f"Stopped waiting. {self._spec.name} already has the picture and may "
+                    "still publish it; check your profile later.")
         self._set_phase("cancelled", text)

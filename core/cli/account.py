@@ -1,13 +1,15 @@
 """``login``, ``accounts``, ``logout`` and ``whoami``, plus the credential lookup
 ``upload`` shares.
 
-Credentials come from the environment (all four ``AVATAR_STUDIO_*`` values: nothing is
-stored) or from a signed-in account (settings entry + keyring secret).
+Credentials come from the environment (all four ``AVATAR_STUDIO_*`` values, for X:
+nothing is stored) or from a signed-in account (settings entry + keyring secret). Every
+service is reached through the registry and the interface in core/services/base.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -16,20 +18,22 @@ import sys
 import webbrowser
 from dataclasses import dataclass
 
-from avatar_studio.core import services
-from avatar_studio.core.accounts import Accounts, client_for
-from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable, Secrets
+from avatar_studio.core.accounts import Accounts, identity_for
+from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable
 from avatar_studio.core.errors import UserFacingError
-from avatar_studio.core.settings import AccountRecord
-from avatar_studio.core.x.client import (
-    AccessTokens,
-    ConsumerKeys,
-    XClient,
-    XUser,
-    validate_api_base,
+from avatar_studio.core.net import validate_api_base
+from avatar_studio.core.services import registry
+from avatar_studio.core.services.base import (
+    Identity,
+    Secret,
+    Service,
+    Session,
+    SignedInAccount,
+    SignInKind,
+    SignInRequest,
 )
-from avatar_studio.core.x.errors import PinRejected
-from avatar_studio.core.x.refresh import PollPolicy
+from avatar_studio.core.services.errors import CodeRejected, InvalidApiBase
+from avatar_studio.core.settings import AccountRecord
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,10 @@ ENV_ACCESS_TOKEN = "AVATAR_STUDIO_ACCESS_TOKEN"  # noqa: S105
 ENV_ACCESS_SECRET = "AVATAR_STUDIO_ACCESS_SECRET"  # noqa: S105
 ENV_API_BASE = "AVATAR_STUDIO_API_BASE"
 ENV_VARS = (ENV_API_KEY, ENV_API_SECRET, ENV_ACCESS_TOKEN, ENV_ACCESS_SECRET)
-#: Test-only knobs: shorten the documented 5 s minimum wait and the poll interval.
+#: The service the environment's four values belong to (the only one with such keys).
+ENV_SERVICE = "x"
+#: Test-only knobs, read by the X service: shorten the documented 5 s minimum wait and
+#: the poll interval.
 ENV_TEST_MIN_WAIT = "AVATAR_STUDIO_TEST_MIN_WAIT_S"
 ENV_TEST_POLL_INTERVAL = "AVATAR_STUDIO_TEST_POLL_INTERVAL_S"
 
@@ -52,24 +59,29 @@ class IncompleteEnvironment(UserFacingError):
 
 @dataclass(frozen=True)
 class Credentials:
-    """What a command needs to talk to X as one user."""
+    """What a command needs to act as one account."""
 
-    secrets: Secrets
-    api_base: str
+    service: Service
+    identity: Identity
+    secret: Secret
     #: None when the credentials came from the environment (nothing stored).
     record: AccountRecord | None
 
     @property
+    def api_base(self) -> str:
+        return self.identity.api_base
+
+    @property
     def label(self) -> str:
-        return f"@{self.record.screen_name}" if self.record else "the environment's account"
+        return self.identity.handle if self.record else "the environment's account"
 
 
 def _env(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
-def secrets_from_env() -> Secrets | None:
-    """All four variables → Secrets; none → None; some → IncompleteEnvironment."""
+def env_values() -> dict[str, str] | None:
+    """All four variables -> their values; none -> None; some -> IncompleteEnvironment."""
     values = {name: _env(name) for name in ENV_VARS}
     if not any(values.values()):
         return None
@@ -78,63 +90,89 @@ def secrets_from_env() -> Secrets | None:
         raise IncompleteEnvironment(
             "Credentials in the environment are incomplete: " + ", ".join(missing)
             + " not set.", hint="Set all four AVATAR_STUDIO_* variables, or none of them.")
-    return Secrets(*values.values())
+    return values
 
 
 def api_base_from(args: argparse.Namespace) -> str | None:
     given = getattr(args, "api_base", None) or _env(ENV_API_BASE)
-    return validate_api_base(given) if given else None
+    if not given:
+        return None
+    try:
+        return validate_api_base(given)
+    except ValueError as exc:
+        raise InvalidApiBase(str(exc)) from None
 
 
 def add_api_base_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-base", metavar="URL",
-        help=f"X API base URL (default {services.X.default_api_base}, or ${ENV_API_BASE}); "
+        help=f"API base URL (default: the service's own, or ${ENV_API_BASE}); "
              "e.g. http://127.0.0.1:8400 for the sandbox")
 
 
-def add_account_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--account", metavar="@NAME",
-                        help="which signed-in account (default: the last used or only one)")
+def add_account_argument(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
+    if many:
+        parser.add_argument(
+            "--account", metavar="@NAME", action="append", default=None,
+            help="which signed-in account: @name, or SERVICE:@name when two services "
+                 "share a name; give it again for several (default: the last used or "
+                 "only one)")
+        parser.add_argument("--all", action="store_true",
+                            help="every signed-in account (on --api-base, if given)")
+    else:
+        parser.add_argument("--account", metavar="@NAME",
+                            help="which signed-in account: @name or SERVICE:@name "
+                                 "(default: the last used or only one)")
 
 
 def store() -> CredentialStore:
     return CredentialStore()
 
 
+def _env_sign_in(values: dict[str, str], api_base: str | None) -> SignedInAccount:
+    """The environment's tokens, checked with the service (who they belong to)."""
+    service = registry.get(ENV_SERVICE)
+    sign_in = service.sign_in(SignInRequest(
+        SignInKind.TOKENS, api_base=api_base or service.default_api_base,
+        app_key=values[ENV_API_KEY], app_secret=values[ENV_API_SECRET]))
+    try:
+        return sign_in.with_tokens({"access_token": values[ENV_ACCESS_TOKEN],
+                                    "access_secret": values[ENV_ACCESS_SECRET]})
+    finally:
+        sign_in.close()
+
+
 def resolve_credentials(args: argparse.Namespace) -> Credentials:
     base = api_base_from(args)
-    from_env = secrets_from_env()
+    from_env = env_values()
     if from_env is not None:
-        return Credentials(from_env, base or services.X.default_api_base, None)
+        account = _env_sign_in(from_env, base)
+        return Credentials(registry.get(ENV_SERVICE), account.identity, account.secret, None)
     accounts = Accounts(store())
-    record = accounts.find(getattr(args, "account", None), base_url=base)
-    return Credentials(accounts.store.load(record), record.base_url, record)
+    record = accounts.find(getattr(args, "account", None), api_base=base)
+    return saved_credentials(accounts, record)
 
 
-def poll_policy(timeout_s: float | None = None) -> PollPolicy:
-    default = PollPolicy()
-    min_wait = _env(ENV_TEST_MIN_WAIT)
-    interval = _env(ENV_TEST_POLL_INTERVAL)
-    return PollPolicy(
-        min_wait_s=float(min_wait) if min_wait else default.min_wait_s,
-        first_interval_s=float(interval) if interval else default.first_interval_s,
-        timeout_s=timeout_s if timeout_s is not None else default.timeout_s)
+def saved_credentials(accounts: Accounts, record: AccountRecord) -> Credentials:
+    return Credentials(accounts.services(record.service), identity_for(record),
+                       accounts.store.load(record), record)
 
 
-def make_client(creds: Credentials, *, timeout_s: float | None = None) -> XClient:
-    return client_for(creds.secrets, creds.api_base, poll=poll_policy(timeout_s),
-                      account=creds.label if creds.record else "")
+def open_session(creds: Credentials) -> Session:
+    if creds.record is not None:
+        return Accounts(store()).open_session(creds.record, creds.secret)
+    return creds.service.open_session(creds.identity, creds.secret)
 
 
-def user_json(user: XUser) -> dict[str, object]:
-    return {"user_id": user.user_id, "screen_name": user.screen_name, "name": user.name,
-            "profile_image_url_https": user.profile_image_url_https}
+def identity_json(identity: Identity) -> dict[str, object]:
+    return {"user_id": identity.account_id, "screen_name": identity.handle.removeprefix("@"),
+            "name": identity.display_name, "profile_image_url_https": identity.avatar_url,
+            "service": identity.service}
 
 
 # -- login -------------------------------------------------------------------------------
 
-def _consumer_keys(interactive: bool) -> ConsumerKeys:
+def _app_keys(interactive: bool) -> tuple[str, str]:
     key, secret = _env(ENV_API_KEY), _env(ENV_API_SECRET)
     if (not key or not secret) and interactive:
         print("Enter your X app's API key and secret (developer portal › your app › "
@@ -146,7 +184,7 @@ def _consumer_keys(interactive: bool) -> ConsumerKeys:
             f"The X app's API key and secret are needed: set {ENV_API_KEY} and "
             f"{ENV_API_SECRET}.", hint="Find them in the developer portal under your app's "
                                        "Keys and tokens.")
-    return ConsumerKeys(key, secret)
+    return key, secret
 
 
 def _has_graphical_browser() -> bool:
@@ -156,11 +194,12 @@ def _has_graphical_browser() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _read_pin() -> str:
+def _read_code(service: Service) -> str:
     print("PIN: ", end="", file=sys.stderr, flush=True)
     line = sys.stdin.readline()
     if not line:
-        raise PinRejected("No PIN was entered.", hint="Run login again.")
+        raise CodeRejected("No PIN was entered.", hint="Run login again.",
+                           service=service.key, help_url=service.help_url)
     return line.strip()
 
 
@@ -173,7 +212,8 @@ def _without_keyring(exc: KeyringUnavailable, note: str) -> KeyringUnavailable:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    api_base = api_base_from(args) or services.X.default_api_base
+    service = registry.get(args.service)
+    api_base = api_base_from(args) or service.default_api_base
     interactive = sys.stdin.isatty()
     accounts = Accounts(store())
     # Fail before the browser dance if the secrets could not be kept afterwards.
@@ -182,34 +222,35 @@ def cmd_login(args: argparse.Namespace) -> int:
     except KeyringUnavailable as exc:
         raise _without_keyring(exc, "") from None
     if args.tokens:
-        secrets = secrets_from_env()
-        if secrets is None:
+        values = env_values()
+        if values is None:
             raise IncompleteEnvironment(
                 f"login --tokens reads {', '.join(ENV_VARS)} from the environment.",
                 hint="Copy them from the developer portal (your app › Keys and tokens).")
-        consumer = ConsumerKeys(secrets.api_key, secrets.api_secret)
-        with XClient(consumer, AccessTokens(secrets.access_token, secrets.access_secret),
-                     api_base=api_base) as client:
-            signed_in = client.sign_in_with_tokens()
+        signed_in = _env_sign_in(values, api_base)
     else:
-        consumer = _consumer_keys(interactive)
-        with XClient(consumer, api_base=api_base) as client:
-            auth = client.start_pin_sign_in()
+        key, secret = _app_keys(interactive)
+        sign_in = service.sign_in(SignInRequest(SignInKind.BROWSER_CODE, api_base=api_base,
+                                                app_key=key, app_secret=secret))
+        try:
+            auth = sign_in.start_browser()
             print("Open this address in a browser, authorize the app, then type the PIN "
                   "it shows:", file=sys.stderr)
-            print(auth.authorize_url, flush=True)
+            print(auth.url, flush=True)
             if not args.no_browser and _has_graphical_browser():
                 try:
-                    webbrowser.open(auth.authorize_url, new=2)
+                    webbrowser.open(auth.url, new=2)
                 except webbrowser.Error:
                     log.info("No browser could be opened")
-            signed_in = client.finish_pin_sign_in(auth, _read_pin())
+            signed_in = sign_in.finish_browser(auth, _read_code(service))
+        finally:
+            sign_in.close()
     try:
-        record = accounts.add(signed_in, consumer, api_base)
+        record = accounts.add(signed_in)
     except KeyringUnavailable as exc:
         raise _without_keyring(exc, "; nothing was saved") from None
-    user = signed_in.user
-    print(f"Signed in as @{user.screen_name} ({user.name}) on {record.base_url}.",
+    who = signed_in.identity
+    print(f"Signed in as {who.handle} ({who.display_name}) on {record.api_base}.",
           file=sys.stderr)
     return 0
 
@@ -220,15 +261,17 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     accounts = Accounts(store())
     listed = accounts.list()
     if args.json:
-        print(json.dumps([{"screen_name": a.screen_name, "name": a.name,
-                           "user_id": a.user_id, "api_base": a.base_url, "key": a.key}
-                          for a in listed]))
+        print(json.dumps([{"screen_name": a.handle.removeprefix("@"),
+                           "name": a.display_name, "user_id": a.account_id,
+                           "api_base": a.api_base, "key": a.key, "service": a.service,
+                           "handle": a.handle} for a in listed]))
         return 0
     if not listed:
         print("No account is signed in (avatar-studio-cli login).", file=sys.stderr)
         return 0
     for acc in listed:
-        print(f"@{acc.screen_name}\t{acc.name}\t{acc.base_url}\t{acc.user_id}")
+        print(f"{acc.handle}\t{acc.display_name}\t{acc.api_base}\t{acc.account_id}"
+              f"\t{acc.service}")
     return 0
 
 
@@ -236,21 +279,21 @@ def cmd_logout(args: argparse.Namespace) -> int:
     accounts = Accounts(store())
     record = accounts.find(args.account_name)
     accounts.remove(record)
-    print(f"Signed out @{record.screen_name}; its secret was removed from the keyring.",
+    print(f"Signed out {record.handle}; its secret was removed from the keyring.",
           file=sys.stderr)
     return 0
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
     creds = resolve_credentials(args)
-    with make_client(creds) as client:
-        user = client.verify_credentials()
+    with contextlib.closing(open_session(creds)) as session:
+        identity = session.whoami()
     if args.json:
-        print(json.dumps({**user_json(user), "api_base": creds.api_base}))
+        print(json.dumps({**identity_json(identity), "api_base": creds.api_base}))
     else:
-        print(f"@{user.screen_name} ({user.name}), user id {user.user_id}, "
+        print(f"{identity.handle} ({identity.display_name}), user id {identity.account_id}, "
               f"on {creds.api_base}")
-        print(user.profile_image_url_https)
+        print(identity.avatar_url)
     return 0
 
 
@@ -261,6 +304,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     f"{ENV_API_KEY}/{ENV_API_SECRET}, or typed in), or with --tokens: "
                     "all four values from the environment. Secrets go to the keyring only.")
     add_api_base_argument(p)
+    p.add_argument("--service", default=ENV_SERVICE, choices=registry.keys(),
+                   help="the service to sign in to (default x)")
     p.add_argument("--tokens", action="store_true",
                    help=f"use {', '.join(ENV_VARS)} instead of the PIN flow")
     p.add_argument("--no-browser", action="store_true",

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from avatar_studio.core import services
+from avatar_studio.core import safefile
 from avatar_studio.core.errors import UserFacingError
+from avatar_studio.core.imaging.animation import render_animation, should_animate
 from avatar_studio.core.imaging.crop import CropModel, SourceBox
 from avatar_studio.core.imaging.faces import DETECT_SIDE, default_face_finder
 from avatar_studio.core.imaging.render import RenderOptions, RenderResult, render
 from avatar_studio.core.imaging.smartcrop import centre_square, frame
 from avatar_studio.core.imaging.source import ImageSource
+from avatar_studio.core.imaging.spec import RenderSpec
+from avatar_studio.core.services import registry
 from PIL import ImageColor
 
 EXIT_BAD_ARGUMENT = 2
@@ -36,8 +37,9 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     """The options shared by ``render`` and ``upload``: INPUT and how to crop it."""
     parser.add_argument("input", metavar="INPUT", help="image file to crop (JPEG, PNG, GIF, "
                         "WebP, BMP, TIFF, AVIF, HEIC)")
-    parser.add_argument("--frame", type=int, default=0, metavar="N",
-                        help="frame of an animated image to use (from 0; default 0)")
+    parser.add_argument("--frame", type=int, default=None, metavar="N",
+                        help="frame of an animated image to use (from 0; default 0, or "
+                        "every frame for a service that keeps animation, e.g. Mastodon)")
     parser.add_argument("--rotate", type=int, choices=(90, 180, 270), default=0,
                         help="turn the result clockwise by this many degrees")
     parser.add_argument("--flip", choices=("h", "v"), action="append", default=[],
@@ -54,9 +56,12 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "render", help="crop and encode an image exactly as it would be uploaded",
-        description="Crop and encode INPUT exactly as it would be uploaded to X and "
-        "write those bytes to OUTPUT.")
+        description="Crop and encode INPUT exactly as it would be uploaded to a service "
+        "(X unless --service says otherwise) and write those bytes to OUTPUT.")
     add_render_arguments(parser)
+    parser.add_argument("--service", metavar="NAME", default=None,
+                        help="render for this service's limits: "
+                        f"{', '.join(registry.keys())} (default {registry.keys()[0]})")
     parser.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                         help="file to write (the name is used as given)")
     parser.add_argument("--json", action="store_true",
@@ -79,6 +84,10 @@ class RenderedCrop:
     #: "face", "saliency" or "centre" for the default crop; "given" for --crop values.
     crop_source: str
     crop_reason: str
+
+
+def _is_centre(text: str | None) -> bool:
+    return text is not None and text.strip().lower() in CENTRE_WORDS
 
 
 def _parse_crop(text: str) -> tuple[float, float, float]:
@@ -104,24 +113,37 @@ def _parse_colour(text: str) -> tuple[int, int, int]:
     return rgb[0], rgb[1], rgb[2]
 
 
-def render_from_args(args: argparse.Namespace, *,
-                     service: services.ServiceProfile = services.X
-                     ) -> tuple[ImageSource, RenderResult]:
-    """Open ``args.input`` and render it with the crop options of
-    :func:`add_render_arguments`."""
-    done = render_crop_from_args(args, service=service)
+def source_from_args(args: argparse.Namespace) -> ImageSource:
+    """``args.input`` opened, its options checked (every error before any work)."""
+    if args.crop and not _is_centre(args.crop):
+        _parse_crop(args.crop)
+    if args.background:
+        _parse_colour(args.background)
+    source = ImageSource.open_path(args.input)
+    source.check_frame(args.frame)
+    return source
+
+
+def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None,
+                     source: ImageSource | None = None) -> tuple[ImageSource, RenderResult]:
+    """Open ``args.input`` (unless ``source`` is it) and render it with the crop options
+    of :func:`add_render_arguments` for ``spec`` (default: ``--service``'s, or X's)."""
+    done = render_crop_from_args(args, spec=spec, source=source)
     return done.source, done.result
 
 
-def render_crop_from_args(args: argparse.Namespace, *,
-                          service: services.ServiceProfile = services.X) -> RenderedCrop:
+def render_crop_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None,
+                          source: ImageSource | None = None) -> RenderedCrop:
     """:func:`render_from_args`, also telling which crop was used and why."""
-    centre = args.crop is not None and args.crop.strip().lower() in CENTRE_WORDS
+    centre = _is_centre(args.crop)
     crop = _parse_crop(args.crop) if args.crop and not centre else None
     background = _parse_colour(args.background) if args.background else None
-    source = ImageSource.open_path(args.input)
+    if source is None:
+        source = ImageSource.open_path(args.input)
     info = source.info
-    source.check_frame(args.frame)
+    frame_no = args.frame if args.frame is not None else 0
+    source.check_frame(frame_no)
+    spec = spec or spec_from_args(args)
     model = CropModel(info.width, info.height)
     if crop is not None:
         x, y, size = crop
@@ -135,9 +157,9 @@ def render_crop_from_args(args: argparse.Namespace, *,
         how, why = "centre", f"--crop {args.crop.strip()}"
     else:
         # The detector looks at a reduced copy: a DCT-scaled decode is plenty.
-        proxy = source.proxy(args.frame, max_side=2 * DETECT_SIDE)
+        proxy = source.proxy(frame_no, max_side=2 * DETECT_SIDE)
         framing = frame(proxy.image, info.width, info.height,
-                        finder=default_face_finder(), min_side=service.output_side)
+                        finder=default_face_finder(), min_side=spec.output_side)
         x, y, size = framing.x, framing.y, framing.size
         how, why = framing.source, framing.reason
     model.set_source_box(x, y, size)
@@ -148,8 +170,12 @@ def render_crop_from_args(args: argparse.Namespace, *,
             model.flip_horizontal()
         else:
             model.flip_vertical()
-    options = RenderOptions(frame=args.frame, background=background)
-    result = render(source, model.state, service=service, options=options)
+    options = RenderOptions(frame=frame_no, background=background)
+    result: RenderResult
+    if should_animate(source, spec, args.frame):
+        result = render_animation(source, model.state, spec=spec, options=options)
+    else:
+        result = render(source, model.state, spec=spec, options=options)
     return RenderedCrop(source, result, model.source_box(), how, why)
 
 
@@ -157,8 +183,20 @@ def _number(v: float) -> int | float:
     return int(v) if float(v).is_integer() else round(v, 2)
 
 
+def spec_from_args(args: argparse.Namespace) -> RenderSpec:
+    """The default render spec of ``--service`` (x when the command has no such option)."""
+    key = getattr(args, "service", None) or registry.keys()[0]
+    try:
+        return registry.default_spec(key)
+    except registry.UnknownService:
+        raise BadRenderArgument(f"--service {key!r}: known services are "
+                                f"{', '.join(registry.keys())}") from None
+
+
 def check_output(path: Path, input_path: Path) -> None:
-    """Refuse an OUTPUT that is the input file or a folder (before any work)."""
+    """Refuse an OUTPUT that is the input file, a folder, a device, a FIFO or a link to
+    one of those (before any work): only regular files are written, and never replaced
+    by something else (``-o /dev/null`` leaves /dev/null alone and exits 9)."""
     try:
         same = path.exists() and path.resolve() == input_path.resolve()
     except OSError:
@@ -167,25 +205,23 @@ def check_output(path: Path, input_path: Path) -> None:
         raise CannotWriteOutput(f"{path} is the input file; choose another OUTPUT")
     if path.is_dir():
         raise CannotWriteOutput(f"{path} is a folder; give a file name for OUTPUT")
+    try:
+        safefile.resolve_target(path)
+    except safefile.NotARegularFile as exc:
+        raise CannotWriteOutput(f"{exc}; give the name of a file to write",
+                                hint="(to check a render without keeping it, write "
+                                "it to a file in a temporary folder)") from None
+    except OSError:
+        pass  # reported when writing, with the reason
 
 
 def write_output(path: Path, data: bytes, input_path: Path) -> None:
-    """Write ``data`` to ``path`` atomically; never over the input file."""
+    """Write ``data`` to ``path`` atomically (core.safefile); never over the input file."""
     check_output(path, input_path)
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            # mkstemp creates 0600; give the file the permissions a plain open() would.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        safefile.write_file(path, data)
+    except safefile.NotARegularFile as exc:
+        raise CannotWriteOutput(f"{exc}; give the name of a file to write") from None
     except OSError as exc:
         raise CannotWriteOutput(f"cannot write {path}: {exc.strerror or exc}") from None
 

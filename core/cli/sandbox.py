@@ -1,4 +1,5 @@
-"""``avatar-studio-cli sandbox``: run the local X API sandbox until SIGINT/SIGTERM."""
+"""``avatar-studio-cli sandbox``: run a local service sandbox (X by default) until
+SIGINT/SIGTERM. ``--service mastodon`` / ``bluesky`` run theirs (sandbox_<service>.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from avatar_studio.core.cli import sandbox_bluesky, sandbox_mastodon
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.sandbox.config import SandboxConfig, default_rate_limits
@@ -49,14 +51,19 @@ def _rate_limit(text: str) -> tuple[str, int]:
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "sandbox", help="run a local stand-in for the X API v1.1 (OAuth, PIN page, uploads)",
-        description="Run a faithful local stand-in for the X API v1.1 parts this app uses, "
+        "sandbox", help="run a local stand-in for a service's API (X by default, or "
+        "--service mastodon|bluesky)",
+        description="Run a faithful local stand-in for the API parts this app uses (X API "
+        "v1.1, Mastodon with --service mastodon, a Bluesky PDS with --service bluesky), "
         "with a pre-registered demo app and user. It runs until Ctrl+C or SIGTERM.")
+    parser.add_argument("--service", choices=("x", "mastodon", "bluesky"), default="x",
+                        help="which service to play (default x)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; loopback only unless "
                         "--allow-remote)")
-    parser.add_argument("--port", type=int, default=8400,
-                        help="port (default 8400; 0 picks a free one)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="port (default 8400 for X, 8401 for Mastodon, 8402 for Bluesky; "
+                        "0 picks a free one)")
     parser.add_argument("--processing-delay", type=float, default=5.0, metavar="SECONDS",
                         help="seconds before an uploaded image shows up (default 5)")
     parser.add_argument("--state", type=Path, metavar="DIR",
@@ -85,18 +92,27 @@ def register(subparsers: Any) -> None:
                         help="delay every API response")
     faults.add_argument("--fail-next", type=int, default=0, metavar="N",
                         help="answer the first N API requests with an error")
-    faults.add_argument("--fail-status", type=int, choices=(500, 503), default=500,
-                        help="status for --fail-next: 500 (code 131) or 503 (code 130)")
+    faults.add_argument("--fail-status", type=int, choices=(500, 502, 503, 504), default=500,
+                        help="status for --fail-next: 500 (X: code 131) or 503 (X: code "
+                        "130); Mastodon also 502; Bluesky 502 and 504 too")
     faults.add_argument("--drop-next", type=int, default=0, metavar="N",
                         help="drop the connection of the first N API requests")
     faults.add_argument("--stall-processing", action="store_true",
                         help="accept uploads but never finish processing them")
     faults.add_argument("--read-only", action="store_true",
-                        help="make the demo app read-only (its POSTs fail)")
+                        help="make the demo app read-only (its POSTs fail; Mastodon: the "
+                        "demo token loses its write scopes)")
+    sandbox_mastodon.add_arguments(parser, faults)
+    sandbox_bluesky.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    if args.port is None:
+        args.port = 8400
+    if args.fail_status in (502, 504):
+        raise SandboxArgumentError(f"--fail-status {args.fail_status} is not for the X "
+                                   "sandbox (500 or 503)")
     if args.port < 0 or args.port > 65535:
         raise SandboxArgumentError(f"--port must be between 0 and 65535, not {args.port}")
     if args.processing_delay < 0:
@@ -114,6 +130,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.service == "mastodon":
+        return sandbox_mastodon.run(args)
+    if args.service == "bluesky":
+        return sandbox_bluesky.run(args, cannot_listen=CannotListen)
     config = config_from_args(args)
     if not is_loopback_host(config.host):
         if not config.allow_remote:

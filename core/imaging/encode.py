@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from avatar_studio.core.imaging.errors import CannotMeetByteLimit
-from avatar_studio.core.services import ServiceProfile
+from avatar_studio.core.imaging.spec import RenderSpec
 from PIL import Image, ImageChops, ImageFile
 
 log = logging.getLogger(__name__)
@@ -103,10 +103,10 @@ def is_photo(im: Image.Image) -> bool:
     return im.mode == "RGB" and im.getcolors(256) is None
 
 
-def _candidates(im: Image.Image, service: ServiceProfile) -> Iterator[Encoded]:
+def _candidates(im: Image.Image, spec: RenderSpec) -> Iterator[Encoded]:
     """Encodings in order of preference for this image at this size."""
-    jpeg_ok = service.accepts("JPEG")
-    png_ok = service.accepts("PNG")
+    jpeg_ok = spec.accepts("JPEG")
+    png_ok = spec.accepts("PNG")
     if im.mode == "RGB" and jpeg_ok and (is_photo(im) or not png_ok):
         yield Encoded(save_jpeg(im, PHOTO_QUALITY, "4:4:4"), "JPEG")
         for q, sub in _JPEG_STEPS:
@@ -124,21 +124,21 @@ def _candidates(im: Image.Image, service: ServiceProfile) -> Iterator[Encoded]:
         yield Encoded(save_jpeg(im, PHOTO_QUALITY, "4:4:4"), "JPEG")
         for q, sub in _JPEG_STEPS:
             yield Encoded(save_jpeg(im, q, sub), "JPEG")
-    elif im.mode == "RGBA" and service.accepts("GIF") and not png_ok:
+    elif im.mode == "RGBA" and spec.accepts("GIF") and not png_ok:
         buf = io.BytesIO()
         lossy_palette(im).save(buf, "GIF")
         yield Encoded(buf.getvalue(), "GIF")
 
 
-def encode_for(im: Image.Image, service: ServiceProfile) -> tuple[Encoded, Image.Image]:
-    """The best encoding of ``im`` strictly under the service's byte limit, with the image
+def encode_for(im: Image.Image, spec: RenderSpec) -> tuple[Encoded, Image.Image]:
+    """The best encoding of ``im`` strictly under the spec's byte limit, with the image
     actually encoded (smaller than ``im`` when sides had to shrink)."""
-    limit = service.max_bytes_exclusive
+    limit = spec.max_bytes_exclusive
     im.info = {}  # nothing from the source (EXIF, XMP, ICC) may reach the encoder
     current = im
     smallest = None
     for _round in range(_SHRINK_ROUNDS + 1):
-        for enc in _candidates(current, service):
+        for enc in _candidates(current, spec):
             if len(enc.data) < limit:
                 if current is not im:
                     log.info("Shrunk the output to %d px to fit under %d bytes",
@@ -151,5 +151,5 @@ def encode_for(im: Image.Image, service: ServiceProfile) -> tuple[Encoded, Image
         current = im.resize((side, side), Image.Resampling.LANCZOS)
         current.info = {}
     raise CannotMeetByteLimit(
-        f"cannot make this image smaller than {service.display_name}'s limit of "
+        f"cannot make this image smaller than {spec.name}'s limit of "
         f"{limit:,} bytes (smallest attempt: {smallest:,} bytes)")

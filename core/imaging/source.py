@@ -11,7 +11,7 @@ import io
 import logging
 import math
 import os
-import struct
+import re
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -24,11 +24,13 @@ from avatar_studio.core.imaging.errors import (
     FileTooLarge,
     FileUnreadable,
     FrameOutOfRange,
+    ImageError,
     MissingFile,
     NotAFile,
     TooManyPixels,
     UnsupportedFormat,
 )
+from avatar_studio.core.imaging.native import silence_libtiff
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
@@ -68,9 +70,12 @@ _EXIF_ORIENTATION = 0x0112
 # upright at open) and pillow-heif (libheif applies irot/imir and resets the EXIF tag).
 _SELF_ORIENTING = frozenset({"TIFF", "HEIF"})
 
-# Exceptions Pillow's decoders raise on damaged or truncated data.
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError,
-                  KeyError, TypeError, ZeroDivisionError)
+# What a decoder raises on damaged or truncated data. Pillow's plugins raise OSError,
+# SyntaxError, ValueError, EOFError, struct.error and more; the AVIF and HEIF decoders
+# (libavif, libheif) raise RuntimeError. Any Exception escaping a decoder call means the
+# decoder could not read these bytes, so it is damage, never an internal error; our own
+# ImageErrors raised inside such a call pass through unchanged.
+_DECODE_ERRORS = (Exception,)
 
 _heif_lock = threading.Lock()
 _heif_state: list[bool] = []
@@ -93,6 +98,7 @@ def _heif_available() -> bool:
 
 def read_formats() -> tuple[str, ...]:
     """Pillow format names accepted as sources."""
+    silence_libtiff()
     return (*_BASE_FORMATS, "HEIF") if _heif_available() else _BASE_FORMATS
 
 
@@ -147,6 +153,10 @@ def _header_size(data: bytes, formats: tuple[str, ...]) -> tuple[int, int] | Non
     """The stored size from the header alone, bypassing Pillow's bomb check."""
     prefix = data[:16]
     for fmt in formats:
+        # Only the plugins Pillow has loaded so far are in Image.OPEN (a GIF is
+        # identified by the few that load first): skip the others.
+        if fmt not in Image.OPEN:
+            continue
         factory, accept = Image.OPEN[fmt]
         if accept is not None and not accept(prefix):
             continue
@@ -160,6 +170,8 @@ def _header_size(data: bytes, formats: tuple[str, ...]) -> tuple[int, int] | Non
 def _looks_like(data: bytes, formats: tuple[str, ...]) -> str | None:
     prefix = data[:16]
     for fmt in formats:
+        if fmt not in Image.OPEN:
+            continue
         accept = Image.OPEN[fmt][1]
         if accept is not None and accept(prefix):
             return fmt
@@ -185,6 +197,11 @@ class ImageSource:
         self._lock = threading.Lock()
         # The last decode kept for rendering (or the full frame once full() ran).
         self._base: RenderBase | None = None
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes as read (animation reads frame timing from them)."""
+        return self._data
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
@@ -285,6 +302,8 @@ class ImageSource:
             raise TooManyPixels(_pixels_message(
                 self.info.name, self.info.width, self.info.height,
                 SourceLimits(max_pixels=int(Image.MAX_IMAGE_PIXELS or 0) * 2))) from None
+        except ImageError:
+            raise
         except _DECODE_ERRORS as exc:
             log.info("Decoding %s failed: %r", self.info.name, exc)
             raise DamagedImage(
@@ -402,12 +421,17 @@ def _open_image(data: bytes, name: str, formats: tuple[str, ...],
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data), formats=list(formats))
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as bomb:
         size = _header_size(data, formats)
-        if size is None:  # pragma: no cover - Pillow read the size a moment ago
-            raise TooManyPixels(f"{name} has too many pixels (limit "
-                                f"{limits.max_pixels / 1e6:.0f} megapixels)") from None
-        raise TooManyPixels(_pixels_message(name, *size, limits)) from None
+        if size is not None:
+            raise TooManyPixels(_pixels_message(name, *size, limits)) from None
+        # Some plugins check while reading the header (a GIF frame larger than its
+        # screen): Pillow's message still has the pixel count.
+        counted = re.search(r"\((\d+) pixels\)", str(bomb))
+        amount = (f"{int(counted.group(1)) / 1e6:.1f} megapixels" if counted
+                  else "too many pixels")
+        raise TooManyPixels(f"{name} has {amount}; the limit is "
+                            f"{limits.max_pixels / 1e6:g} megapixels") from None
     except UnidentifiedImageError:
         pass
     except _DECODE_ERRORS as exc:

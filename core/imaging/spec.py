@@ -29,6 +29,12 @@ class RenderSpec:
     display_sizes: tuple[int, ...] = ()
     #: True when the service shows the avatar in a circle, False for a (rounded) square.
     round_display: bool = True
+    #: The service's name for messages ("X's limit of ..."); "" = the key.
+    display_name: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.key
 
     def accepts(self, pillow_format: str) -> bool:
         return pillow_format.upper() in self.formats

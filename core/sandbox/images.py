@@ -13,9 +13,10 @@ import functools
 import io
 from dataclasses import dataclass
 
-from avatar_studio.core import services
 from PIL import Image, ImageDraw
 
+#: X scales anything wider down to this (the sandbox's own fact, not the client's).
+MAX_WIDTH = 400
 #: Square variants by file-name suffix.
 SQUARE_VARIANTS: dict[str, int] = {
     "_normal": 48,
@@ -138,7 +139,7 @@ def _square(img: Image.Image, side: int) -> Image.Image:
         (side, side), Image.Resampling.LANCZOS)
 
 
-def process(data: bytes, *, max_width: int = services.X.output_side) -> ProcessedImage:
+def process(data: bytes, *, max_width: int = MAX_WIDTH) -> ProcessedImage:
     """Scale, take the first frame and build every variant."""
     fmt = sniff_format(data)
     if fmt is None:

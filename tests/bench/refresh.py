@@ -20,8 +20,8 @@ from dataclasses import replace
 
 from avatar_studio.core.sandbox.config import SandboxConfig
 from avatar_studio.core.sandbox.server import SandboxServer
-from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, XClient
-from avatar_studio.core.x.refresh import PollPolicy
+from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, XClient
+from avatar_studio.core.services.x.refresh import PollPolicy
 
 from tests.core.x.helpers import noise_png
 

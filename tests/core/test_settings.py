@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 from avatar_studio.core import settings as st
-from avatar_studio.core.services import X, get_service
+from avatar_studio.core.services import registry
+from avatar_studio.core.services.x.spec import X_SPEC
 
 
 def test_defaults_when_missing(isolated_dirs: dict[str, Path]) -> None:
@@ -16,15 +17,15 @@ def test_defaults_when_missing(isolated_dirs: dict[str, Path]) -> None:
 
 def test_round_trip_and_accounts() -> None:
     s = st.Settings(mask_shape="square", fill_color="#102030")
-    acc = st.AccountRecord("x", "http://127.0.0.1:1", "42", "alice", "Alice")
+    acc = st.AccountRecord("x", "http://127.0.0.1:1", "42", "@alice", "Alice")
     s.upsert_account(acc)
-    s.upsert_account(st.AccountRecord("x", "http://127.0.0.1:1", "42", "alice2", "Alice"))
+    s.upsert_account(st.AccountRecord("x", "http://127.0.0.1:1", "42", "@alice2", "Alice"))
     s.last_account = acc.key
     st.save_settings(s)
     loaded = st.load_settings()
     assert loaded.mask_shape == "square"
     assert loaded.fill_color == "#102030"
-    assert [a.screen_name for a in loaded.accounts] == ["alice2"]
+    assert [a.handle for a in loaded.accounts] == ["@alice2"]
     assert loaded.find_account("@ALICE2") is not None
     loaded.remove_account(acc.key)
     assert loaded.accounts == []
@@ -66,16 +67,18 @@ def test_damaged_account_list_is_skipped_not_a_crash(accounts: object) -> None:
     path.write_text(json.dumps({"accounts": listed, "theme": "dark"}), encoding="utf-8")
     s = st.load_settings()
     assert s.theme == "dark"
-    expected = ["bob"] if isinstance(accounts, list) else []
-    assert [a.screen_name for a in s.accounts] == expected
+    expected = ["@bob"] if isinstance(accounts, list) else []
+    assert [a.handle for a in s.accounts] == expected
 
 
 def test_service_facts_live_in_one_place() -> None:
-    assert get_service("x") is X
-    assert X.max_bytes_exclusive == 700_000
-    assert X.output_side == 400
-    assert X.accepts("jpeg")
-    assert not X.accepts("WEBP")
+    assert registry.get("x").default_spec is X_SPEC
+    assert X_SPEC.max_bytes_exclusive == 700_000
+    assert X_SPEC.output_side == 400
+    assert X_SPEC.display_sizes == (400, 200, 73, 48, 24)
+    assert X_SPEC.round_display
+    assert X_SPEC.accepts("jpeg")
+    assert not X_SPEC.accepts("WEBP")
 
 
 def test_update_settings_keeps_what_others_wrote() -> None:

@@ -7,8 +7,8 @@ import io
 import random
 from pathlib import Path
 
-from avatar_studio.core import services
 from avatar_studio.core.imaging.errors import CannotMeetByteLimit
+from avatar_studio.core.services.x.spec import X_SPEC
 from avatar_studio.gui.document import CropDocument
 from avatar_studio.gui.loader import ImageLoader
 from avatar_studio.gui.mainwindow import MainWindow
@@ -21,7 +21,7 @@ from PySide6.QtGui import QImage
 
 from tests.gui.helpers import open_window, save_artifact
 
-SIDE = services.X.output_side
+SIDE = X_SPEC.output_side
 
 
 def _busy_picture(path: Path, side: int) -> Path:
@@ -121,13 +121,13 @@ def test_high_dpi_pixmap_is_the_same_pixels_in_crisp_blocks() -> None:
 
 
 def test_a_failure_for_a_crop_already_changed_is_not_reported(qtbot, tmp_path: Path) -> None:
-    no_crop_fits = dataclasses.replace(services.X, max_bytes_exclusive=64)
+    no_crop_fits = dataclasses.replace(X_SPEC, max_bytes_exclusive=64)
     runner = TaskRunner()
     doc = CropDocument()
-    panel = PreviewPanel(service=no_crop_fits)
+    panel = PreviewPanel(spec=no_crop_fits)
     qtbot.addWidget(panel)
     # A long debounce: only the renders this test asks for run.
-    previews = PreviewController(doc, panel, runner, service=no_crop_fits,
+    previews = PreviewController(doc, panel, runner, spec=no_crop_fits,
                                  debounce_ms=60_000)
     failures: list[BaseException] = []
     previews.failed.connect(failures.append)

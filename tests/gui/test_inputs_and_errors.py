@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from avatar_studio.core.credentials import SecretsMissing
 from avatar_studio.core.errors import UserFacingError
-from avatar_studio.core.x import errors as xerr
+from avatar_studio.core.services.x import errors as xerr
 from avatar_studio.gui.errors import Action, ErrorBanner, describe
 from avatar_studio.gui.imageinput import ImageRequest, Refusal, read_mime
 from avatar_studio.gui.mainwindow import MainWindow

@@ -14,6 +14,7 @@ from avatar_studio.core.imaging.crop import CropModel
 from avatar_studio.core.imaging.faces import check_cpu, cpu_flags
 from avatar_studio.core.imaging.render import render
 from avatar_studio.core.imaging.source import ImageSource
+from avatar_studio.core.services.x.spec import X_SPEC
 from PIL import Image
 
 from tests.core.imaging import facesamples, samples
@@ -42,7 +43,7 @@ def test_writes_exactly_the_upload_bytes(capsys, photo, tmp_path):
     assert code == 0, err
     assert err == ""
     src = ImageSource.open_path(photo)
-    expected = render(src, CropModel(900, 600).state)
+    expected = render(src, CropModel(900, 600).state, spec=X_SPEC)
     assert out.read_bytes() == expected.data
     assert "JPEG 400×400" in stdout
     assert "crop 150,0,600 (centre: --crop centre)" in stdout
@@ -87,7 +88,8 @@ def test_default_crop_frames_the_face(capsys, tmp_path, orientation):
     assert crop["size"] == 400  # twice the face is less than the 400 px the upload needs
     src = ImageSource.open_path(path)
     expected = render(src, CropModel.from_source_box(
-        src.info.width, src.info.height, crop["x"], crop["y"], crop["size"]).state)
+        src.info.width, src.info.height, crop["x"], crop["y"], crop["size"]).state,
+        spec=X_SPEC)
     assert out.read_bytes() == expected.data
 
 

@@ -9,6 +9,7 @@ from avatar_studio.core.imaging.crop import CropModel, CropState, source_box
 from avatar_studio.core.imaging.region import render_region
 from avatar_studio.core.imaging.render import render_image
 from avatar_studio.core.imaging.source import ImageSource
+from avatar_studio.core.services.x.spec import X_SPEC
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 
@@ -56,7 +57,7 @@ def test_the_crop_square_matches_the_upload_render(fmt: str, orientation: int, t
     source = _picture(fmt, orientation)
     info = source.info
     state = _state(source, turns, flip_h, flip_v)
-    exact = render_image(source, state)
+    exact = render_image(source, state, spec=X_SPEC)
     box = source_box(state, info.width, info.height)
     region = render_region(source.full(), (box.x, box.y, box.x + box.size, box.y + box.size),
                            exact.size, state)

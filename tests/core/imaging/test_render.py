@@ -6,7 +6,6 @@ import dataclasses
 import io
 
 import pytest
-from avatar_studio.core import services
 from avatar_studio.core.imaging.crop import CropModel, CropState
 from avatar_studio.core.imaging.errors import CannotMeetByteLimit
 from avatar_studio.core.imaging.render import (
@@ -17,11 +16,12 @@ from avatar_studio.core.imaging.render import (
     render_image,
 )
 from avatar_studio.core.imaging.source import ImageSource
+from avatar_studio.core.services.x.spec import X_SPEC
 from PIL import Image, JpegImagePlugin
 
 from tests.core.imaging import samples
 
-LIMIT = services.X.max_bytes_exclusive
+LIMIT = X_SPEC.max_bytes_exclusive
 
 
 def _src(im: Image.Image, fmt: str = "PNG", **params: object) -> ImageSource:
@@ -46,7 +46,7 @@ def _reference(src: ImageSource, x: float, y: float, size: float, side: int) -> 
 
 def test_photo_becomes_jpeg_at_service_side_with_full_chroma():
     src = _src(samples.photo_like(1200, 900), "JPEG", quality=92)
-    result = render(src, _initial(src))
+    result = render(src, _initial(src), spec=X_SPEC)
     assert (result.format, result.mime_type, result.extension) == ("JPEG", "image/jpeg", "jpg")
     assert (result.width, result.height) == (400, 400)
     with Image.open(io.BytesIO(result.data)) as im:
@@ -57,11 +57,11 @@ def test_photo_becomes_jpeg_at_service_side_with_full_chroma():
 
 def test_result_image_is_decoded_from_exactly_the_bytes():
     src = _src(samples.photo_like(800, 800), "JPEG", quality=90)
-    result = render(src, _initial(src))
+    result = render(src, _initial(src), spec=X_SPEC)
     with Image.open(io.BytesIO(result.data)) as im:
         assert samples.psnr(im.convert("RGB"), result.image) == float("inf")
     # ... and it differs from the pre-encoding pixels (JPEG is lossy): it is not a copy.
-    assert samples.psnr(render_image(src, _initial(src)), result.image) < 80
+    assert samples.psnr(render_image(src, _initial(src), spec=X_SPEC), result.image) < 80
 
 
 @pytest.mark.parametrize(("w", "h", "want"), [(1, 1, 1), (7, 5, 5), (250, 300, 250),
@@ -69,7 +69,7 @@ def test_result_image_is_decoded_from_exactly_the_bytes():
 def test_never_upscales(w, h, want):
     im = samples.photo_like(w, h, noise=0) if w > 8 else Image.new("RGB", (w, h), (9, 99, 9))
     src = _src(im)
-    result = render(src, _initial(src))
+    result = render(src, _initial(src), spec=X_SPEC)
     assert (result.width, result.height) == (want, want)
 
 
@@ -77,7 +77,7 @@ def test_zoomed_crop_smaller_than_400_is_not_upscaled():
     src = _src(samples.photo_like(1000, 1000), "JPEG", quality=90)
     model = CropModel(1000, 1000)
     model.set_source_box(100, 100, 123.6)
-    assert render(src, model.state).width == 123
+    assert render(src, model.state, spec=X_SPEC).width == 123
 
 
 def test_resample_is_one_lanczos_from_the_exact_float_box():
@@ -87,7 +87,7 @@ def test_resample_is_one_lanczos_from_the_exact_float_box():
     src = _src(im)
     model = CropModel(900, 700)
     model.set_source_box(123.25, 77.5, 511.75)
-    result = render(src, model.state)
+    result = render(src, model.state, spec=X_SPEC)
     assert result.format == "PNG"
     assert result.image.mode == "RGBA"
     assert samples.psnr(result.image, _reference(src, 123.25, 77.5, 511.75, 400)) == float("inf")
@@ -96,7 +96,7 @@ def test_resample_is_one_lanczos_from_the_exact_float_box():
 def test_jpeg_draft_decoding_stays_within_40_db_of_the_exact_reference():
     data = samples.encode(samples.photo_like(3300, 3300), "JPEG", quality=92)
     src = ImageSource.open_bytes(data)
-    out = render_image(src, _initial(src))  # 3300 -> 400: decoded at 1/4 scale
+    out = render_image(src, _initial(src), spec=X_SPEC)  # 3300 -> 400: decoded at 1/4 scale
     base = src.render_base(0, 0.0)
     assert base.image.size == (825, 825)
     assert not src.has_full()
@@ -122,7 +122,7 @@ def test_render_from_stored_pixels_matches_the_oriented_reference(orientation):
     model = CropModel(1200, 800)
     model.set_source_box(100.5, 50.25, 700)
     model.rotate(1)
-    out = render_image(ImageSource.open_bytes(data), model.state)
+    out = render_image(ImageSource.open_bytes(data), model.state, spec=X_SPEC)
     ref_src = ImageSource.open_bytes(data)
     reference = _reference(ref_src, 100.5, 50.25, 700, 400).transpose(
         Image.Transpose.ROTATE_270)
@@ -139,7 +139,7 @@ def test_rotation_and_flips_match_the_view(turns, flip):
         model.flip_horizontal()
     if "v" in flip:
         model.flip_vertical()
-    out = render_image(src, model.state)
+    out = render_image(src, model.state, spec=X_SPEC)
     want = samples.quadrants(80, 80).transpose(
         {1: Image.Transpose.ROTATE_270, 2: Image.Transpose.ROTATE_180,
          3: Image.Transpose.ROTATE_90}[turns])
@@ -153,7 +153,7 @@ def test_rotation_and_flips_match_the_view(turns, flip):
 
 def test_transparency_keeps_clean_edges_without_dark_fringes():
     src = _src(samples.white_disc_on_transparent(1000))
-    result = render(src, _initial(src))
+    result = render(src, _initial(src), spec=X_SPEC)
     assert result.format == "PNG"
     assert result.image.mode == "RGBA"
     pixels = [_rgba(result.image, (x, y)) for y in range(400) for x in range(400)]
@@ -164,7 +164,7 @@ def test_transparency_keeps_clean_edges_without_dark_fringes():
 
 def test_background_flattens_alpha_onto_the_colour():
     src = _src(samples.white_disc_on_transparent(1000))
-    result = render(src, _initial(src), options=RenderOptions(background=(255, 0, 0)))
+    result = render(src, _initial(src), options=RenderOptions(background=(255, 0, 0)), spec=X_SPEC)
     assert result.image.mode == "RGB"
     assert result.image.getpixel((2, 2)) == (255, 0, 0)
     assert result.image.getpixel((200, 200)) == (255, 255, 255)
@@ -177,22 +177,22 @@ def test_background_flattens_alpha_onto_the_colour():
 
 def test_opaque_rgba_is_not_kept_as_rgba():
     src = _src(samples.photo_like(500, 500).convert("RGBA"))
-    assert render(src, _initial(src)).format == "JPEG"
+    assert render(src, _initial(src), spec=X_SPEC).format == "JPEG"
 
 
 def test_graphics_use_a_palette_png_and_are_lossless():
     src = _src(samples.quadrants(800, 800))
-    result = render(src, _initial(src))
+    result = render(src, _initial(src), spec=X_SPEC)
     assert result.format == "PNG"
     with Image.open(io.BytesIO(result.data)) as im:
         assert im.mode == "P"
-    assert samples.psnr(result.image, render_image(src, _initial(src))) == float("inf")
+    assert samples.psnr(result.image, render_image(src, _initial(src), spec=X_SPEC)) == float("inf")
 
 
 def test_palette_with_transparency_survives_as_png():
     im = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
     im.paste((200, 10, 10, 255), (20, 20, 80, 80))
-    result = render(_src(im), CropState(0, 0, 100))
+    result = render(_src(im), CropState(0, 0, 100), spec=X_SPEC)
     with Image.open(io.BytesIO(result.data)) as out:
         assert out.mode == "P"
         assert "transparency" in out.info
@@ -209,7 +209,7 @@ def test_output_has_no_metadata_and_is_srgb():
     xmp = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>SECRET-XMP</x:xmpmeta>"
     png = samples.encode(im.convert("RGBA"), "PNG", exif=samples.exif_bytes(1, gps=True), xmp=xmp)
     for source in (ImageSource.open_bytes(data), ImageSource.open_bytes(png)):
-        result = render(source, _initial(source))
+        result = render(source, _initial(source), spec=X_SPEC)
         for needle in (b"Exif", b"MAKERNOTE", b"TestCam", b"SECRET-XMP", b"xmpmeta",
                        b"ICC_PROFILE", b"iCCP", b"eXIf"):
             assert needle not in result.data
@@ -221,43 +221,43 @@ def test_output_has_no_metadata_and_is_srgb():
 
 def test_noisy_2000px_rgba_stays_under_the_byte_limit():
     src = _src(samples.noise_rgba(2000), compress_level=0)
-    result = render(src, _initial(src))
+    result = render(src, _initial(src), spec=X_SPEC)
     assert result.format == "PNG"
     assert (result.width, result.height) == (400, 400)
     assert len(result.data) < LIMIT
 
 
 def test_noisy_rgb_jpeg_at_high_quality_does_not_hit_suspension(capfd):
-    result = render(_src(samples.noise(400, "RGB")), CropState(0, 0, 400))
+    result = render(_src(samples.noise(400, "RGB")), CropState(0, 0, 400), spec=X_SPEC)
     assert result.format == "JPEG"
     assert len(result.data) > 200_000
     assert "Suspension" not in capfd.readouterr().err
 
 
 def test_tight_byte_limit_lowers_jpeg_quality_until_it_fits():
-    tight = dataclasses.replace(services.X, max_bytes_exclusive=25_000)
+    tight = dataclasses.replace(X_SPEC, max_bytes_exclusive=25_000)
     src = _src(samples.photo_like(1000, 1000, noise=25), "JPEG", quality=92)
-    assert len(render(src, _initial(src)).data) >= 25_000
-    result = render(src, _initial(src), service=tight)
+    assert len(render(src, _initial(src), spec=X_SPEC).data) >= 25_000
+    result = render(src, _initial(src), spec=tight)
     assert result.format == "JPEG"
     assert len(result.data) < 25_000
     assert result.width == 400  # quality went down before the size did
 
 
 def test_tight_byte_limit_with_alpha_uses_palette_then_smaller_sides():
-    tight = dataclasses.replace(services.X, max_bytes_exclusive=60_000)
+    tight = dataclasses.replace(X_SPEC, max_bytes_exclusive=60_000)
     src = _src(samples.noise_rgba(600))
-    result = render(src, _initial(src), service=tight)
+    result = render(src, _initial(src), spec=tight)
     assert result.format == "PNG"
     assert len(result.data) < 60_000
     assert result.image.mode == "RGBA"
 
 
 def test_impossible_byte_limit_is_a_clear_error():
-    impossible = dataclasses.replace(services.X, max_bytes_exclusive=60)
+    impossible = dataclasses.replace(X_SPEC, max_bytes_exclusive=60)
     src = _src(samples.photo_like(500, 500), "JPEG", quality=90)
     with pytest.raises(CannotMeetByteLimit) as info:
-        render(src, _initial(src), service=impossible)
+        render(src, _initial(src), spec=impossible)
     assert "limit of 60 bytes" in str(info.value)
     assert info.value.exit_code == 19
 
@@ -267,12 +267,13 @@ def test_fit_mode_letterboxes_with_transparency_or_a_colour():
     model = CropModel(800, 400, fit=True)
     model.zoom(0.1)
     assert model.state.size == 800
-    clear = render(src, model.state)
+    clear = render(src, model.state, spec=X_SPEC)
     assert clear.format == "PNG"
     assert clear.image.mode == "RGBA"
     assert _rgba(clear.image, (200, 20))[3] == 0
     assert clear.image.getpixel((50, 150)) == (230, 30, 30, 255)
-    filled = render(src, model.state, options=RenderOptions(fit_fill=(10, 20, 30, 255)))
+    filled = render(src, model.state, spec=X_SPEC,
+                    options=RenderOptions(fit_fill=(10, 20, 30, 255)))
     assert filled.image.mode == "RGB"
     assert filled.image.getpixel((200, 20)) == (10, 20, 30)
     assert filled.image.getpixel((300, 250)) == (240, 220, 40)
@@ -281,7 +282,7 @@ def test_fit_mode_letterboxes_with_transparency_or_a_colour():
 def test_chosen_frame_is_rendered():
     frames = [Image.new("RGB", (64, 64), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
     src = _src(frames[0], "GIF", save_all=True, append_images=frames[1:])
-    result = render(src, _initial(src), options=RenderOptions(frame=2))
+    result = render(src, _initial(src), options=RenderOptions(frame=2), spec=X_SPEC)
     assert result.image.getpixel((30, 30)) == (0, 0, 255)
 
 
@@ -290,7 +291,7 @@ def test_avif_and_heic_render(fmt):
     if fmt == "HEIF":
         pytest.importorskip("pillow_heif").register_heif_opener()
     src = _src(samples.photo_like(640, 480), fmt, quality=90)
-    result = render(src, _initial(src))
+    result = render(src, _initial(src), spec=X_SPEC)
     assert (result.format, result.width) == ("JPEG", 400)
 
 
@@ -303,7 +304,7 @@ def test_preview_from_proxy_matches_the_render_closely():
     model.rotate(1)
     model.flip_horizontal()
     preview = preview_from_proxy(proxy, model.state, 400, width=3000, height=2000)
-    final = render(src, model.state)
+    final = render(src, model.state, spec=X_SPEC)
     assert preview.size == (final.width, final.height)
     assert samples.psnr(preview, final.image) >= 28
     left, top, right, bottom = proxy_box(proxy, model.state, 3000, 2000)
@@ -341,13 +342,13 @@ def test_decodes_are_reused_and_full_is_exact():
                           icc_profile=samples.adobe_rgb_profile())
     src = ImageSource.open_bytes(data)
     state = _initial(src)
-    first = render_image(src, state)
+    first = render_image(src, state, spec=X_SPEC)
     base = src.render_base(0, 0.5)
     assert src.render_base(0, 0.5) is base  # a second render decodes nothing
-    assert samples.psnr(render_image(src, state), first) == float("inf")
+    assert samples.psnr(render_image(src, state, spec=X_SPEC), first) == float("inf")
     full = src.full()
     assert src.has_full()
-    exact = render_image(src, state)  # now from the full, converted frame
+    exact = render_image(src, state, spec=X_SPEC)  # now from the full, converted frame
     assert samples.psnr(exact, _reference(src, 200, 0, 1200, 400)) == float("inf")
     assert samples.psnr(first, exact) >= 40
     assert full.size == (1600, 1200)

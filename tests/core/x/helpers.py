@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import requests
 from avatar_studio.core.sandbox.server import SandboxServer
 from avatar_studio.core.sandbox.state import AccessToken, App
-from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, RetryPolicy, XClient
-from avatar_studio.core.x.refresh import PollPolicy
+from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, RetryPolicy, XClient
+from avatar_studio.core.services.x.refresh import PollPolicy
 from PIL import Image
 
 FAST_RETRY = RetryPolicy(attempts=3, first_delay_s=0.01, factor=2.0, max_delay_s=0.05)

@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from avatar_studio.core.x import errors as xe
-from avatar_studio.core.x.errors import Context, error_from_response, parse_error_body
+from avatar_studio.core.services.x import errors as xe
+from avatar_studio.core.services.x.errors import Context, error_from_response, parse_error_body
 
 
 def _json(obj: object) -> bytes:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from avatar_studio.core.sandbox.config import SandboxConfig
 from avatar_studio.core.sandbox.server import SandboxServer
-from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, XClient
-from avatar_studio.core.x.errors import (
+from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, XClient
+from avatar_studio.core.services.x.errors import (
     ClockSkew,
     CredentialsRejected,
     NetworkError,
@@ -156,7 +156,7 @@ def test_connection_refused_is_network_error() -> None:
 
 
 def test_read_timeout_is_network_error(sandbox: SandboxServer) -> None:
-    from avatar_studio.core.x.client import Timeouts
+    from avatar_studio.core.services.x.client import Timeouts
     sandbox.faults.set_latency(0.5)
     client = demo_client(sandbox, timeouts=Timeouts(connect_s=2, read_s=0.1),
                          retry=FAST_RETRY)

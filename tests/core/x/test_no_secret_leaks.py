@@ -9,7 +9,7 @@ import pytest
 from avatar_studio.core.cli.account import ENV_VARS
 from avatar_studio.core.credentials import MemoryBackend
 from avatar_studio.core.sandbox.server import SandboxServer
-from avatar_studio.core.x.client import ConsumerKeys, XClient
+from avatar_studio.core.services.x.client import ConsumerKeys, XClient
 
 from tests.core.x.cli_helpers import CliRunner, run_cli
 from tests.core.x.helpers import (

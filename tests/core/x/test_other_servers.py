@@ -7,8 +7,8 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, XClient
-from avatar_studio.core.x.errors import ServerError
+from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, XClient
+from avatar_studio.core.services.x.errors import ServerError
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 

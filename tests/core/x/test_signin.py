@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from avatar_studio.core.sandbox.server import SandboxServer
-from avatar_studio.core.x.client import AccessTokens, ConsumerKeys, XClient
-from avatar_studio.core.x.errors import CredentialsRejected, PinRejected, TokenRevoked
+from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, XClient
+from avatar_studio.core.services.x.errors import CredentialsRejected, PinRejected, TokenRevoked
 
 from tests.core.x.helpers import FAST_RETRY, authorize_in_browser, consumer_client, demo_client
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import threading
 
 import pytest
-from avatar_studio.core import services
-from avatar_studio.core.x.client import ProgressBody, _Cancelled, user_from_json, validate_api_base
-from avatar_studio.core.x.errors import InvalidApiBase, UnexpectedResponse
-from avatar_studio.core.x.refresh import PollPolicy, variant_url
+from avatar_studio.core.services.x.client import (
+    ProgressBody,
+    _Cancelled,
+    user_from_json,
+    validate_api_base,
+)
+from avatar_studio.core.services.x.errors import InvalidApiBase, UnexpectedResponse
+from avatar_studio.core.services.x.refresh import PollPolicy, variant_url
+from avatar_studio.core.services.x.spec import PROCESSING_MIN_WAIT_S
 
 
 @pytest.mark.parametrize(("given", "expected"), [
@@ -54,7 +59,7 @@ def test_poll_schedule_starts_at_one_second_and_backs_off_to_five() -> None:
     assert intervals[0] == 1.0
     assert intervals == sorted(intervals)
     assert max(intervals) == 5.0
-    assert policy.min_wait_s == services.X.processing_min_wait_s
+    assert policy.min_wait_s == PROCESSING_MIN_WAIT_S
     assert policy.timeout_s == 120.0
     # About two minutes of polling stays far below users/show's 900 calls per window.
     total, polls = policy.min_wait_s, 0

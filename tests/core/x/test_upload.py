@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from avatar_studio.core.sandbox.server import SandboxServer
-from avatar_studio.core.x.errors import ImageRejected, NotPublishedYet, UploadCancelled
-from avatar_studio.core.x.refresh import variant_url
+from avatar_studio.core.services.x.errors import ImageRejected, NotPublishedYet, UploadCancelled
+from avatar_studio.core.services.x.refresh import variant_url
 from PIL import Image
 
 from tests.core.x.helpers import FAST_POLL, demo_client, files_under, noise_png
@@ -140,7 +140,7 @@ def test_refresh_waits_for_the_rate_limit_reset_instead_of_exceeding_it(
         client = demo_client(server)
         before = client.verify_credentials()
         client.upload_profile_image(noise_png(64), mime_type="image/png", filename="a.png")
-        with caplog.at_level("INFO", logger="avatar_studio.core.x"):
+        with caplog.at_level("INFO", logger="avatar_studio.core.services.x"):
             result = client.wait_for_new_image(before.user_id, before.profile_image_url_https)
     assert result.new_url != before.profile_image_url_https
     messages = [r.getMessage() for r in caplog.records]

@@ -1,8 +1,10 @@
-"""What can go wrong when talking to X, as a small typed hierarchy.
+"""X's error responses mapped onto the service-neutral categories.
 
-Every class carries a message a user can act on and its own command-line exit code (the
-table is in README.md, "Exit codes"). :func:`error_from_response` turns any HTTP error
-response into one of them, reading X's ``errors[]`` array, the legacy
+Every class carries a message a user can act on, the service ("x"), a help link, and
+(from its category in :mod:`avatar_studio.core.services.errors`) its command-line exit
+code (the table is in README.md, "Exit codes"); X-only refinements (ReadOnlyApp,
+AccessTierRefused, PinRejected) keep their own codes. :func:`error_from_response` turns
+any HTTP error response into one of them, reading X's ``errors[]`` array, the legacy
 ``{"request", "error"}`` shape, plain text (the OAuth endpoints) or an empty body.
 """
 
@@ -18,144 +20,118 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from avatar_studio.core.errors import UserFacingError
+from avatar_studio.core.services import errors as _base
 
+SERVICE_KEY = "x"
 #: Longest piece of the server's own words we repeat to the user.
 MAX_SERVER_TEXT = 300
 
 
-class XApiError(UserFacingError):
-    """Base of every error from the X client."""
-
-    exit_code = 20
-
-    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None,
-                 codes: tuple[int, ...] = (), server_message: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
-        self.codes = codes
-        self.server_message = server_message
+#: Where an X error's "Open help" leads, unless the error names a better page.
+HELP_URL = "https://developer.x.com/en/docs/x-api/v1"
+#: For what only the developer portal can fix (app permissions, access tier).
+PORTAL_URL = "https://developer.x.com/en/portal/dashboard"
 
 
-class CredentialsRejected(XApiError):
+class XApiError(_base.ServiceError):
+    """Base of every error from the X client; carries service "x" and X's help link.
+
+    Each X class below also derives from its category in
+    :mod:`avatar_studio.core.services.errors`, which gives its exit code; the window and
+    the command line only test for those categories.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("service", SERVICE_KEY)
+        kwargs.setdefault("help_url", HELP_URL)
+        super().__init__(*args, **kwargs)
+
+
+class CredentialsRejected(XApiError, _base.CredentialsRejected):
     """401 code 32: bad consumer key/secret, bad token secret or a bad signature."""
 
-    exit_code = 21
 
-
-class TokenRevoked(XApiError):
+class TokenRevoked(XApiError, _base.TokenRevoked):
     """401 code 89: the access token was revoked or expired."""
 
-    exit_code = 22
 
-
-class ClockSkew(XApiError):
+class ClockSkew(XApiError, _base.ClockSkew):
     """401 code 135: the OAuth timestamp is too far from X's clock."""
 
-    exit_code = 23
 
-
-class BadAuthData(XApiError):
+class BadAuthData(XApiError, _base.BadAuthData):
     """400 code 215: no or unreadable authentication data."""
 
-    exit_code = 24
 
-
-class ReadOnlyApp(XApiError):
+class ReadOnlyApp(XApiError, _base.PermissionMissing):
     """The app (and so its tokens) only has Read permission."""
 
     exit_code = 25
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("help_url", PORTAL_URL)
+        super().__init__(*args, **kwargs)
 
-class AccessTierRefused(XApiError):
+
+class AccessTierRefused(XApiError, _base.PermissionMissing):
     """403 code 453: the developer account's access tier lacks this v1.1 endpoint."""
 
     exit_code = 26
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("help_url", PORTAL_URL)
+        super().__init__(*args, **kwargs)
 
-class ImageRejected(XApiError):
+
+class ImageRejected(XApiError, _base.ImageRejected):
     """400/413/422 from the upload: X did not accept the picture."""
 
-    exit_code = 27
 
-
-class RateLimited(XApiError):
+class RateLimited(XApiError, _base.RateLimited):
     """429 (code 88), or the client refused to exceed the advertised remaining calls."""
 
-    exit_code = 28
 
-    def __init__(self, message: str, *, reset_at: datetime | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.reset_at = reset_at
-
-
-class ServerError(XApiError):
+class ServerError(XApiError, _base.ServerError):
     """5xx: X's side failed."""
 
-    exit_code = 29
 
-
-class NetworkError(XApiError):
+class NetworkError(XApiError, _base.NetworkError):
     """No usable HTTP response: timeout, refused or reset connection, DNS failure, TLS."""
 
-    exit_code = 30
 
-
-class UnexpectedResponse(XApiError):
+class UnexpectedResponse(XApiError, _base.UnexpectedResponse):
     """Anything else: an undocumented status or a body we cannot read."""
 
-    exit_code = 31
 
-
-class Cancelled(XApiError):
+class Cancelled(XApiError, _base.Cancelled):
     """The user cancelled a request (a retry wait, say) before it finished."""
 
-    exit_code = 32
 
-    def __init__(self, message: str = "Cancelled.", **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-
-
-class UploadCancelled(Cancelled):
+class UploadCancelled(Cancelled, _base.UploadCancelled):
     """The user cancelled the upload before X answered (same exit code as Cancelled)."""
 
-    exit_code = 32
 
-    def __init__(self, message: str = "Upload cancelled; your profile picture was not changed.",
-                 **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-
-
-class NotPublishedYet(XApiError):
+class NotPublishedYet(XApiError, _base.NotPublishedYet):
     """The upload was accepted but users/show still reports the old picture.
 
     Nothing is lost: X keeps processing the image. ``user_id`` and ``old_url`` are kept
-    so the caller can check again later with the same arguments.
+    so the caller can check again later with the same arguments (the session also sets
+    ``receipt``, the seam's way to check again).
     """
-
-    exit_code = 33
 
     def __init__(self, message: str, *, user_id: str, old_url: str, waited_s: float,
                  cancelled: bool = False, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+        super().__init__(message, waited_s=waited_s, cancelled=cancelled, **kwargs)
         self.user_id = user_id
         self.old_url = old_url
-        self.waited_s = waited_s
-        #: True when the user stopped the wait, False when the time limit ran out.
-        self.cancelled = cancelled
 
 
-class PinRejected(XApiError):
+class PinRejected(XApiError, _base.CodeRejected):
     """/oauth/access_token refused the PIN (wrong, already used or expired)."""
 
-    exit_code = 37
 
-
-class InvalidApiBase(XApiError):
+class InvalidApiBase(XApiError, _base.InvalidApiBase):
     """The API base URL is not https (and not a loopback address) or is malformed."""
-
-    exit_code = 39
 
 
 class Context(Enum):

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from avatar_studio.core import services
-from avatar_studio.core.x.errors import (
+from avatar_studio.core.services.x import spec
+from avatar_studio.core.services.x.errors import (
     NetworkError,
     NotPublishedYet,
     RateLimited,
@@ -27,7 +27,7 @@ from avatar_studio.core.x.errors import (
 )
 
 if TYPE_CHECKING:
-    from avatar_studio.core.x.client import RateLimit, XUser
+    from avatar_studio.core.services.x.client import RateLimit, XUser
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ VARIANTS = ("normal", "bigger", "mini", "200x200", "400x400")
 class PollPolicy:
     """How long and how often to ask users/show; tests shorten every number."""
 
-    min_wait_s: float = services.X.processing_min_wait_s
+    min_wait_s: float = spec.PROCESSING_MIN_WAIT_S
     first_interval_s: float = 1.0
     #: Polls at ``first_interval_s`` before backing off.
     fast_polls: int = 5

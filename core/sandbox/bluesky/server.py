@@ -1,0 +1,86 @@
+"""Run the Bluesky sandbox in-process: ``with BlueskySandbox(config) as pds: pds.base_url``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+
+from avatar_studio.core.sandbox.bluesky.app import BlueskyApp
+from avatar_studio.core.sandbox.bluesky.config import BlueskySandboxConfig
+from avatar_studio.core.sandbox.bluesky.faults import BlueskyFaults
+from avatar_studio.core.sandbox.bluesky.state import BlueskyState
+from avatar_studio.core.sandbox.bluesky.tokens import TokenIssuer
+from avatar_studio.core.sandbox.serving import BackgroundServer
+
+__all__ = ["BlueskyDemo", "BlueskySandbox", "BlueskySandboxConfig"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BlueskyDemo:
+    base_url: str
+    handle: str
+    did: str
+    app_password: str
+    email: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The first ``--json`` line of ``sandbox --service bluesky``."""
+        return {"service": "bluesky", "base_url": self.base_url, "handle": self.handle,
+                "did": self.did, "app_password": self.app_password}
+
+
+class BlueskySandbox:
+    """The embeddable PDS sandbox. Every collaborator is built from ``config``."""
+
+    def __init__(self, config: BlueskySandboxConfig | None = None) -> None:
+        self.config = config or BlueskySandboxConfig()
+        self.state = BlueskyState(self.config)
+        self.faults = BlueskyFaults()
+        host = self.config.host
+        self.issuer = TokenIssuer(f"did:web:{host}",
+                                  access_lifetime_s=self.config.access_lifetime_s,
+                                  refresh_lifetime_s=self.config.refresh_lifetime_s)
+        self.app = BlueskyApp(self.config, self.state, self.faults, self.issuer)
+        self._http = BackgroundServer(self.app, host, self.config.port,
+                                      allow_remote=self.config.allow_remote,
+                                      name="bluesky-sandbox-http")
+
+    def start(self) -> str:
+        base_url = self._http.start()
+        log.info("bluesky sandbox listening on %s", base_url)
+        return base_url
+
+    def stop(self) -> None:
+        if self._http.base_url is not None:
+            self._http.stop()
+            log.info("bluesky sandbox stopped")
+
+    def __enter__(self) -> BlueskySandbox:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        base_url = self._http.base_url
+        if base_url is None:
+            raise RuntimeError("the sandbox is not running; call start() first")
+        return base_url
+
+    @property
+    def demo(self) -> BlueskyDemo:
+        with self.state.lock:
+            account = self.state.demo
+            return BlueskyDemo(base_url=self.base_url, handle=account.handle,
+                               did=account.did, app_password=self.state.demo_app_password,
+                               email=account.email)
+
+    def control(self, action: str, **values: str) -> None:
+        """A /_sandbox/ action, in-process."""
+        self.app.control(action, values)

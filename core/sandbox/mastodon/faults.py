@@ -1,0 +1,133 @@
+"""Faults injected on purpose (from code, the CLI or /_sandbox/), like the X sandbox's."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from avatar_studio.core.sandbox.mastodon.state import MastodonState
+
+FAIL_STATUSES = (500, 502, 503)
+
+
+@dataclass(frozen=True)
+class FaultSnapshot:
+    latency_s: float
+    fail_next: int
+    fail_status: int
+    drop_next: int
+    rate_limit_next: int
+    rate_limit_reset_s: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {"latency_s": self.latency_s, "fail_next": self.fail_next,
+                "fail_status": self.fail_status, "drop_next": self.drop_next,
+                "rate_limit_next": self.rate_limit_next,
+                "rate_limit_reset_s": self.rate_limit_reset_s}
+
+
+class Faults:
+    def __init__(self, state: MastodonState) -> None:
+        self._state = state
+        self._lock = threading.Lock()
+        self._latency = 0.0
+        self._fail_next = 0
+        self._fail_status = 500
+        self._drop_next = 0
+        self._rate_next = 0
+        self._rate_reset_s = 2.0
+        # What revoke_token/set_scopes changed, so reset() undoes exactly that.
+        self._revoked: set[str] = set()
+        self._scopes_before: dict[str, list[str]] = {}
+
+    def set_latency(self, seconds: float) -> None:
+        with self._lock:
+            self._latency = max(0.0, float(seconds))
+
+    def fail_next(self, n: int = 1, status: int = 500) -> None:
+        """Answer the next n API requests with 500 (Rails), 502 or 503 (the proxy)."""
+        if status not in FAIL_STATUSES:
+            raise ValueError("status must be 500, 502 or 503")
+        with self._lock:
+            self._fail_next = max(0, int(n))
+            self._fail_status = status
+
+    def drop_next(self, n: int = 1) -> None:
+        with self._lock:
+            self._drop_next = max(0, int(n))
+
+    def rate_limit_next(self, n: int = 1, reset_in_s: float = 2.0) -> None:
+        """Answer the next n API requests with 429, the window resetting after reset_in_s."""
+        with self._lock:
+            self._rate_next = max(0, int(n))
+            self._rate_reset_s = max(0.0, float(reset_in_s))
+
+    def revoke_token(self, access_token: str) -> bool:
+        """The user revoked the app in their settings; False if the token is unknown."""
+        with self._state.lock:
+            token = self._state.tokens.get(access_token)
+            if token is None:
+                return False
+            if not token.revoked:
+                self._revoked.add(access_token)
+            token.revoked = True
+            return True
+
+    def set_scopes(self, access_token: str, scopes: list[str]) -> bool:
+        """Give a token other scopes (e.g. one without write:accounts, for 403s)."""
+        with self._state.lock:
+            token = self._state.tokens.get(access_token)
+            if token is None:
+                return False
+            self._scopes_before.setdefault(access_token, list(token.scopes))
+            token.scopes = list(scopes)
+            return True
+
+    def reset(self) -> None:
+        with self._state.lock:
+            for value in self._revoked:
+                if value in self._state.tokens:
+                    self._state.tokens[value].revoked = False
+            for value, scopes in self._scopes_before.items():
+                if value in self._state.tokens:
+                    self._state.tokens[value].scopes = scopes
+            self._revoked.clear()
+            self._scopes_before.clear()
+        with self._lock:
+            self._latency = 0.0
+            self._fail_next = 0
+            self._fail_status = 500
+            self._drop_next = 0
+            self._rate_next = 0
+
+    @property
+    def latency(self) -> float:
+        with self._lock:
+            return self._latency
+
+    def take_drop(self) -> bool:
+        with self._lock:
+            if self._drop_next > 0:
+                self._drop_next -= 1
+                return True
+            return False
+
+    def take_failure(self) -> int | None:
+        with self._lock:
+            if self._fail_next > 0:
+                self._fail_next -= 1
+                return self._fail_status
+            return None
+
+    def take_rate_limit(self) -> float | None:
+        """Seconds until the forced window resets, or None."""
+        with self._lock:
+            if self._rate_next > 0:
+                self._rate_next -= 1
+                return self._rate_reset_s
+            return None
+
+    def snapshot(self) -> FaultSnapshot:
+        with self._lock:
+            return FaultSnapshot(self._latency, self._fail_next, self._fail_status,
+                                 self._drop_next, self._rate_next, self._rate_reset_s)

@@ -1,0 +1,139 @@
+"""Serve a WSGI app on loopback from one background thread; shared by every sandbox.
+
+``stop()`` closes open keep-alive connections too and joins every thread it started, so
+nothing is left running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from avatar_studio.core.net import is_loopback_host
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+__all__ = ["BackgroundServer"]
+
+log = logging.getLogger(__name__)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug's handler, logging to our logger at DEBUG instead of stderr."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        log.debug("sandbox %s: " + message, type, *args)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Method and path only: query strings may carry oauth_* values.
+        log.debug("sandbox %s %s -> %s", self.command, self.path.split("?", 1)[0], code)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # http.server would add its own Date (and Server) header; the app sets Date itself
+        # so every response has exactly one, whichever server runs it.
+        self.log_request(code)
+        self.send_response_only(code, message)
+
+
+class _BindFailed(Exception):
+    """Carries the bind error past werkzeug, which would print it and sys.exit(1)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _TrackingServer(ThreadedWSGIServer):
+    """Joins its request threads on close and can cut idle keep-alive connections."""
+
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def server_bind(self) -> None:
+        try:
+            super().server_bind()
+        except OSError as exc:
+            raise _BindFailed(exc) from exc
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class BackgroundServer:
+    """One WSGI app on ``host:port`` (0 = a free port) in a background thread."""
+
+    def __init__(self, app: Callable[..., Any], host: str, port: int, *,
+                 allow_remote: bool = False, name: str = "sandbox-http") -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self.allow_remote = allow_remote
+        self.name = name
+        self._server: _TrackingServer | None = None
+        self._thread: threading.Thread | None = None
+        self._base_url: str | None = None
+
+    def start(self) -> str:
+        """Bind, start serving and return the base URL (raises OSError if it cannot bind)."""
+        if self._server is not None:
+            assert self._base_url is not None
+            return self._base_url
+        if not is_loopback_host(self.host) and not self.allow_remote:
+            raise ValueError(f"refusing to listen on non-loopback address {self.host!r} "
+                             "(allow_remote is off)")
+        try:
+            server = _TrackingServer(self.host, self.port, self.app, handler=_QuietHandler)
+        except _BindFailed as exc:
+            raise exc.error from None
+        self._server = server
+        port = server.socket.getsockname()[1]
+        shown = "127.0.0.1" if self.host in ("0.0.0.0", "localhost") else self.host  # noqa: S104
+        if ":" in shown:
+            shown = f"[{shown}]"
+        self._base_url = f"http://{shown}:{port}"
+        self._thread = threading.Thread(target=server.serve_forever, name=self.name,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self._base_url
+
+    def stop(self) -> None:
+        """Stop serving, close connections and join every thread."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()  # the accept loop has ended when this returns
+        # werkzeug's serve_forever() then joins the request threads (server_close); idle
+        # keep-alive connections would block that, so cut them first.
+        server.close_connections()
+        if thread is not None:
+            thread.join()
+        server.server_close()
+        self._server = None
+        self._thread = None
+        self._base_url = None
+
+    @property
+    def base_url(self) -> str | None:
+        return self._base_url
