@@ -10,11 +10,7 @@ from typing import Any
 
 import requests
 from avatar_studio.core.fetch import DEFAULT_FETCH_LIMITS, FetchLimits, fetch_image
-from avatar_studio.core.imaging.faces import (
-    DetectorUnavailable,
-    FaceFinder,
-    default_face_finder,
-)
+from avatar_studio.core.imaging.faces import DetectorUnavailable, FaceFinder
 from avatar_studio.core.imaging.smartcrop import Framing, frame
 from avatar_studio.core.imaging.source import ImageSource
 from avatar_studio.gui.document import LoadedImage
@@ -55,7 +51,7 @@ class ImageLoader(QObject):
         progress(int, int): bytes downloaded of a link (total 0 if unknown).
         loaded(object): a LoadedImage, shown at once with the centred crop.
         framed(object): a Framed, the first crop found for it afterwards (face, saliency
-            or centre) on a worker thread.
+            or centre) on a worker thread; only with a ``face_finder``.
         frame_loaded(object): a LoadedImage for another frame of the current source.
         failed(object): the exception, for the error banner.
     """
@@ -70,8 +66,7 @@ class ImageLoader(QObject):
     def __init__(self, runner: TaskRunner, parent: QObject | None = None, *,
                  fetch_limits: FetchLimits = DEFAULT_FETCH_LIMITS,
                  session: requests.Session | None = None,
-                 face_finder: Callable[[], FaceFinder | DetectorUnavailable]
-                 = default_face_finder,
+                 face_finder: Callable[[], FaceFinder | DetectorUnavailable] | None = None,
                  framing_min_side: int = FRAMING_MIN_SIDE) -> None:
         super().__init__(parent)
         self._runner = runner
@@ -121,11 +116,13 @@ class ImageLoader(QObject):
     def _on_loaded(self, loaded: LoadedImage) -> None:
         # The first frame goes out now, centred; the face comes after, off this thread.
         self.loaded.emit(loaded)
-        self.find_framing(loaded)
+        if self._face_finder is not None:
+            self.find_framing(loaded, self._face_finder)
 
-    def find_framing(self, loaded: LoadedImage) -> None:
+    def find_framing(self, loaded: LoadedImage,
+                     finder_for: Callable[[], FaceFinder | DetectorUnavailable]) -> None:
         """Find the first crop for ``loaded`` in the background; emits ``framed``."""
-        finder_for, min_side = self._face_finder, self._framing_min_side
+        min_side = self._framing_min_side
         info = loaded.source.info
 
         def work(ctx: TaskContext) -> Framed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from avatar_studio.core.imaging.faces import default_face_finder
 from avatar_studio.core.settings import Settings, update_settings
 from avatar_studio.core.version import APP_NAME, __version__
 from avatar_studio.gui.accounts import AccountManager, AccountPanel
@@ -108,7 +109,8 @@ class MainWindow(QMainWindow):
                                      fill=QColor(settings.fill_color),
                                      flatten_alpha=settings.flatten_alpha)
         self.document.set_fit(settings.fit_mode)
-        self.loader = ImageLoader(ctx.runner, self)
+        # Every photo opens centred at once, then framed on the face (loader.framed).
+        self.loader = ImageLoader(ctx.runner, self, face_finder=default_face_finder)
         self.accounts = AccountManager(ctx.store, ctx.runner, ctx.services, self)
 
         central = QWidget(self)
