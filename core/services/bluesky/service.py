@@ -50,7 +50,7 @@ from avatar_studio.core.services.bluesky.errors import (
 )
 from avatar_studio.core.services.bluesky.xrpc import Timeouts, Xrpc, validate_base
 
-SECRET_VERSION = 1
+SECRET_VERSION = 2  # the keyring format version all services share
 SECRET_KEYS = ("did", "handle", "pds", "access_jwt", "refresh_jwt")
 #: Refresh when less than this is left of the access token (the atproto SDK uses 15 min
 #: of a 2 h token; a quarter of the lifetime for the short ones tests use).
@@ -430,7 +430,7 @@ class BlueskyService:
         return BlueskySession(self, identity, upgraded, on_secret_changed)
 
     def upgrade_secret(self, data: Mapping[str, Any]) -> Secret:
-        """Version 1 is the only one so far; ValueError when a value is missing."""
+        """Format 2 (the first with Bluesky); ValueError when a value is missing."""
         values: dict[str, str] = {}
         for key in SECRET_KEYS:
             value = data.get(key)
