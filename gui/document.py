@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avatar_studio.core.history import History
-from avatar_studio.core.imaging.crop import CropModel, CropState
+from avatar_studio.core.imaging.crop import CropModel, CropState, SourceBox
 from avatar_studio.core.imaging.render import RenderOptions
 from avatar_studio.core.imaging.source import ImageSource, Proxy
 from PySide6.QtCore import QObject, Signal
@@ -84,6 +84,8 @@ class CropDocument(QObject):
         self.flatten_alpha = flatten_alpha
         #: Bumped on every change, so late background results can be recognised.
         self.generation = 0
+        #: The crop as opened, until the user changes it (then None).
+        self._untouched: CropState | None = None
         self.history: History[Snapshot] = History(self.snapshot())
 
     # -- undo ---------------------------------------------------------------------
@@ -126,6 +128,7 @@ class CropDocument(QObject):
         self.loaded = loaded
         info = loaded.source.info
         self.model = CropModel(info.width, info.height, fit=self.fit)
+        self._untouched = self.model.state
         # A new picture starts a new history: undo never reaches into another image.
         self.history = History(self.snapshot())
         self._bump()
@@ -151,7 +154,31 @@ class CropDocument(QObject):
     def state(self) -> CropState | None:
         return self.model.state if self.model is not None else None
 
+    @property
+    def crop_untouched(self) -> bool:
+        """True while the crop is still the one the image opened with."""
+        return self.model is not None and self.model.state == self._untouched
+
     # -- edits --------------------------------------------------------------------
+    def apply_first_crop(self, loaded: LoadedImage, box: SourceBox) -> bool:
+        """Move the opening crop to ``box`` (oriented source px), as an ordinary edit,
+        unless the image was replaced or the user has moved the crop meanwhile."""
+        if (self.loaded is None or loaded.source is not self.loaded.source
+                or not self.crop_untouched):
+            return False
+        if self.model is None:
+            return False
+        before = self.model.state
+        self.model.set_source_box(box.x, box.y, box.size)
+        self._untouched = self.model.state
+        # How the picture opened, not a change of the user's: undo does not go back
+        # past it (Ctrl+0 and Centre Crop are the undoable ways back).
+        self.history.replace_current(self.snapshot())
+        if self.model.state != before:
+            self._bump()
+            self.crop_changed.emit()
+        return True
+
     def edit(self, change: Callable[[CropModel], object], label: str = "Crop",
              merge: str | None = None) -> None:
         """Apply ``change`` to the crop as one undo step (``merge``: see History)."""

@@ -108,9 +108,15 @@ class EditorActions(QObject):
                             self._on_flatten, checkable=True)
         self.reset = make("Re&set Crop", "Ctrl+0", "Back to the largest centred square "
                           "(undoable)", editor.reset, icon="zoom-original")
+        # The window opens on the face; this is the classic frame, as an undoable edit.
+        self.centre_crop = make("C&entre Crop", "Ctrl+Shift+0",
+                                "The largest centred square, instead of the one framed on "
+                                "the face", lambda: document.edit(lambda m: m.centre(),
+                                                                  "Centre Crop"))
         self.edit_actions = [self.undo, self.redo]
         self.all = [self.rotate_left, self.rotate_right, self.flip_h, self.flip_v,
-                    self.circle, self.fit, self.fill, self.flatten, self.reset]
+                    self.circle, self.fit, self.fill, self.flatten, self.reset,
+                    self.centre_crop]
         document.image_changed.connect(self.sync)
         document.crop_changed.connect(self.sync)
         document.history_changed.connect(self.sync)
@@ -122,7 +128,7 @@ class EditorActions(QObject):
         doc = self._doc
         on = doc.has_image
         for action in (self.rotate_left, self.rotate_right, self.flip_h, self.flip_v,
-                       self.reset):
+                       self.reset, self.centre_crop):
             action.setEnabled(on)
         self.fit.setChecked(doc.fit)
         self.flatten.setChecked(doc.flatten_alpha)
@@ -184,8 +190,8 @@ class EditorToolbar(QWidget):
         outer.addLayout(zoom_row)
         # Flattening is rare: it lives in the Image menu only.
         self.buttons: dict[str, QToolButton] = {}
-        shown = [actions.undo, actions.redo, None, *(a for a in actions.all
-                                                    if a is not actions.flatten)]
+        shown = [actions.undo, actions.redo, None,
+                 *(a for a in actions.all if a not in (actions.flatten, actions.centre_crop))]
         for action in shown:
             if action is None:
                 layout.addSpacing(12)
