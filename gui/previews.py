@@ -214,6 +214,7 @@ class PreviewController(QObject):
         self._runner = runner
         self._spec = spec or registry.default().default_spec
         self.latest: ExactPreview | None = None
+        self._render_now = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
@@ -234,6 +235,9 @@ class PreviewController(QObject):
             self._panel.clear()
             return
         self._panel.set_frames(loaded.source.info.frame_count, loaded.frame)
+        # A new picture: render its exact preview at once. The debounce is for a user who
+        # is moving the crop, and nobody has moved yet.
+        self._render_now = True
 
     @Slot()
     def on_document_crop_changed(self) -> None:
@@ -245,7 +249,11 @@ class PreviewController(QObject):
                              state, self._spec.output_side, self._doc.editor_fill())
         self._panel.show_image(quick, exact=False)
         self._panel.set_warnings(source_warnings(self._doc, self._spec))
-        self._timer.start()
+        if self._render_now:
+            self._render_now = False
+            self.render_exact()
+        else:
+            self._timer.start()
 
     def stop(self) -> None:
         self._timer.stop()

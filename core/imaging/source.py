@@ -195,7 +195,11 @@ class ImageSource:
         self.info = info
         self._orientation = orientation
         self._lock = threading.Lock()
-        # The last decode kept for rendering (or the full frame once full() ran).
+        # One decode at a time: the window's proxy, its exact preview and the sharp view
+        # run on different workers, and a second request waits and reuses the first.
+        self._decode_lock = threading.Lock()
+        # The sharpest decode kept for rendering (the proxy, a DCT-scaled decode or the
+        # full frame).
         self._base: RenderBase | None = None
 
     @property
@@ -338,8 +342,14 @@ class ImageSource:
                 draft = s
                 if math.ceil(long_side / s) <= max_side:
                     break
-        im, transform = self._decode_stored(frame, draft, max_side)
-        im = self._orient(apply_transform(im, transform, in_place=True))
+        with self._decode_lock:
+            im, transform = self._decode_stored(frame, draft, max_side)
+            im = self._orient(apply_transform(im, transform, in_place=True))
+            w, h = self.info.width, self.info.height
+            if w % im.width == 0 and h % im.height == 0 and w // im.width == h // im.height:
+                # An exact 1/k scale of the oriented sRGB frame: the render can resample
+                # from it (the window's first exact preview decodes nothing again).
+                self._keep(RenderBase(frame, im, None, 1, im.width / w))
         return Proxy(im, im.width / self.info.width, frame)
 
     def quick_proxy(self, frame: int = 0) -> Proxy:
@@ -353,12 +363,30 @@ class ImageSource:
             base = self._base
         if base is not None and base.frame == frame and base.is_full:
             return base.image
-        im, transform = self._decode_stored(frame)
-        im = self._orient(apply_transform(im, transform, in_place=True))
-        with self._lock:
-            # One decoded frame is kept: full frames are large.
-            self._base = RenderBase(frame, im, None, 1, 1.0)
+        with self._decode_lock:
+            if self.has_full(frame):  # decoded by another thread meanwhile
+                return self.full(frame)
+            im, transform = self._decode_stored(frame)
+            im = self._orient(apply_transform(im, transform, in_place=True))
+            self._keep(RenderBase(frame, im, None, 1, 1.0))
         return im
+
+    def _keep(self, base: RenderBase) -> None:
+        """Keep ``base`` as the one cached decode (full frames are large) unless a decode
+        of this frame at least as sharp is kept already (the oriented sRGB full frame
+        wins over a stored one of the same size)."""
+        with self._lock:
+            old = self._base
+            if (old is None or old.frame != base.frame or old.scale < base.scale - 1e-9
+                    or (base.is_full and not old.is_full)):
+                self._base = base
+
+    def _cached(self, frame: int, min_scale: float) -> RenderBase | None:
+        with self._lock:
+            base = self._base
+        if base is not None and base.frame == frame and base.scale >= min_scale - 1e-9:
+            return base
+        return None
 
     def has_full(self, frame: int = 0) -> bool:
         with self._lock:
@@ -367,16 +395,19 @@ class ImageSource:
     def render_base(self, frame: int, min_scale: float) -> RenderBase:
         """Pixels for the final render, at least ``min_scale`` of full resolution: the
         cached decode when it is sharp enough, else a new (possibly DCT-scaled) one."""
-        with self._lock:
-            base = self._base
-        if base is not None and base.frame == frame and base.scale >= min_scale - 1e-9:
+        base = self._cached(frame, min_scale)
+        if base is not None:
             return base
-        draft = self._draft_for(min_scale)
-        im, transform = self._decode_stored(frame, draft)
-        base = RenderBase(frame, im, transform, self._orientation,
-                          im.width / self._stored_size[0])
-        with self._lock:
-            self._base = base
+        with self._decode_lock:
+            # Another thread (the proxy, the sharp view) may have decoded it meanwhile.
+            base = self._cached(frame, min_scale)
+            if base is not None:
+                return base
+            draft = self._draft_for(min_scale)
+            im, transform = self._decode_stored(frame, draft)
+            base = RenderBase(frame, im, transform, self._orientation,
+                              im.width / self._stored_size[0])
+            self._keep(base)
         return base
 
     @property
