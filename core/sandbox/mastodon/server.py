@@ -88,6 +88,7 @@ class MastodonSandbox:
         server, thread = self._server, self._thread
         if server is None:
             return
+        self.faults.pause.interrupt()  # requests sleeping on a latency fault end now
         server.shutdown()
         server.close_connections()
         if thread is not None:
