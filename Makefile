@@ -11,7 +11,7 @@ XVFB := xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp"
 export LANG := C.UTF-8
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test check lint typecheck typecheck-tree contracts unit gui-xvfb smoke bench package package-test sysdeps-run sysdeps-test sysdeps-package venv clean
+.PHONY: run test check lint typecheck typecheck-tree contracts unit gui-xvfb smoke bench package package-test sysdeps-run sysdeps-test sysdeps-package sysdeps-bench venv clean
 
 run: sysdeps-run $(STAMP)
 	$(BIN)/avatar-studio $(ARGS)
@@ -27,6 +27,10 @@ sysdeps-test:
 
 sysdeps-package:
 	@packaging/sysdeps.sh package
+
+# The peers the benchmarks compare against: vipsthumbnail (libvips-tools), ImageMagick.
+sysdeps-bench:
+	@packaging/sysdeps.sh bench
 
 venv: $(STAMP)
 
@@ -84,7 +88,7 @@ package-test: sysdeps-test $(PACKAGE_STAMP)
 	AVATAR_STUDIO_DEB_COMPRESSION=$${AVATAR_STUDIO_DEB_COMPRESSION:-zstd} packaging/build-deb.sh
 	packaging/test-installed.sh "$$(packaging/build-deb.sh --print-path)"
 
-bench: $(STAMP)
+bench: sysdeps-bench $(STAMP)
 	$(BIN)/python -m tests.bench
 
 clean:

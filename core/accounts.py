@@ -1,14 +1,21 @@
-"""Signed-in accounts: the non-secret list in settings, the secrets in the keyring.
+"""Signed-in accounts of any service: the non-secret list in settings, the secrets in the
+keyring.
 
 Signing in saves the secret first and only then lists the account, so a failing keyring
 never leaves an account without its secret. Signing out deletes both. In
 "this session only" mode (the store keeps secrets in memory) accounts are not written to
 the settings file either, so nothing outlives the process.
+
+Accounts are named by ``@name`` (the handle as the service writes it; a Mastodon
+``@user@instance`` also by ``@user``) or, when two services share a name, by
+``SERVICE:@name`` (``x:@alice``, ``mastodon:@alice@example.social``).
 """
 
 from __future__ import annotations
 
+import builtins
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,17 +23,10 @@ from avatar_studio.core.credentials import (
     SERVICE_NAME,
     CredentialStore,
     KeyringUnavailable,
-    Secrets,
 )
 from avatar_studio.core.errors import UserFacingError
-from avatar_studio.core.services.x.client import (
-    AccessTokens,
-    ConsumerKeys,
-    RetryPolicy,
-    SignedIn,
-    XClient,
-)
-from avatar_studio.core.services.x.refresh import PollPolicy
+from avatar_studio.core.services import registry
+from avatar_studio.core.services.base import Identity, Secret, Service, Session, SignedInAccount
 from avatar_studio.core.settings import AccountRecord, Settings, load_settings, update_settings
 
 log = logging.getLogger(__name__)
@@ -41,33 +41,37 @@ class AccountNotFound(UserFacingError):
 @dataclass(frozen=True)
 class ResolvedAccount:
     record: AccountRecord
-    secrets: Secrets
+    secret: Secret
 
 
-def record_for(signed_in: SignedIn, api_base: str) -> AccountRecord:
-    user = signed_in.user
-    return AccountRecord(service="x", base_url=api_base, user_id=user.user_id,
-                         screen_name=user.screen_name, name=user.name)
+def record_for(identity: Identity) -> AccountRecord:
+    return AccountRecord(service=identity.service, api_base=identity.api_base,
+                         account_id=identity.account_id, handle=identity.handle,
+                         display_name=identity.display_name)
 
 
-def secrets_for(consumer: ConsumerKeys, tokens: AccessTokens) -> Secrets:
-    return Secrets(consumer.api_key, consumer.api_secret, tokens.token, tokens.secret)
+def identity_for(record: AccountRecord) -> Identity:
+    """What the settings know of the account (the avatar URL is not kept)."""
+    return Identity(service=record.service, api_base=record.api_base,
+                    account_id=record.account_id, handle=record.handle,
+                    display_name=record.display_name)
 
 
-def client_for(secrets: Secrets, api_base: str, *, poll: PollPolicy | None = None,
-               retry: RetryPolicy | None = None, account: str = "") -> XClient:
-    return XClient(ConsumerKeys(secrets.api_key, secrets.api_secret),
-                   AccessTokens(secrets.access_token, secrets.access_secret),
-                   api_base=api_base, poll=poll, retry=retry or RetryPolicy(),
-                   account=account)
+def _names(records: Sequence[AccountRecord]) -> str:
+    handles = [r.handle.lower() for r in records]
+    # SERVICE:@name only where the plain name would not say which one.
+    return ", ".join(r.label if handles.count(r.handle.lower()) > 1 else r.handle
+                     for r in records)
 
 
 class Accounts:
     """The account list plus its secrets; every method reads the settings afresh."""
 
-    def __init__(self, store: CredentialStore, *, settings_path: Path | None = None) -> None:
+    def __init__(self, store: CredentialStore, *, settings_path: Path | None = None,
+                 services: Callable[[str], Service] = registry.get) -> None:
         self.store = store
         self.settings_path = settings_path
+        self.services = services
         self._session: list[AccountRecord] = []
 
     def _load(self) -> Settings:
@@ -78,39 +82,47 @@ class Accounts:
         keys = {a.key for a in saved}
         return saved + [a for a in self._session if a.key not in keys]
 
-    def add(self, signed_in: SignedIn, consumer: ConsumerKeys, api_base: str) -> AccountRecord:
-        record = record_for(signed_in, api_base)
-        self.store.save(record, secrets_for(consumer, signed_in.tokens))
+    def add(self, account: SignedInAccount) -> AccountRecord:
+        record = record_for(account.identity)
+        self.store.save(record, account.secret)
         if self.store.in_memory:
             self._session = [a for a in self._session if a.key != record.key] + [record]
             return record
+
         def change(settings: Settings) -> None:
             settings.upsert_account(record)
             settings.last_account = record.key
 
         update_settings(change, self.settings_path)
-        log.info("Signed in as @%s (%s)", record.screen_name, record.base_url)
+        log.info("Signed in as %s (%s)", record.label, record.api_base)
         return record
 
-    def find(self, name: str | None = None, *, base_url: str | None = None) -> AccountRecord:
-        """By key or @name; without a name the last used account, or the only one.
-
-        ``base_url`` limits the choice to accounts signed in on that API server.
-        """
+    def find(self, name: str | None = None, *, api_base: str | None = None,
+             service: str | None = None) -> AccountRecord:
+        """By key, @name or SERVICE:@name; without a name the last used account, or the
+        only one. ``api_base`` / ``service`` limit the choice."""
         accounts = self.list()
-        if base_url is not None:
-            accounts = [a for a in accounts if a.base_url == base_url]
+        if service is not None:
+            accounts = [a for a in accounts if a.service == service]
+        if api_base is not None:
+            accounts = [a for a in accounts if a.api_base == api_base]
         if not accounts:
-            where = f" on {base_url}" if base_url else ""
+            where = f" on {api_base}" if api_base else ""
             raise AccountNotFound(f"No account is signed in{where}.",
                                   hint="Sign in first: avatar-studio-cli login")
         if name:
-            for acc in accounts:
-                if acc.matches(name):
-                    return acc
+            exact = [a for a in accounts if a.key == name]
+            found = exact or [a for a in accounts if a.matches(name)]
+            if len(found) == 1:
+                return found[0]
+            if found:
+                raise AccountNotFound(
+                    f"{name} could mean several accounts: {_names(found)}.",
+                    hint="Say which with SERVICE:@name, e.g. --account "
+                         f"{found[0].label}")
             raise AccountNotFound(
                 f"No signed-in account is called {name}.",
-                hint="Signed in: " + ", ".join(f"@{a.screen_name}" for a in accounts))
+                hint="Signed in: " + _names(accounts))
         if len(accounts) == 1:
             return accounts[0]
         last = self._load().last_account
@@ -119,12 +131,30 @@ class Accounts:
                 return acc
         raise AccountNotFound(
             "Several accounts are signed in; say which one.",
-            hint="Use --account with one of: "
-                 + ", ".join(f"@{a.screen_name}" for a in accounts))
+            hint="Use --account with one of: " + _names(accounts))
+
+    def find_many(self, names: Sequence[str]) -> builtins.list[AccountRecord]:
+        """Each name resolved (AccountNotFound for the first that is not); no repeats."""
+        found: builtins.list[AccountRecord] = []
+        for name in names:
+            record = self.find(name)
+            if record.key not in {r.key for r in found}:
+                found.append(record)
+        return found
 
     def resolve(self, name: str | None = None) -> ResolvedAccount:
         record = self.find(name)
         return ResolvedAccount(record, self.store.load(record))
+
+    def open_session(self, record: AccountRecord, secret: Secret | None = None) -> Session:
+        """A session for a saved account; rotated secrets are written back at once."""
+        secret = secret if secret is not None else self.store.load(record)
+
+        def keep(new: Secret) -> None:
+            self.store.save(record, new)
+
+        return self.services(record.service).open_session(
+            identity_for(record), secret, on_secret_changed=keep)
 
     def remember_used(self, record: AccountRecord) -> None:
         settings = self._load()
@@ -147,10 +177,10 @@ class Accounts:
         self._session = [a for a in self._session if a.key != record.key]
         if any(a.key == record.key for a in self._load().accounts):
             update_settings(lambda fresh: fresh.remove_account(record.key), self.settings_path)
-        log.info("Signed out @%s", record.screen_name)
+        log.info("Signed out %s", record.label)
         if problem is not None:
             raise KeyringUnavailable(
-                f"{problem.problem}; @{record.screen_name} is signed out here, but its "
+                f"{problem.problem}; {record.handle} is signed out here, but its "
                 f"secret may still be in the keyring",
                 hint=f"Remove the keyring entry for service '{SERVICE_NAME}' and user "
                      f"'{record.key}' with your keyring manager once it works.")

@@ -1,8 +1,12 @@
 """Account secrets in the OS keyring, and nowhere else.
 
-One small JSON secret per account (service ``avatar-studio``, user name
-:attr:`AccountRecord.key`). When the keyring is missing, locked or failing, every call
-raises :class:`KeyringUnavailable` naming the problem; the caller may then choose
+One small versioned JSON secret per account (service ``avatar-studio``, user name
+:attr:`AccountRecord.key`): ``{"v": 2, "service": key, ...}``, the rest being the
+service's own (:class:`~avatar_studio.core.services.base.Secret`). A value an older
+release stored is upgraded on reading (:data:`SECRET_UPGRADES`, one function per
+version step, then the service's own ``upgrade_secret``) and written back at once.
+When the keyring is missing, locked or failing, every call raises
+:class:`KeyringUnavailable` naming the problem; the caller may then choose
 :meth:`CredentialStore.use_memory_for_session` (secrets kept in this process only).
 There is deliberately no file fallback.
 """
@@ -12,19 +16,20 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import keyring
 import keyring.backend
 import keyring.errors
 from avatar_studio.core.errors import UserFacingError
+from avatar_studio.core.services import registry
+from avatar_studio.core.services.base import Secret, Service
 from avatar_studio.core.settings import AccountRecord
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = "avatar-studio"
-SECRET_FORMAT = 1
 
 
 class KeyringUnavailable(UserFacingError):
@@ -46,32 +51,28 @@ class SecretsMissing(UserFacingError):
     exit_code = 35
 
 
-@dataclass(frozen=True)
-class Secrets:
-    """The four OAuth 1.0a values; never shown in a repr, a log or a message."""
+SECRET_FORMAT = 2
 
-    api_key: str = field(repr=False)
-    api_secret: str = field(repr=False)
-    access_token: str = field(repr=False)
-    access_secret: str = field(repr=False)
 
-    def to_json(self) -> str:
-        return json.dumps({"v": SECRET_FORMAT, "api_key": self.api_key,
-                           "api_secret": self.api_secret, "access_token": self.access_token,
-                           "access_secret": self.access_secret}, separators=(",", ":"))
+def _secret_v1_to_v2(data: dict[str, Any], account: AccountRecord) -> dict[str, Any]:
+    """Release 1 stored X's four OAuth values with no service name (X was the only one)."""
+    return {**data, "v": 2, "service": data.get("service") or account.service}
 
-    @classmethod
-    def from_json(cls, text: str) -> Secrets:
-        data: Any = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-        values: list[str] = []
-        for key in ("api_key", "api_secret", "access_token", "access_secret"):
-            value = data.get(key)
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"{key} is missing")
-            values.append(value)
-        return cls(*values)
+
+#: version N -> the function that turns a version-N keyring value into version N + 1.
+SECRET_UPGRADES: dict[int, Callable[[dict[str, Any], AccountRecord], dict[str, Any]]] = {
+    1: _secret_v1_to_v2,
+}
+
+
+def upgrade_secret_data(data: dict[str, Any], account: AccountRecord) -> dict[str, Any]:
+    version = data.get("v", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError("no version")
+    while version < SECRET_FORMAT:
+        data = SECRET_UPGRADES[version](data, account)
+        version += 1
+    return data
 
 
 class NotViable:
@@ -142,9 +143,12 @@ def _problem(exc: Exception) -> KeyringUnavailable:
 class CredentialStore:
     """Save, load and delete account secrets through one keyring backend."""
 
-    def __init__(self, backend: keyring.backend.KeyringBackend | None = None) -> None:
+    def __init__(self, backend: keyring.backend.KeyringBackend | None = None, *,
+                 services: Callable[[str], Service] = registry.get) -> None:
         self._backend = backend
         self._memory: MemoryBackend | None = None
+        #: key -> Service, whose upgrade_secret checks (and upgrades) what is read.
+        self._services = services
 
     @property
     def in_memory(self) -> bool:
@@ -185,16 +189,16 @@ class CredentialStore:
         backend = self._backend or keyring.get_keyring()
         return f"{type(backend).__module__}.{type(backend).__name__}"
 
-    def save(self, account: AccountRecord, secrets: Secrets) -> None:
+    def save(self, account: AccountRecord, secret: Secret) -> None:
         backend = self.backend()
         try:
-            backend.set_password(SERVICE_NAME, account.key, secrets.to_json())
+            backend.set_password(SERVICE_NAME, account.key, secret.to_json())
         except Exception as exc:  # noqa: BLE001 - see _problem
             log.info("Keyring save failed: %s", type(exc).__name__)
             raise _problem(exc) from None
-        log.info("Saved the secret for @%s in %s", account.screen_name, self.describe())
+        log.info("Saved the secret for %s in %s", account.label, self.describe())
 
-    def load(self, account: AccountRecord) -> Secrets:
+    def load(self, account: AccountRecord) -> Secret:
         backend = self.backend()
         try:
             text = backend.get_password(SERVICE_NAME, account.key)
@@ -203,14 +207,31 @@ class CredentialStore:
             raise _problem(exc) from None
         if text is None:
             raise SecretsMissing(
-                f"The keyring has no saved sign-in for @{account.screen_name}.",
+                f"The keyring has no saved sign-in for {account.handle}.",
                 hint="Sign in again (avatar-studio-cli login).")
         try:
-            return Secrets.from_json(text)
-        except ValueError:
+            data: Any = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            stored = data.get("v")
+            data = upgrade_secret_data(data, account)
+            if data.get("service") != account.service:
+                raise ValueError("another service's secret")
+            secret = self._services(account.service).upgrade_secret(data)
+        except (ValueError, registry.UnknownService):
             raise SecretsMissing(
-                f"The saved sign-in for @{account.screen_name} in the keyring is damaged.",
+                f"The saved sign-in for {account.handle} in the keyring is damaged.",
                 hint="Sign in again (avatar-studio-cli login).") from None
+        if stored != secret.version:
+            # Upgraded: store the new form now, so the next read is plain.
+            try:
+                self.save(account, secret)
+            except KeyringUnavailable as exc:
+                log.info("Could not write the upgraded secret back: %s", exc.problem)
+            else:
+                log.info("Upgraded the keyring secret for %s from version %s to %d",
+                         account.label, stored, secret.version)
+        return secret
 
     def delete(self, account: AccountRecord) -> bool:
         """Remove the secret; False if there was none. KeyringUnavailable if it failed."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import urllib.parse
 
 
 def is_loopback_ip(address: str) -> bool:
@@ -44,3 +45,26 @@ def is_loopback_host(host: str) -> bool:
     """True when ``host`` resolves, and only to loopback addresses."""
     addresses = resolve(host)
     return bool(addresses) and all(is_loopback_ip(a) for a in addresses)
+
+
+def validate_api_base(url: str, *, what: str = "The API base URL") -> str:
+    """``url`` without a trailing slash; https unless the host is loopback.
+
+    Raises ValueError with a sentence for the user (services wrap it in their own
+    InvalidApiBase).
+    """
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ValueError(f"{what} {url!r} is not a valid URL.") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError(f"{what} {url!r} must start with https://.")
+    if parts.scheme == "http" and not is_loopback_host(host):
+        raise ValueError(
+            f"{what} {url!r} uses plain http; only https is allowed "
+            "(plain http only for a sandbox on this computer, e.g. http://127.0.0.1:8400).")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{what} {url!r} must not have a query or fragment.")
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))

@@ -1,7 +1,9 @@
 """Typed settings in one JSON file in the user's config folder (never any secret).
 
 Every setting is declared here with its type and default; the window and the command
-line read and write them only through :class:`Settings`.
+line read and write them only through :class:`Settings`. A file an older release wrote
+is upgraded on reading by :data:`UPGRADES`, one function per version step; keys this
+release does not know (a newer release's, say) are kept and written back unchanged.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from avatar_studio.core import paths
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "settings.json"
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
 MAX_RECENT_FILES = 10
 
 
@@ -28,21 +30,43 @@ MAX_RECENT_FILES = 10
 class AccountRecord:
     """The non-secret half of a signed-in account (secrets live in the keyring)."""
 
+    #: Registry key of the service: "x", "mastodon", "bluesky".
     service: str
-    base_url: str
-    user_id: str
-    screen_name: str
-    name: str = ""
+    #: API base URL without a trailing slash (X API host, Mastodon instance, PDS).
+    api_base: str
+    #: Stable id that survives renames (X user id, Mastodon account id, DID).
+    account_id: str
+    #: As the service writes it: "@name", "@user@instance", "@alice.bsky.social".
+    handle: str
+    display_name: str = ""
 
     @property
     def key(self) -> str:
         """Stable identifier, also the keyring user name for this account's secret."""
-        return f"{self.service}:{self.base_url}:{self.user_id}"
+        return f"{self.service}:{self.api_base}:{self.account_id}"
+
+    @property
+    def label(self) -> str:
+        """``SERVICE:@name``: what tells two services' same names apart."""
+        return f"{self.service}:{self.handle}"
 
     def matches(self, key_or_name: str) -> bool:
-        """True for this account's key or its @name (any case, "@" optional)."""
-        wanted = key_or_name.removeprefix("@").lower()
-        return self.key == key_or_name or self.screen_name.lower() == wanted
+        """True for this account's key, its handle, or ``SERVICE:`` + its handle.
+
+        Any case, "@" optional; a Mastodon-style "@user@instance" also answers to its
+        "@user" (Accounts.find refuses a name that fits several accounts).
+        """
+        wanted = key_or_name.strip()
+        if wanted == self.key:
+            return True
+        service, colon, rest = wanted.partition(":")
+        if colon and "://" not in wanted:
+            if service.lower() != self.service:
+                return False
+            wanted = rest
+        name = wanted.removeprefix("@").lower()
+        handle = self.handle.removeprefix("@").lower()
+        return bool(name) and (name == handle or name == handle.split("@")[0])
 
 
 @dataclass(slots=True)
@@ -58,6 +82,8 @@ class Settings:
     last_open_dir: str = ""
     fit_mode: bool = False
     theme: str = "system"  # "system", "light" or "dark"
+    #: Top-level keys this release does not know: written back as they were read.
+    unknown: dict[str, Any] = field(default_factory=dict)
 
     def add_recent(self, path: str) -> None:
         self.recent_files = [path, *(p for p in self.recent_files if p != path)]
@@ -79,8 +105,49 @@ def settings_path() -> Path:
     return paths.config_dir() / SETTINGS_FILE
 
 
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Release 1 knew only X: base_url/user_id/screen_name/name become the neutral
+    api_base/account_id/handle ("@" + screen name)/display_name. Keys are unchanged
+    ("x:<api base>:<user id>"), so last_account and the keyring entries still match."""
+    listed = data.get("accounts")
+    if isinstance(listed, list):
+        upgraded: list[Any] = []
+        for raw in listed:
+            if isinstance(raw, dict) and "screen_name" in raw:
+                raw = dict(raw)
+                screen_name = str(raw.pop("screen_name"))
+                raw["handle"] = "@" + screen_name.removeprefix("@")
+                if "base_url" in raw:
+                    raw["api_base"] = raw.pop("base_url")
+                if "user_id" in raw:
+                    raw["account_id"] = raw.pop("user_id")
+                if "name" in raw:
+                    raw["display_name"] = raw.pop("name")
+                raw.setdefault("service", "x")
+            upgraded.append(raw)
+        data = {**data, "accounts": upgraded}
+    return {**data, "version": 2}
+
+
+#: version N -> the function that turns a version-N dict into version N + 1.
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (as read from any release's file) brought to :data:`SETTINGS_VERSION`."""
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        version = 1
+    while version < SETTINGS_VERSION:
+        data = UPGRADES[version](data)
+        log.info("Settings upgraded from version %d to %d", version, version + 1)
+        version += 1
+    return data
+
+
 def _from_dict(data: dict[str, Any]) -> Settings:
-    known = {f.name for f in fields(Settings)}
+    data = upgrade(data)
+    known = {f.name for f in fields(Settings)} - {"unknown"}
     values = {k: v for k, v in data.items() if k in known}
     defaults = Settings()
     accounts = []
@@ -93,9 +160,10 @@ def _from_dict(data: dict[str, Any]) -> Settings:
                                               if k in AccountRecord.__dataclass_fields__}))
         except TypeError:
             log.warning("Ignoring a malformed account entry in the settings file")
-    settings = Settings(accounts=accounts)
+    settings = Settings(accounts=accounts,
+                        unknown={k: v for k, v in data.items() if k not in known})
     for f in fields(Settings):
-        if f.name in values and f.name != "accounts":
+        if f.name in values and f.name not in ("accounts", "version"):
             value = values[f.name]
             if isinstance(value, type(getattr(defaults, f.name))):
                 setattr(settings, f.name, value)
@@ -133,7 +201,10 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     """Write atomically so a crash never leaves half a settings file."""
     path = path or settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(asdict(settings), indent=2, sort_keys=True)
+    data = asdict(settings)
+    unknown = data.pop("unknown")
+    data["version"] = SETTINGS_VERSION
+    text = json.dumps({**unknown, **data}, indent=2, sort_keys=True)
     fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

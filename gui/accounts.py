@@ -14,39 +14,40 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from avatar_studio.core.accounts import Accounts
-from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable, Secrets
-from avatar_studio.core.services.x.client import (
-    AccessTokens,
-    ConsumerKeys,
-    SignedIn,
-    XClient,
-    XUser,
-)
+from avatar_studio.core.accounts import Accounts, identity_for
+from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable
+from avatar_studio.core.services import registry
+from avatar_studio.core.services.base import Identity, Secret, Service, Session, SignedInAccount
 from avatar_studio.core.settings import AccountRecord, update_settings
 from avatar_studio.gui.qtimage import scaled_pixmap
 from avatar_studio.gui.tasks import TaskContext, TaskRunner
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QWidget,
 )
 
 log = logging.getLogger(__name__)
 
-#: Builds a client: (consumer keys, access tokens or None, API base URL) -> XClient.
-ClientFactory = Callable[[ConsumerKeys, AccessTokens | None, str], XClient]
+#: Service key -> Service (the registry; tests pass services with fast policies).
+ServiceLookup = Callable[[str], Service]
 
 AVATAR_SIDE = 48
 
 
-def default_client_factory(consumer: ConsumerKeys, tokens: AccessTokens | None,
-                           api_base: str) -> XClient:
-    return XClient(consumer, tokens, api_base=api_base)
+def sharp_variant(url: str) -> str:
+    """A 200×200 picture instead of a 48 px ``_normal`` one (X's size suffixes), so the
+    panel's picture is crisp at any scale; other services' URLs stay as they are."""
+    head, dot, ext = url.rpartition(".")
+    if dot and head.endswith("_normal"):
+        return f"{head[:-len('_normal')]}_200x200.{ext}"
+    return url
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,16 @@ class Current:
     """The account in use, with what the app knows of its profile."""
 
     record: AccountRecord
-    secrets: Secrets
-    user: XUser | None = None
+    secret: Secret
+    #: Who the service says it is (with the current avatar URL), once asked.
+    identity: Identity | None = None
 
 
 class AccountManager(QObject):
     """Signals:
         accounts_changed(): the list changed (sign-in, sign-out).
         current_changed(object): the Current account, or None.
-        user_loaded(object): the current account's XUser (after verify_credentials).
+        user_loaded(object): the current account's Identity (after whoami).
         avatar_loaded(QImage): its profile picture.
         failed(object, object): an error for the banner, and what "Retry" should call
             (or None).
@@ -80,15 +82,15 @@ class AccountManager(QObject):
     sign_in_needed = Signal()
 
     def __init__(self, store: CredentialStore, runner: TaskRunner,
-                 client_factory: ClientFactory = default_client_factory,
+                 services: ServiceLookup = registry.get,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._runner = runner
-        self._factory = client_factory
-        self.saved = Accounts(store)
-        session_store = CredentialStore()
+        self.services = services
+        self.saved = Accounts(store, services=services)
+        session_store = CredentialStore(services=services)
         session_store.use_memory_for_session()
-        self.session = Accounts(session_store)
+        self.session = Accounts(session_store, services=services)
         #: The user chose "Keep for this session only": later sign-ins skip the keyring.
         self.keyring_declined = False
         #: Keys of accounts kept in memory because the keyring failed (not sandbox ones).
@@ -120,18 +122,23 @@ class AccountManager(QObject):
         return (self._accounts_for(record) is self.session
                 and not self.is_kept_for_session(record))
 
-    def client(self, current: Current | None = None) -> XClient:
+    def open_session(self, current: Current | None = None) -> Session:
+        """A session for ``current`` (built at once; it talks only when used). Rotated
+        secrets are written back to where the account's secret lives."""
         current = current or self.current
         if current is None:
             raise RuntimeError("no account")
-        s = current.secrets
-        return self._factory(ConsumerKeys(s.api_key, s.api_secret),
-                             AccessTokens(s.access_token, s.access_secret),
-                             current.record.base_url)
+        identity = current.identity or identity_for(current.record)
+        accounts = self._accounts_for(current.record)
+
+        def keep(new: Secret) -> None:
+            accounts.store.save(current.record, new)
+
+        return self.services(current.record.service).open_session(
+            identity, current.secret, on_secret_changed=keep)
 
     # -- sign in / out ------------------------------------------------------------
-    def add(self, signed_in: SignedIn, consumer: ConsumerKeys, api_base: str, *,
-            session_only: bool = False,
+    def add(self, signed_in: SignedInAccount, *, session_only: bool = False,
             on_done: Callable[[AccountRecord], None] | None = None) -> None:
         """Store the account (keyring write off the GUI thread) and make it current.
 
@@ -142,27 +149,26 @@ class AccountManager(QObject):
         target = self.session if session_only or kept else self.saved
         self._selecting = None
 
-        def work(ctx: TaskContext) -> tuple[AccountRecord, Secrets]:
-            record = target.add(signed_in, consumer, api_base)
+        def work(ctx: TaskContext) -> tuple[AccountRecord, Secret]:
+            record = target.add(signed_in)
             return record, target.store.load(record)
 
-        def done(result: tuple[AccountRecord, Secrets]) -> None:
-            record, secrets = result
+        def done(result: tuple[AccountRecord, Secret]) -> None:
+            record, secret = result
             if target is self.session:
                 self._session_records[record.key] = record
             if kept:
                 self.kept_for_session.add(record.key)
             self.accounts_changed.emit()
-            self._set_current(Current(record, secrets, signed_in.user))
+            self._set_current(Current(record, secret, signed_in.identity))
             if on_done is not None:
                 on_done(record)
 
         def retry() -> None:
-            self.add(signed_in, consumer, api_base, session_only=session_only,
-                     on_done=on_done)
+            self.add(signed_in, session_only=session_only, on_done=on_done)
 
         def keep() -> None:
-            self.keep_for_session(signed_in, consumer, api_base, on_done=on_done)
+            self.keep_for_session(signed_in, on_done=on_done)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, KeyringUnavailable) and target is self.saved:
@@ -172,11 +178,11 @@ class AccountManager(QObject):
 
         self._runner.run(work, on_success=done, on_error=failed)
 
-    def keep_for_session(self, signed_in: SignedIn, consumer: ConsumerKeys, api_base: str,
-                         *, on_done: Callable[[AccountRecord], None] | None = None) -> None:
+    def keep_for_session(self, signed_in: SignedInAccount, *,
+                         on_done: Callable[[AccountRecord], None] | None = None) -> None:
         """Finish a sign-in the keyring refused: secrets in memory, until the app quits."""
         self.keyring_declined = True
-        self.add(signed_in, consumer, api_base, on_done=on_done)
+        self.add(signed_in, on_done=on_done)
 
     def decline_keyring(self) -> None:
         """A saved account's secrets cannot be read: sign in again, for this session."""
@@ -194,14 +200,14 @@ class AccountManager(QObject):
         self._selecting = key
         accounts = self._accounts_for(record)
 
-        def work(ctx: TaskContext) -> Secrets:
+        def work(ctx: TaskContext) -> Secret:
             return accounts.store.load(record)
 
-        def done(secrets: Secrets) -> None:
+        def done(secret: Secret) -> None:
             if self._selecting != key:
                 return  # another account was chosen (or signed in) meanwhile
             self._selecting = None
-            self._set_current(Current(record, secrets))
+            self._set_current(Current(record, secret))
 
         def failed(exc: BaseException) -> None:
             if self._selecting != key:
@@ -257,41 +263,43 @@ class AccountManager(QObject):
         if self._accounts_for(current.record) is self.saved:
             update_settings(lambda s: setattr(s, "last_account", current.record.key))
         self.current_changed.emit(current)
-        if current.user is not None:
-            self.user_loaded.emit(current.user)
+        if current.identity is not None:
+            self.user_loaded.emit(current.identity)
         self.refresh()
 
     # -- profile ------------------------------------------------------------------
     def refresh(self) -> None:
-        """Ask X who the current account is and fetch its picture."""
+        """Ask the service who the current account is and fetch its picture."""
         current = self.current
         if current is None:
             return
-        client = self.client(current)
+        session = self.open_session(current)
 
-        def work(ctx: TaskContext) -> tuple[XUser, QImage]:
-            with client:
-                user = client.verify_credentials()
+        def work(ctx: TaskContext) -> tuple[Identity, QImage]:
+            try:
+                identity = session.whoami(cancel=ctx.cancel_event)
                 image = QImage()
-                if user.profile_image_url_https:
-                    data = client.download_image(user.profile_image_url_https,
-                                                 cancel=ctx.cancel_event)
+                if identity.avatar_url:
+                    data = session.download(sharp_variant(identity.avatar_url),
+                                            cancel=ctx.cancel_event)
                     image = QImage.fromData(data)
-            return user, image
+            finally:
+                session.close()
+            return identity, image
 
-        def done(result: tuple[XUser, QImage]) -> None:
+        def done(result: tuple[Identity, QImage]) -> None:
             self.show_profile(current.record.key, *result)
 
         self._runner.run(work, on_success=done, on_error=self._fail(self.refresh))
 
-    def show_profile(self, key: str, user: XUser, image: QImage) -> None:
-        """The profile X reported for account ``key`` (after a refresh or an upload);
-        ignored when another account (or none) has become current meanwhile."""
+    def show_profile(self, key: str, identity: Identity, image: QImage) -> None:
+        """The profile the service reported for account ``key`` (after a refresh or an
+        upload); ignored when another account (or none) has become current meanwhile."""
         current = self.current
         if current is None or current.record.key != key:
             return
-        self.current = Current(current.record, current.secrets, user)
-        self.user_loaded.emit(user)
+        self.current = Current(current.record, current.secret, identity)
+        self.user_loaded.emit(identity)
         self.set_avatar(image)
 
     def set_avatar(self, image: QImage) -> None:
@@ -318,7 +326,20 @@ class AccountPanel(QWidget):
         self.name = QLabel("Not signed in", self)
         self.name.setObjectName("accountName")
         self.name.setAccessibleName("Account name")
-        self.name.setStyleSheet("font-weight: 600;")
+        # A bold font, not a style sheet: a style sheet would pin the colours of the
+        # theme it was polished in.
+        bold = self.name.font()
+        bold.setBold(True)
+        self.name.setFont(bold)
+        self.sandbox_badge = QLabel("SANDBOX", self)
+        self.sandbox_badge.setObjectName("sandboxBadge")
+        self.sandbox_badge.setAccessibleName("Sandbox account")
+        self.sandbox_badge.setToolTip("A local stand-in: nothing is sent to a real service")
+        self.sandbox_badge.setStyleSheet(
+            "QLabel#sandboxBadge { background: palette(highlight); color:"
+            " palette(highlighted-text); border-radius: 3px; padding: 1px 5px;"
+            " font-weight: 600; }")
+        self.sandbox_badge.hide()
         self.handle = QLabel("", self)
         self.handle.setObjectName("accountHandle")
         self.handle.setAccessibleName("Account handle")
@@ -335,16 +356,22 @@ class AccountPanel(QWidget):
         self.switcher.activated.connect(self.on_switcher_activated)
         self.sign_in = QPushButton("Sign in…", self)
         self.sign_in.setAccessibleName("Sign in")
-        self.sign_in.setToolTip("Sign in to X, or try the built-in sandbox")
+        self.sign_in.setToolTip("Sign in to an account, or try the built-in sandbox")
         self.sign_in.clicked.connect(self.sign_in_requested)
         self.sign_out = QPushButton("Sign out", self)
         self.sign_out.setAccessibleName("Sign out")
         self.sign_out.setToolTip("Forget this account and delete its keys from the keyring")
-        self.sign_out.clicked.connect(manager.sign_out)
+        self.sign_out.clicked.connect(self.confirm_sign_out)
+        #: The open "Sign out?" question, if any (tests answer it).
+        self.sign_out_box: QMessageBox | None = None
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.picture, 0, 0, 2, 1)
-        grid.addWidget(self.name, 0, 1)
+        name_row = QHBoxLayout()
+        name_row.addWidget(self.name)
+        name_row.addWidget(self.sandbox_badge)
+        name_row.addStretch(1)
+        grid.addLayout(name_row, 0, 1)
         grid.addWidget(self.handle, 1, 1)
         grid.addWidget(self.session_note, 2, 0, 1, 3)
         grid.addWidget(self.switcher, 3, 0, 1, 2)
@@ -359,6 +386,31 @@ class AccountPanel(QWidget):
         self.on_manager_current_changed(manager.current)
 
     @Slot()
+    def confirm_sign_out(self) -> None:
+        """Ask first: signing out deletes the account's keys from the keyring."""
+        current = self._manager.current
+        if current is None:
+            return
+        who = current.record.handle
+        box = QMessageBox(QMessageBox.Icon.Question, f"Sign out of {who}?",
+                          f"Sign out of {who}? Avatar Studio forgets the account and deletes "
+                          "its keys from this computer's keyring; you can sign in again "
+                          "later.", QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("signOutQuestion")
+        sign_out = box.addButton("Sign Out", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(_result: int) -> None:
+            self.sign_out_box = None
+            if box.clickedButton() is sign_out:
+                self._manager.sign_out()
+
+        box.finished.connect(answered)
+        self.sign_out_box = box
+        box.open()
+
+    @Slot()
     def refill(self) -> None:
         records = self._manager.records()
         self.switcher.blockSignals(True)
@@ -366,16 +418,24 @@ class AccountPanel(QWidget):
         for record in records:
             note = (" (this session only)" if self._manager.is_kept_for_session(record)
                     else " (sandbox)" if self._manager.is_sandbox(record) else "")
-            self.switcher.addItem(f"@{record.screen_name}{note}", record.key)
+            self.switcher.addItem(f"{self._name(record, records)}{note}", record.key)
         current = self._manager.current
         if current is not None:
             self.switcher.setCurrentIndex(self.switcher.findData(current.record.key))
         self.switcher.blockSignals(False)
         self.switcher.setVisible(len(records) > 1)
 
+    @staticmethod
+    def _name(record: AccountRecord, records: list[AccountRecord]) -> str:
+        """The handle, with the service in front when another service has the same."""
+        same = [r for r in records if r.handle.lower() == record.handle.lower()]
+        return record.label if len(same) > 1 else record.handle
+
     @Slot(object)
     def on_manager_current_changed(self, current: Current | None) -> None:
         self.sign_out.setEnabled(current is not None)
+        self.sandbox_badge.setVisible(current is not None
+                                      and self._manager.is_sandbox(current.record))
         self.session_note.setVisible(
             current is not None and self._manager.is_kept_for_session(current.record))
         if current is None:
@@ -383,18 +443,20 @@ class AccountPanel(QWidget):
             self.handle.setText("Sign in to upload")
             self.picture.setPixmap(scaled_pixmap(QImage(), AVATAR_SIDE, round_mask=True))
         else:
-            self.name.setText(current.record.name or current.record.screen_name)
-            self.handle.setText(f"@{current.record.screen_name}")
+            self.name.setText(current.record.display_name or current.record.handle)
+            self.handle.setText(current.record.handle)
         self.refill()
 
     @Slot(object)
-    def on_manager_user_loaded(self, user: XUser) -> None:
-        self.name.setText(user.name or user.screen_name)
-        self.handle.setText(f"@{user.screen_name}")
+    def on_manager_user_loaded(self, identity: Identity) -> None:
+        self.name.setText(identity.display_name or identity.handle)
+        self.handle.setText(identity.handle)
 
     @Slot(QImage)
     def on_manager_avatar_loaded(self, image: QImage) -> None:
-        self.picture.setPixmap(scaled_pixmap(image, AVATAR_SIDE, round_mask=True))
+        # Drawn for this label's screen, so it is sharp at 2× too.
+        self.picture.setPixmap(scaled_pixmap(image, AVATAR_SIDE, round_mask=True,
+                                             dpr=self.picture.devicePixelRatioF()))
 
     @Slot(int)
     def on_switcher_activated(self, index: int) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from avatar_studio.core.credentials import CredentialStore
+from avatar_studio.core.publish import Publisher
+from avatar_studio.core.services import registry
 from avatar_studio.core.settings import Settings, load_settings
-from avatar_studio.gui.accounts import ClientFactory, default_client_factory
+from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.sandboxhost import SandboxHost
 from avatar_studio.gui.tasks import TaskRunner
 
@@ -15,7 +17,10 @@ from avatar_studio.gui.tasks import TaskRunner
 class AppContext:
     runner: TaskRunner = field(default_factory=TaskRunner)
     store: CredentialStore = field(default_factory=CredentialStore)
-    client_factory: ClientFactory = default_client_factory
+    #: Service key -> Service; tests pass services with fast poll and retry policies.
+    services: ServiceLookup = registry.get
+    #: The publish use case: its render and network pools outlive single uploads.
+    publisher: Publisher = field(default_factory=Publisher)
     sandbox: SandboxHost | None = field(default_factory=SandboxHost)
     settings: Settings = field(default_factory=load_settings)
     #: Milliseconds of pause before the exact preview is rendered.

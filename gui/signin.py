@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from avatar_studio.core.services.x import spec as x_spec
-from avatar_studio.core.services.x.client import (
-    AccessTokens,
-    ConsumerKeys,
-    PinAuthorization,
-    SignedIn,
+from avatar_studio.core.services.base import (
+    BrowserAuthorization,
+    SignedInAccount,
+    SignIn,
+    SignInKind,
+    SignInRequest,
 )
-from avatar_studio.gui.accounts import ClientFactory
+from avatar_studio.gui import signin_bluesky
+from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import user_message
 from avatar_studio.gui.sandboxhost import SandboxHost
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
@@ -42,13 +43,23 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+#: The service the dialog's tabs sign in to (Mastodon and Bluesky get their own tabs).
+SERVICE = "x"
+
+
 @dataclass(frozen=True)
 class SignInOutcome:
-    signed_in: SignedIn
-    consumer: ConsumerKeys
-    api_base: str
+    account: SignedInAccount
     #: Sandbox sign-ins last for this session only.
     session_only: bool = False
+
+
+@dataclass(frozen=True)
+class AppKeys:
+    """The X app's API key and secret, as typed (never shown in a repr)."""
+
+    api_key: str = field(repr=False)
+    api_secret: str = field(repr=False)
 
 
 def _secret_field(parent: QWidget, name: str) -> QLineEdit:
@@ -62,7 +73,11 @@ def _error_label(parent: QWidget) -> QLabel:
     label = QLabel(parent)
     label.setObjectName("signInError")
     label.setWordWrap(True)
-    label.setStyleSheet("color: #b00020;")
+    # The window's text colour, in bold after a warning sign: AA contrast in either theme
+    # (a fixed red was 1.9:1 on dark).
+    bold = label.font()
+    bold.setBold(True)
+    label.setFont(bold)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label
@@ -75,25 +90,31 @@ class SignInDialog(QDialog):
 
     signed_in = Signal(object)
 
-    def __init__(self, runner: TaskRunner, client_factory: ClientFactory,
+    def __init__(self, runner: TaskRunner, services: ServiceLookup,
                  sandbox: SandboxHost | None, parent: QWidget | None = None, *,
-                 api_base: str = x_spec.DEFAULT_API_BASE,
-                 consumer: ConsumerKeys | None = None,
+                 api_base: str | None = None,
+                 consumer: AppKeys | None = None,
                  open_url: Callable[[QUrl], object] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in")
         self.setObjectName("signInDialog")
         self._runner = runner
-        self._factory = client_factory
+        self._services = services
         self._sandbox = sandbox
+        api_base = api_base or services(SERVICE).default_api_base
         # Looked up at call time, so QDesktopServices.setUrlHandler reaches it.
         self._open_url = open_url or QDesktopServices.openUrl
-        self._auth: PinAuthorization | None = None
+        self._auth: BrowserAuthorization | None = None
+        #: The PIN flow's attempt, from "Open authorization page" to "Sign in".
+        self._pin_sign_in: SignIn | None = None
         self._tasks: list[TaskHandle[Any]] = []
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self._build_pin_tab(api_base, consumer), "X account")
         self.tabs.addTab(self._build_tokens_tab(consumer), "Paste tokens")
         self.tabs.addTab(self._build_sandbox_tab(), "Sandbox (no account needed)")
+        self.bluesky_page = signin_bluesky.make_page(
+            runner, services, self, lambda account: self._finish(SignInOutcome(account)))
+        self.tabs.addTab(self.bluesky_page, "Bluesky")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -102,7 +123,7 @@ class SignInDialog(QDialog):
         self.resize(520, 380)
 
     # -- tabs ---------------------------------------------------------------------
-    def _build_pin_tab(self, api_base: str, consumer: ConsumerKeys | None) -> QWidget:
+    def _build_pin_tab(self, api_base: str, consumer: AppKeys | None) -> QWidget:
         tab = QWidget(self)
         form = QFormLayout(tab)
         intro = QLabel("Enter your X app's API key and secret (from the developer portal) "
@@ -146,7 +167,7 @@ class SignInDialog(QDialog):
         form.addRow(self.pin_error)
         return tab
 
-    def _build_tokens_tab(self, consumer: ConsumerKeys | None) -> QWidget:
+    def _build_tokens_tab(self, consumer: AppKeys | None) -> QWidget:
         tab = QWidget(self)
         form = QFormLayout(tab)
         intro = QLabel("Already have an access token for your account (from the developer "
@@ -192,14 +213,19 @@ class SignInDialog(QDialog):
         return tab
 
     # -- helpers ------------------------------------------------------------------
-    def _consumer(self, key: QLineEdit, secret: QLineEdit, error: QLabel) -> ConsumerKeys | None:
+    def _consumer(self, key: QLineEdit, secret: QLineEdit, error: QLabel) -> AppKeys | None:
         if not key.text().strip() or not secret.text().strip():
             self._show_error(error, "Enter the API key and its secret first.")
             return None
-        return ConsumerKeys(key.text().strip(), secret.text().strip())
+        return AppKeys(key.text().strip(), secret.text().strip())
+
+    def _sign_in(self, kind: SignInKind, consumer: AppKeys, api_base: str) -> SignIn:
+        return self._services(SERVICE).sign_in(SignInRequest(
+            kind, api_base=api_base, app_key=consumer.api_key,
+            app_secret=consumer.api_secret))
 
     def _show_error(self, label: QLabel, text: str) -> None:
-        label.setText(text)
+        label.setText(f"⚠ {text}")
         label.show()
 
     def _busy(self, button: QPushButton, label: QLabel, busy: bool) -> None:
@@ -231,6 +257,10 @@ class SignInDialog(QDialog):
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
+        self.bluesky_page.cancel()
+        if self._pin_sign_in is not None:
+            self._pin_sign_in.close()
+            self._pin_sign_in = None
         super().done(result)
 
     # -- PIN ----------------------------------------------------------------------
@@ -239,44 +269,43 @@ class SignInDialog(QDialog):
         consumer = self._consumer(self.api_key, self.api_secret, self.pin_error)
         if consumer is None:
             return
-        client = self._factory(consumer, None, self.api_base.text().strip())
+        api_base = self.api_base.text().strip()
+        if self._pin_sign_in is not None:
+            self._pin_sign_in.close()
+        sign_in = self._pin_sign_in = self._sign_in(SignInKind.BROWSER_CODE, consumer, api_base)
         self._busy(self.open_page, self.pin_error, True)
 
-        def work(ctx: TaskContext) -> PinAuthorization:
-            with client:
-                return client.start_pin_sign_in()
+        def work(ctx: TaskContext) -> BrowserAuthorization:
+            return sign_in.start_browser(cancel=ctx.cancel_event)
 
-        def done(auth: PinAuthorization) -> None:
+        def done(auth: BrowserAuthorization) -> None:
             self._busy(self.open_page, self.pin_error, False)
             self._auth = auth
-            self.auth_link.setText(f"If no browser opened, visit <a href=\"{auth.authorize_url}\">"
+            self.auth_link.setText(f"If no browser opened, visit <a href=\"{auth.url}\">"
                                    "the authorization page</a>.")
             self.pin.setEnabled(True)
             self.pin_button.setEnabled(True)
             self.pin.setFocus()
-            self._open_url(QUrl(auth.authorize_url))
+            self._open_url(QUrl(auth.url))
 
         self._run(work, done, self._failed(self.open_page, self.pin_error))
 
     @Slot()
     def on_pin_button_clicked(self) -> None:
-        auth = self._auth
+        auth, sign_in = self._auth, self._pin_sign_in
         consumer = self._consumer(self.api_key, self.api_secret, self.pin_error)
-        if auth is None or consumer is None:
+        if auth is None or sign_in is None or consumer is None:
             return
         pin = self.pin.text().strip()
         if not pin:
             self._show_error(self.pin_error, "Paste the PIN X showed you.")
             return
-        api_base = self.api_base.text().strip()
-        client = self._factory(consumer, None, api_base)
         self._busy(self.pin_button, self.pin_error, True)
 
-        def work(ctx: TaskContext) -> SignedIn:
-            with client:
-                return client.finish_pin_sign_in(auth, pin)
+        def work(ctx: TaskContext) -> SignedInAccount:
+            return sign_in.finish_browser(auth, pin, cancel=ctx.cancel_event)
 
-        self._run(work, lambda s: self._finish(SignInOutcome(s, consumer, api_base)),
+        self._run(work, lambda account: self._finish(SignInOutcome(account)),
                   self._failed(self.pin_button, self.pin_error))
 
     # -- tokens -------------------------------------------------------------------
@@ -288,16 +317,18 @@ class SignInDialog(QDialog):
         if not self.tok_token.text().strip() or not self.tok_secret.text().strip():
             self._show_error(self.tokens_error, "Enter the access token and its secret.")
             return
-        tokens = AccessTokens(self.tok_token.text().strip(), self.tok_secret.text().strip())
-        api_base = self.api_base.text().strip()
-        client = self._factory(consumer, tokens, api_base)
+        tokens = {"access_token": self.tok_token.text().strip(),
+                  "access_secret": self.tok_secret.text().strip()}
+        sign_in = self._sign_in(SignInKind.TOKENS, consumer, self.api_base.text().strip())
         self._busy(self.tokens_button, self.tokens_error, True)
 
-        def work(ctx: TaskContext) -> SignedIn:
-            with client:
-                return client.sign_in_with_tokens()
+        def work(ctx: TaskContext) -> SignedInAccount:
+            try:
+                return sign_in.with_tokens(tokens, cancel=ctx.cancel_event)
+            finally:
+                sign_in.close()
 
-        self._run(work, lambda s: self._finish(SignInOutcome(s, consumer, api_base)),
+        self._run(work, lambda account: self._finish(SignInOutcome(account)),
                   self._failed(self.tokens_button, self.tokens_error))
 
     # -- sandbox ------------------------------------------------------------------
@@ -306,20 +337,24 @@ class SignInDialog(QDialog):
         host = self._sandbox
         if host is None:
             return
-        factory = self._factory
+        services = self._services
         self._busy(self.sandbox_button, self.sandbox_error, True)
 
         def work(ctx: TaskContext) -> SignInOutcome:
-            return sign_in_to_sandbox(host, factory)
+            return sign_in_to_sandbox(host, services)
 
         self._run(work, self._finish, self._failed(self.sandbox_button, self.sandbox_error))
 
 
-def sign_in_to_sandbox(host: SandboxHost, factory: ClientFactory) -> SignInOutcome:
+def sign_in_to_sandbox(host: SandboxHost, services: ServiceLookup) -> SignInOutcome:
     """Start the embedded sandbox and sign in as its demo user (runs on a worker)."""
     demo = host.ensure_started()
-    consumer = ConsumerKeys(demo.api_key, demo.api_secret)
-    with factory(consumer, AccessTokens(demo.access_token, demo.access_secret),
-                 demo.base_url) as client:
-        return SignInOutcome(client.sign_in_with_tokens(), consumer, demo.base_url,
-                             session_only=True)
+    sign_in = services(SERVICE).sign_in(SignInRequest(
+        SignInKind.TOKENS, api_base=demo.base_url, app_key=demo.api_key,
+        app_secret=demo.api_secret))
+    try:
+        account = sign_in.with_tokens({"access_token": demo.access_token,
+                                       "access_secret": demo.access_secret})
+    finally:
+        sign_in.close()
+    return SignInOutcome(account, session_only=True)

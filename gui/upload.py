@@ -1,24 +1,35 @@
-"""Upload and refresh: the button, bytes-sent progress with Cancel, X's processing.
+"""Upload and refresh: the button, bytes-sent progress with Cancel, the service's
+processing.
 
-:class:`UploadController` runs one task that sends the exact bytes of the preview, waits
-out X's processing and polls until the new picture is published and downloaded; its
-phases come back as progress reports. :class:`UploadPanel` only displays.
+:class:`UploadController` is glue over the publish use case (core/publish.py): one
+task (gui/tasks.py) starts a run for the current account with the exact bytes of the
+preview and waits for it; the lane's events come back as progress reports on the GUI
+thread. :class:`UploadPanel` only displays.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from avatar_studio.core.imaging.render import RenderResult
 from avatar_studio.core.imaging.spec import RenderSpec
+from avatar_studio.core.publish import (
+    LaneEvent,
+    LaneResult,
+    Phase,
+    Publisher,
+    PublishRun,
+    Target,
+)
 from avatar_studio.core.services import registry
-from avatar_studio.core.services.x.client import XClient
-from avatar_studio.core.services.x.errors import NotPublishedYet
-from avatar_studio.core.services.x.refresh import RefreshResult
-from avatar_studio.gui.accounts import AccountManager
+from avatar_studio.core.services.base import Confirmed, Receipt
+from avatar_studio.core.services.errors import NotPublishedYet
+from avatar_studio.gui.accounts import AccountManager, Current
 from avatar_studio.gui.document import CropDocument
 from avatar_studio.gui.errors import ErrorBanner
 from avatar_studio.gui.previews import PreviewController, format_bytes, render_job
@@ -27,34 +38,70 @@ from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
-    QGridLayout,
+    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 
 log = logging.getLogger(__name__)
 
-BEFORE_AFTER_SIDE = 96
+BEFORE_AFTER_SIDE = 44
 
 
 @dataclass(frozen=True)
 class UploadOutcome:
-    refresh: RefreshResult
+    confirmed: Confirmed
     image: QImage
     uploaded: RenderResult
     #: The account the picture was uploaded for (AccountRecord.key).
     account_key: str
 
 
-def _await_picture(ctx: TaskContext, client: XClient, user_id: str, before_url: str,
-                   uploaded: RenderResult, account_key: str) -> UploadOutcome:
-    """Worker side: wait until X publishes the picture and download it."""
-    refreshed = client.wait_for_new_image(
-        user_id, before_url, on_attempt=lambda n: ctx.progress("attempt", n),
-        cancel=ctx.cancel_event)
-    return UploadOutcome(refreshed, QImage.fromData(refreshed.image), uploaded, account_key)
+def format_duration(seconds: float) -> str:
+    """"4.2 s", "47 s", "2 min 5 s": how long something really took."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def _run_lane(ctx: TaskContext, publisher: Publisher, target: Target,
+              renderer: Callable[[RenderSpec], RenderResult] | None,
+              seeded: dict[RenderSpec, RenderResult], crop_key: Hashable,
+              box: _RunBox, uploaded: RenderResult | None = None) -> UploadOutcome:
+    """Worker side: one publish run for one account; its events become progress."""
+    cache = (publisher.render_cache(crop_key, renderer, seeded=seeded)
+             if renderer is not None else None)
+    run = publisher.start(cache, [target], on_event=lambda event: ctx.progress("event", event))
+    box.run = run
+    if ctx.cancelled:  # Cancel was pressed before the run existed
+        run.cancel()
+    (result,) = run.wait()
+    box.result = dataclasses.replace(result, rendered=result.rendered or uploaded)
+    return _outcome(box.result)
+
+
+@dataclass
+class _RunBox:
+    """What the worker shares with the GUI thread: the run (to cancel it) and its
+    result (read only after the task finished)."""
+
+    run: PublishRun | None = None
+    result: LaneResult | None = None
+
+
+def _outcome(result: LaneResult) -> UploadOutcome:
+    if result.error is not None:
+        raise result.error
+    assert result.confirmed is not None
+    assert result.rendered is not None
+    return UploadOutcome(result.confirmed, QImage.fromData(result.confirmed.image),
+                         result.rendered, result.key)
 
 
 class UploadPanel(QWidget):
@@ -68,6 +115,8 @@ class UploadPanel(QWidget):
         self.upload.setAccessibleName("Upload as profile picture")
         self.upload.setToolTip("Send exactly the 400×400 preview to X (Ctrl+U)")
         self.upload.setDefault(True)
+        # The primary action: large enough to find at a glance, always at the bar's right.
+        self.upload.setMinimumSize(220, 40)
         self.cancel = QPushButton("Cancel", self)
         self.cancel.setAccessibleName("Cancel upload")
         self.cancel.setToolTip("Stop the upload (your profile stays as it was)")
@@ -87,18 +136,27 @@ class UploadPanel(QWidget):
         self.after.setFixedSize(BEFORE_AFTER_SIDE, BEFORE_AFTER_SIDE)
         self.after.setAccessibleName("Profile picture after")
         self.before_caption = QLabel("Before", self)
-        self.after_caption = QLabel("After (from X)", self)
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.upload, 0, 0, 1, 2)
-        grid.addWidget(self.cancel, 0, 2)
-        grid.addWidget(self.progress, 1, 0, 1, 3)
-        grid.addWidget(self.status, 2, 0, 1, 3)
-        grid.addWidget(self.before, 3, 0)
-        grid.addWidget(self.after, 3, 1)
-        grid.addWidget(self.before_caption, 4, 0, Qt.AlignmentFlag.AlignHCenter)
-        grid.addWidget(self.after_caption, 4, 1, Qt.AlignmentFlag.AlignHCenter)
-        grid.setColumnStretch(2, 1)
+        self.after_caption = QLabel("After", self)
+        self.after.setToolTip("Downloaded back from the service after the upload")
+        # A bar along the bottom of the window: the pictures, the status with its
+        # progress, then Cancel and the primary action at the right, always in view.
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        for picture, caption in ((self.before, self.before_caption),
+                                 (self.after, self.after_caption)):
+            column = QVBoxLayout()
+            column.setSpacing(0)
+            column.addWidget(picture, 0, Qt.AlignmentFlag.AlignHCenter)
+            column.addWidget(caption, 0, Qt.AlignmentFlag.AlignHCenter)
+            row.addLayout(column)
+        self.status_box = QWidget(self)
+        status_layout = QVBoxLayout(self.status_box)
+        status_layout.setContentsMargins(0, 0, 0, 0)
+        status_layout.addWidget(self.status)
+        status_layout.addWidget(self.progress)
+        row.addWidget(self.status_box, 1)
+        row.addWidget(self.cancel, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(self.upload, 0, Qt.AlignmentFlag.AlignVCenter)
         self.show_before_after(None, None)
 
     def show_before_after(self, before: QImage | None, after: QImage | None) -> None:
@@ -128,7 +186,7 @@ class UploadController(QObject):
     def __init__(self, document: CropDocument, previews: PreviewController,
                  accounts: AccountManager, runner: TaskRunner, panel: UploadPanel,
                  banner: ErrorBanner, parent: QObject | None = None, *,
-                 spec: RenderSpec | None = None) -> None:
+                 spec: RenderSpec | None = None, publisher: Publisher | None = None) -> None:
         super().__init__(parent)
         self._doc = document
         self._previews = previews
@@ -137,10 +195,23 @@ class UploadController(QObject):
         self._panel = panel
         self._banner = banner
         self._spec = spec or registry.default().default_spec
+        self._publisher = publisher or Publisher()
         self._handle: TaskHandle[Any] | None = None
+        #: The publish run of the task in flight (set by the worker).
+        self._box = _RunBox()
         self.phase = "idle"
+        #: When the upload being followed began (time.monotonic), for honest durations.
+        self._started_at = 0.0
+        #: The crop generation the service already has but has not published yet: the
+        #: same crop is not uploaded again, "Check Again" asks instead.
+        self._pending_generation: int | None = None
+        #: The crop generation the last status line is about.
+        self._status_generation: int | None = None
+        self._upload_generation = 0
+        self._clock: Callable[[], float] = time.monotonic
         panel.upload.clicked.connect(self.start)
         panel.cancel.clicked.connect(self.cancel)
+        document.crop_changed.connect(self.on_document_crop_changed)
         document.image_changed.connect(self.update_enabled)
         accounts.current_changed.connect(self.update_enabled)
         self.update_enabled()
@@ -150,7 +221,19 @@ class UploadController(QObject):
         return self._handle is not None
 
     def can_upload(self) -> bool:
-        return self._doc.has_image and self._accounts.current is not None and not self.busy
+        return (self._doc.has_image and self._accounts.current is not None and not self.busy
+                and self._pending_generation != self._doc.generation)
+
+    @Slot()
+    def on_document_crop_changed(self) -> None:
+        """A finished upload's words and pictures are about a crop that is gone now."""
+        if (not self.busy and self.phase in ("done", "failed", "cancelled")
+                and self._status_generation != self._doc.generation):
+            self._panel.status.clear()
+            self._panel.show_before_after(None, None)
+            self.phase = "idle"
+            self.phase_changed.emit("idle")
+        self.update_enabled()
 
     @Slot()
     def update_enabled(self) -> None:
@@ -159,13 +242,20 @@ class UploadController(QObject):
             self._panel.upload.setToolTip("Sign in first")
         elif not self._doc.has_image:
             self._panel.upload.setToolTip("Open or drop an image first")
+        elif self._pending_generation == self._doc.generation and not self.busy:
+            self._panel.upload.setToolTip("The service already has this picture: use "
+                                          "Check Again, or change the crop to upload anew")
         else:
             self._panel.upload.setToolTip("Send exactly the 400×400 preview to X (Ctrl+U)")
 
     def _set_phase(self, phase: str, text: str) -> None:
         self.phase = phase
+        self._status_generation = self._doc.generation
         self._panel.status.setText(text)
         self.phase_changed.emit(phase)
+
+    def _elapsed(self) -> str:
+        return format_duration(self._clock() - self._started_at)
 
     @Slot()
     def start(self) -> None:
@@ -177,60 +267,61 @@ class UploadController(QObject):
         assert current is not None
         assert job is not None
         ready = self._previews.current()
-        client = self._accounts.client(current)
-        old_url = current.user.profile_image_url_https if current.user is not None else None
-        user_id, account_key = current.record.user_id, current.record.key
+        account_key = current.record.key
         spec = self._spec
         self._banner.hide()
         self._panel.show_before_after(None, None)
         self._before = QImage(self._accounts.avatar)
+        self._started_at = self._clock()
+        self._pending_generation = None
+        self._upload_generation = job.generation
+        seeded = {spec: ready.result} if ready is not None else {}
+        target = self._target(current)
+        publisher, box = self._publisher, _RunBox()
+        self._box = box
 
-        sent: list[RenderResult] = []
+        def renderer(wanted: RenderSpec) -> RenderResult:
+            return render_job(job, wanted).result
 
         def work(ctx: TaskContext) -> UploadOutcome:
-            with client:
-                result = (ready.result if ready is not None
-                          else render_job(job, spec).result)
-                ctx.check_cancelled()
-                before_url = old_url
-                if before_url is None:
-                    before_url = client.verify_credentials().profile_image_url_https
-                ctx.progress("bytes", 0, len(result.data))
-                client.upload_profile_image(
-                    result.data, mime_type=result.mime_type,
-                    filename=f"avatar.{result.extension}",
-                    progress=lambda sent, total: ctx.progress("bytes", sent, total),
-                    cancel=ctx.cancel_event)
-                sent.append(result)
-                ctx.progress("processing", round(client.poll.min_wait_s * 1000))
-                return _await_picture(ctx, client, user_id, before_url, result, account_key)
+            return _run_lane(ctx, publisher, target, renderer, seeded,
+                             ("document", job.generation), box)
 
-        self._run(work, "uploading", "Uploading…", sent, account_key)
+        self._run(work, "uploading", "Uploading…", account_key)
+
+    def _target(self, current: Current, resume: Receipt | None = None) -> Target:
+        accounts = self._accounts
+        return Target(current.record.key, current.record.handle,
+                      lambda: accounts.open_session(current), resume)
 
     def check_again(self, waited: NotPublishedYet, uploaded: RenderResult,
                     account_key: str) -> None:
-        """After "not published yet": ask X again; the picture is NOT uploaded twice."""
+        """After "not published yet": ask again; the picture is NOT uploaded twice."""
         current = self._accounts.current
-        if self.busy or current is None or current.record.key != account_key:
+        receipt = waited.receipt
+        if (self.busy or current is None or current.record.key != account_key
+                or not isinstance(receipt, Receipt)):
             # Another account is shown now: its upload button starts afresh.
             self.start()
             return
-        client = self._accounts.client(current)
         self._banner.hide()
+        target = self._target(current, receipt)
+        publisher, box = self._publisher, _RunBox()
+        self._box = box
 
         def work(ctx: TaskContext) -> UploadOutcome:
-            with client:
-                return _await_picture(ctx, client, waited.user_id, waited.old_url, uploaded,
-                                      account_key)
+            return _run_lane(ctx, publisher, target, None, {}, None, box, uploaded)
 
-        self._run(work, "checking", "Checking for the new image…", [uploaded], account_key)
+        self._run(work, "checking", "Checking for the new image…", account_key)
 
     def _run(self, work: Callable[[TaskContext], UploadOutcome], phase: str, text: str,
-             sent: list[RenderResult], account_key: str) -> None:
-        """Run an upload or a re-check; ``sent`` gets the bytes once X has them."""
+             account_key: str) -> None:
+        """Run an upload or a re-check through the publish use case."""
+        box = self._box
 
         def failed(exc: BaseException) -> None:
-            self._on_error(exc, sent[0] if sent else None, account_key)
+            uploaded = box.result.rendered if box.result is not None else None
+            self._on_error(exc, uploaded, account_key)
 
         self._handle = self._runner.run(work, on_success=self._on_done, on_error=failed,
                                         on_progress=self._on_progress,
@@ -246,26 +337,32 @@ class UploadController(QObject):
     def cancel(self) -> None:
         if self._handle is not None:
             self._panel.cancel.setEnabled(False)
-            self._handle.cancel()
+            self._handle.cancel()  # before looking at the run: see _run_lane
+            run = self._box.run
+            if run is not None:
+                run.cancel()
 
-    def _on_progress(self, kind: str, *args: int) -> None:
-        if kind == "bytes":
-            sent, total = args
+    def _on_progress(self, kind: str, event: LaneEvent) -> None:
+        if kind != "event":
+            return
+        if event.phase is Phase.UPLOADING and event.total:
+            sent, total = event.sent, event.total
             self._panel.progress.setRange(0, max(1, total))
             self._panel.progress.setValue(sent)
             self._panel.progress.setFormat(f"{format_bytes(sent)} of {format_bytes(total)}")
             self.bytes_sent.emit(sent, total)
             self._set_phase("uploading", f"Uploading… {format_bytes(sent)} of "
                             f"{format_bytes(total)}")
-        elif kind == "processing":
+        elif event.phase is Phase.PROCESSING:
             self._panel.progress.setRange(0, 0)
-            wait = f" (about {args[0] / 1000:g} s)" if args else ""
             self._set_phase("processing", f"Uploaded. {self._spec.name} is "
-                            f"processing the picture{wait}…")
-        elif kind == "attempt":
-            (n,) = args
+                            "processing the picture…")
+        elif event.phase is Phase.CHECKING:
+            n = event.check
             self.attempt.emit(n)
-            self._set_phase("checking", f"Checking for the new image (attempt {n})…")
+            self._set_phase("checking", f"Waiting for {self._spec.name} to show the new "
+                            f"picture: {self._elapsed()} since the upload began (check {n})."
+                            " Keep working; Esc stops waiting.")
 
     def _finish(self) -> None:
         self._handle = None
@@ -276,19 +373,25 @@ class UploadController(QObject):
     def _on_done(self, outcome: UploadOutcome) -> None:
         self._finish()
         # The user may have switched accounts meanwhile: only the uploader's is updated.
-        self._accounts.show_profile(outcome.account_key, outcome.refresh.user, outcome.image)
+        self._accounts.show_profile(outcome.account_key, outcome.confirmed.identity,
+                                    outcome.image)
         self._panel.show_before_after(self._before, outcome.image)
+        self._pending_generation = None
         self._set_phase("done", f"Done: your new picture is live "
-                        f"({outcome.refresh.waited_s:.1f} s after the upload began).")
+                        f"({self._elapsed()} after the upload began).")
         self.finished.emit(outcome)
 
     def _on_error(self, exc: BaseException, uploaded: RenderResult | None = None,
                   account_key: str = "") -> None:
         self._finish()
         if isinstance(exc, NotPublishedYet) and uploaded is not None:
-            # X has the picture: Retry only asks again, it must not upload a second time.
-            self._set_phase("failed", "Uploaded, but X has not published the new picture "
-                            "yet; nothing is lost.")
+            # The service has the picture: only a re-check, never a second upload of
+            # the same crop.
+            self._pending_generation = self._upload_generation
+            self._set_phase("failed", f"Uploaded {self._elapsed()} ago, but "
+                            f"{self._spec.name} has not published the new picture yet; "
+                            "nothing is lost.")
+            self.update_enabled()
             self._banner.show_error(
                 exc, retry=lambda: self.check_again(exc, uploaded, account_key))
             return
@@ -301,6 +404,6 @@ class UploadController(QObject):
         if was == "uploading":
             text = "Upload cancelled; your profile picture was not changed."
         else:
-            text = ("Stopped waiting. X already has the picture and may still publish it; "
-                    "check your profile later.")
+            text = (f"Stopped waiting. {self._spec.name} already has the picture and may "
+                    "still publish it; check your profile later.")
         self._set_phase("cancelled", text)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages the app and its tests need, only when missing.
 # As root it runs apt-get; otherwise it prints the exact command and fails.
-# Usage: packaging/sysdeps.sh run|test|package
+# Usage: packaging/sysdeps.sh run|test|package|bench
 set -euo pipefail
 what=${1:-run}
 
@@ -10,14 +10,19 @@ qt_runtime="libglib2.0-0 libegl1 libgl1 libx11-6 libfontconfig1 libfreetype6 lib
  libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0
  libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1"
 test_tools="xvfb xauth dbus-daemon dbus-bin gnome-keyring"
+# A real browser for the sign-in tests (the Mastodon authorize page), with its driver.
+test_tools="$test_tools chromium chromium-driver"
 package_tools="binutils desktop-file-utils appstream"
+# `make bench` compares against these peers (vipsthumbnail, ImageMagick's convert).
+bench_tools="libvips-tools imagemagick"
 
 pkgs="$qt_runtime"
 case "$what" in
   run) ;;
   test) pkgs="$pkgs $test_tools $package_tools" ;;
   package) pkgs="$pkgs $package_tools" ;;
-  *) echo "usage: $0 run|test|package" >&2; exit 2 ;;
+  bench) pkgs="$pkgs $bench_tools" ;;
+  *) echo "usage: $0 run|test|package|bench" >&2; exit 2 ;;
 esac
 # Debian's own python3 needs these to make a venv; a pyenv or other build has them.
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then

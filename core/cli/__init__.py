@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 
 #: Subcommand modules, in the order their commands appear in --help.
 COMMAND_MODULES: tuple[str, ...] = ("render", "upload", "account", "sandbox")
+#: The module that registers each command. ``main`` imports only the module of the
+#: command it runs: ``render`` must not pay for requests, oauthlib, keyring and werkzeug
+#: (a third of its run time). A command missing here still works (every module is
+#: imported then); tests/core/test_cli_base.py checks this map against the modules.
+COMMANDS: dict[str, str] = {
+    "render": "render", "upload": "upload", "login": "account", "accounts": "account",
+    "logout": "account", "whoami": "account", "sandbox": "sandbox",
+}
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -31,7 +39,19 @@ EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_name(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv``: the first argument that is not an option (the
+    top-level options take no values)."""
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command, or only ``command``'s module when it is known."""
     parser = argparse.ArgumentParser(
         prog="avatar-studio-cli",
         description="Render, upload and manage profile pictures without the window.",
@@ -40,14 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="verbose logs on stderr, and tracebacks for unexpected errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    module_name = COMMANDS.get(command or "")
+    for name in (module_name,) if module_name else COMMAND_MODULES:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(command_name(argv))
     args = parser.parse_args(argv)
     # Library warnings carry file paths: they belong in the log, not beside `error:`.
     with warnings.catch_warnings():

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import importlib
 
+from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.services.base import Service
 
 #: key -> module that defines ``SERVICE``; the order is the order users see.
 _MODULES: dict[str, str] = {
     "x": "avatar_studio.core.services.x",
+    "mastodon": "avatar_studio.core.services.mastodon",
+    "bluesky": "avatar_studio.core.services.bluesky",
+}
+#: key -> "module:attribute" of the service's default RenderSpec, for callers that need
+#: only the spec (``render``, the first previews) and not the client's imports.
+_SPECS: dict[str, str] = {
+    "x": "avatar_studio.core.services.x.spec:X_SPEC",
+    "mastodon": "avatar_studio.core.services.mastodon.spec:DEFAULT_SPEC",
+    "bluesky": "avatar_studio.core.services.bluesky.spec:BLUESKY_SPEC",
 }
 _loaded: dict[str, Service] = {}
 
@@ -33,6 +43,21 @@ def get(key: str) -> Service:
         module = importlib.import_module(_MODULES[key])
         _loaded[key] = module.SERVICE
     return _loaded[key]
+
+
+def default_spec(key: str) -> RenderSpec:
+    """``get(key).default_spec`` without importing the service's client when the spec
+    has its own module (tests/core/test_cli_imports.py checks that both agree)."""
+    key = key.lower()
+    if key not in _MODULES:
+        raise UnknownService(f"unknown service {key!r}; known: {', '.join(_MODULES)}")
+    target = _SPECS.get(key)
+    if target is None:
+        return get(key).default_spec
+    module, attribute = target.split(":")
+    spec = getattr(importlib.import_module(module), attribute)
+    assert isinstance(spec, RenderSpec)
+    return spec
 
 
 def default() -> Service:

@@ -3,7 +3,8 @@
 A benchmark module has either ``run() -> dict[str, float]`` (it prints its own table and
 returns its figures) or ``main(argv) -> int`` (it prints its own report; non-zero means a
 target was missed). The figures of every benchmark are merged and printed as the LAST
-line, one JSON object, for machines to read.
+line, one JSON object, for machines to read; before it, when cli, startup and gui ran,
+the issue-15 table (today's figures beside this run's, with the load average).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 #: Benchmark modules under tests.bench, in the order they run.
-BENCHMARKS: tuple[str, ...] = ("imaging", "refresh", "gui", "sandbox")
+BENCHMARKS: tuple[str, ...] = ("cli", "startup", "gui", "refresh", "sandbox", "faces")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             figures[f"{name}_exit_code"] = code
             status = status or code
         sys.stdout.flush()
+    if {"cli", "startup", "gui"} <= set(args.names or BENCHMARKS):
+        from tests.bench.report import print_table
+        print_table(figures)
     print(json.dumps(figures), flush=True)
     return status
 

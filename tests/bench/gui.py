@@ -3,8 +3,13 @@
 * Longest event-loop stall (a 5 ms QTimer heartbeat; stall = longest gap minus 5 ms)
   while a 24-megapixel JPEG opens (until its exact preview is shown), and while an upload
   and refresh run against the in-process sandbox. Target: under 50 ms.
-* Preview frame rate while panning: one drag step = the move, the editor's repaint and
-  the quick 400×400 preview, all on the GUI thread, as a mouse drag does them.
+* The window's real proxy path: file -> ImageSource -> the loader's 2048-px proxy and its
+  premultiplied QImage (gui/loader.py), against the 1/8-scale DCT decode floor.
+* Opened file -> exact preview shown, counted from the moment the editor shows the
+  picture (target: 150 ms).
+* Pan steps through Qt's paint: one drag step = the move, the editor's synchronous
+  repaint and the quick 400×400 preview, all on the GUI thread, as a mouse drag does them
+  (p95 target 8 ms; the max is printed beside it).
 * Sharp zoom: zoomed in 8× on the 24 MP photo, the time from the last zoom step (the
   pause starts there) to the sharp tile from the full image on screen — first with the
   full decode, then after a pan with the decode cached — and the longest stall meanwhile.
@@ -37,14 +42,38 @@ def _isolate() -> Path:
     return base
 
 
-def _photo(path: Path, width: int = 6000, height: int = 4000) -> Path:
-    """A 24 MP JPEG with photo-like detail (gradients plus noise), about 10 MB."""
-    from PIL import Image, ImageFilter
-    noise = Image.effect_noise((width // 4, height // 4), 60).filter(ImageFilter.GaussianBlur(1))
-    gradient = Image.linear_gradient("L").resize((width // 4, height // 4))
-    rgb = Image.merge("RGB", (noise, gradient, gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
-    rgb.resize((width, height), Image.Resampling.BICUBIC).save(path, "JPEG", quality=92)
+def _photo(path: Path) -> Path:
+    """The CLI benchmark's 24 MP photo: EXIF orientation 6, Adobe RGB, fine detail."""
+    from tests.bench import cli
+    from tests.core.imaging import samples
+    cli._photo(6000, 4000, 3).save(path, "JPEG", quality=92, exif=samples.exif_bytes(6),
+                                   icc_profile=samples.adobe_rgb_profile())
     return path
+
+
+def _proxy_path(photo: Path) -> tuple[float, float]:
+    """Median ms of the window's proxy path and of the 1/8 DCT decode floor, in turn."""
+    from avatar_studio.core.imaging.source import ImageSource
+    from avatar_studio.gui.loader import _prepare
+    from PIL import Image
+
+    def ours() -> None:
+        _prepare(ImageSource.open_path(photo), str(photo), photo, 0)
+
+    def floor() -> None:
+        with Image.open(photo) as im:
+            im.draft("RGB", (im.width // 8, im.height // 8))
+            im.load()
+    ours()
+    floor()
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(7):
+        for fn, out in ((ours, a), (floor, b)):
+            t0 = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(a), statistics.median(b)
 
 
 class Heartbeat:
@@ -98,8 +127,8 @@ def run() -> dict[str, float]:
     base = _isolate()
     from avatar_studio.core.credentials import CredentialStore, MemoryBackend
     from avatar_studio.core.sandbox.config import SandboxConfig
-    from avatar_studio.core.services.x.client import XClient
     from avatar_studio.core.services.x.refresh import PollPolicy
+    from avatar_studio.core.services.x.service import XService
     from avatar_studio.core.settings import Settings
     from avatar_studio.gui.context import AppContext
     from avatar_studio.gui.mainwindow import MainWindow
@@ -110,13 +139,12 @@ def run() -> dict[str, float]:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     print("making a 24 MP JPEG…", flush=True)
     photo = _photo(base / "photo-24mp.jpg")
+    proxy_ms, floor_ms = _proxy_path(photo)
     poll = PollPolicy(min_wait_s=1.0)  # the real schedule, the 5 s wait shortened
 
-    def client(consumer, tokens, api_base):
-        return XClient(consumer, tokens, api_base=api_base, poll=poll)
-
+    x = XService(poll=poll)
     context = AppContext(runner=TaskRunner(), store=CredentialStore(MemoryBackend()),
-                         client_factory=client,
+                         services=lambda key: x,
                          sandbox=SandboxHost(SandboxConfig(processing_delay=1.0)),
                          settings=Settings())
     window = MainWindow(context)
@@ -144,6 +172,7 @@ def run() -> dict[str, float]:
         steps.append(time.perf_counter() - t0)
     frame_ms = statistics.median(steps) * 1000
     frame_p95 = sorted(steps)[int(len(steps) * 0.95)] * 1000
+    frame_max = max(steps) * 1000
     spin_until(lambda: window.previews.current() is not None)
 
     # 3. Sharp zoom: from the pause to the full-resolution tile on screen.
@@ -162,7 +191,7 @@ def run() -> dict[str, float]:
     # 4. Sign in to the sandbox, then upload and follow the refresh.
     window.start_sandbox_demo()
     spin_until(lambda: window.accounts.current is not None
-               and window.accounts.current.user is not None
+               and window.accounts.current.identity is not None
                and not window.accounts.avatar.isNull())
     beat.start()
     started = time.perf_counter()
@@ -174,13 +203,21 @@ def run() -> dict[str, float]:
     window.close()
     app.processEvents()
 
+    after_editor = (t_exact - t_editor) * 1000
+    load = "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     rows = [
+        ("proxy path: file -> 2048 px proxy + QImage", f"{proxy_ms:.0f} ms",
+         f"{proxy_ms / floor_ms:.2f} x the 1/8 decode floor ({floor_ms:.0f} ms)"),
         ("open 24 MP JPEG: editor shown", f"{t_editor * 1000:.0f} ms", ""),
         ("open 24 MP JPEG: exact preview shown", f"{t_exact * 1000:.0f} ms", ""),
+        ("  exact preview after the editor shows it", f"{after_editor:.0f} ms",
+         "ok (<= 150)" if after_editor <= 150 else "MISSED (target 150 ms)"),
         ("  longest event-loop stall", f"{stall_open:.1f} ms",
          "ok" if stall_open < STALL_TARGET_MS else "MISSED"),
-        ("pan: one drag step (median / p95)", f"{frame_ms:.1f} / {frame_p95:.1f} ms", ""),
-        ("pan: preview frame rate", f"{1000 / frame_ms:.0f} fps", ""),
+        ("pan: one drag step through Qt's paint, p95", f"{frame_p95:.1f} ms",
+         "ok (<= 8)" if frame_p95 <= 8 else "MISSED (target 8 ms)"),
+        ("  median / max", f"{frame_ms:.1f} / {frame_max:.1f} ms",
+         "ok" if frame_max < STALL_TARGET_MS else "MISSED (a stall)"),
         ("zoom 8x: pause -> sharp tile (full decode)", f"{t_sharp_first * 1000:.0f} ms", ""),
         ("zoom 8x: pause -> sharp tile (decode cached)", f"{t_sharp_again * 1000:.0f} ms",
          ""),
@@ -191,16 +228,21 @@ def run() -> dict[str, float]:
          "ok" if stall_upload < STALL_TARGET_MS else "MISSED"),
     ]
     width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  {'value':>16}  target <{STALL_TARGET_MS:.0f} ms stall")
+    print(f"{load}; every stall target < {STALL_TARGET_MS:.0f} ms")
+    print(f"{'measure':<{width}}  {'value':>16}  target")
     for name, value, verdict in rows:
         print(f"{name:<{width}}  {value:>16}  {verdict}")
     return {
+        "gui_proxy_path_ms": round(proxy_ms, 1),
+        "gui_proxy_floor_ms": round(floor_ms, 1),
         "gui_open_24mp_editor_ms": round(t_editor * 1000, 1),
+        "gui_exact_after_editor_ms": round(after_editor, 1),
         "gui_open_24mp_exact_ms": round(t_exact * 1000, 1),
         "gui_open_24mp_max_stall_ms": round(stall_open, 1),
         "gui_pan_step_median_ms": round(frame_ms, 2),
         "gui_pan_step_p95_ms": round(frame_p95, 2),
-        "gui_pan_fps": round(1000 / frame_ms, 1),
+        "gui_pan_step_max_ms": round(frame_max, 2),
+        "gui_load_1min": round(os.getloadavg()[0], 2),
         "gui_sharp_zoom_first_ms": round(t_sharp_first * 1000, 1),
         "gui_sharp_zoom_cached_ms": round(t_sharp_again * 1000, 1),
         "gui_sharp_zoom_max_stall_ms": round(stall_sharp, 1),

@@ -17,15 +17,15 @@ def test_defaults_when_missing(isolated_dirs: dict[str, Path]) -> None:
 
 def test_round_trip_and_accounts() -> None:
     s = st.Settings(mask_shape="square", fill_color="#102030")
-    acc = st.AccountRecord("x", "http://127.0.0.1:1", "42", "alice", "Alice")
+    acc = st.AccountRecord("x", "http://127.0.0.1:1", "42", "@alice", "Alice")
     s.upsert_account(acc)
-    s.upsert_account(st.AccountRecord("x", "http://127.0.0.1:1", "42", "alice2", "Alice"))
+    s.upsert_account(st.AccountRecord("x", "http://127.0.0.1:1", "42", "@alice2", "Alice"))
     s.last_account = acc.key
     st.save_settings(s)
     loaded = st.load_settings()
     assert loaded.mask_shape == "square"
     assert loaded.fill_color == "#102030"
-    assert [a.screen_name for a in loaded.accounts] == ["alice2"]
+    assert [a.handle for a in loaded.accounts] == ["@alice2"]
     assert loaded.find_account("@ALICE2") is not None
     loaded.remove_account(acc.key)
     assert loaded.accounts == []
@@ -67,8 +67,8 @@ def test_damaged_account_list_is_skipped_not_a_crash(accounts: object) -> None:
     path.write_text(json.dumps({"accounts": listed, "theme": "dark"}), encoding="utf-8")
     s = st.load_settings()
     assert s.theme == "dark"
-    expected = ["bob"] if isinstance(accounts, list) else []
-    assert [a.screen_name for a in s.accounts] == expected
+    expected = ["@bob"] if isinstance(accounts, list) else []
+    assert [a.handle for a in s.accounts] == expected
 
 
 def test_service_facts_live_in_one_place() -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from avatar_studio.core.credentials import CredentialStore, MemoryBackend
 from avatar_studio.core.sandbox.config import SandboxConfig
-from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, RetryPolicy, XClient
+from avatar_studio.core.services.base import Service
+from avatar_studio.core.services.x.client import RetryPolicy
 from avatar_studio.core.services.x.refresh import PollPolicy
+from avatar_studio.core.services.x.service import XService
 from avatar_studio.core.settings import Settings
 from avatar_studio.gui.context import AppContext
 from avatar_studio.gui.mainwindow import MainWindow
@@ -20,7 +23,9 @@ from PySide6.QtGui import QColor, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+#: Screenshots for people to look at: outside the checkout (the suite writes nothing there).
+ARTIFACTS = Path(os.environ.get("AVATAR_STUDIO_TEST_ARTIFACTS")
+                 or Path(tempfile.gettempdir()) / "avatar-studio-test-artifacts")
 
 #: Quadrant colours of the test picture (top-left, top-right, bottom-left, bottom-right).
 TL, TR, BL, BR = (220, 30, 30), (30, 180, 60), (40, 70, 220), (240, 210, 30)
@@ -65,7 +70,7 @@ def drop(target: QWidget, mime: QMimeData) -> None:
 
 
 def save_artifact(widget: QWidget, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     platform = os.environ.get("QT_QPA_PLATFORM", "offscreen")
     path = ARTIFACTS / f"{name}-{platform}.png"
     widget.grab().save(str(path))
@@ -76,17 +81,21 @@ FAST_POLL = PollPolicy(min_wait_s=0.2, first_interval_s=0.1, fast_polls=50, time
 NO_RETRY = RetryPolicy(attempts=1)
 
 
-def fast_client(consumer: ConsumerKeys, tokens: AccessTokens | None, api_base: str) -> XClient:
-    """A real client, with the 5 s processing wait and retries shortened for tests."""
-    return XClient(consumer, tokens, api_base=api_base, poll=FAST_POLL, retry=NO_RETRY)
+#: The real X service, with the 5 s processing wait and retries shortened for tests.
+FAST_X = XService(poll=FAST_POLL, retry=NO_RETRY)
+
+
+def fast_services(key: str) -> Service:
+    assert key == "x", key
+    return FAST_X
 
 
 def make_context(*, processing_delay: float = 0.3, store: CredentialStore | None = None,
                  state_dir: Path | None = None) -> AppContext:
     return AppContext(
         runner=TaskRunner(),
-        store=store or CredentialStore(MemoryBackend()),
-        client_factory=fast_client,
+        store=store or CredentialStore(MemoryBackend(), services=fast_services),
+        services=fast_services,
         sandbox=SandboxHost(SandboxConfig(processing_delay=processing_delay,
                                           state_dir=state_dir)),
         settings=Settings(),

@@ -6,11 +6,11 @@ import threading
 
 from avatar_studio.core.accounts import Accounts
 from avatar_studio.core.credentials import CredentialStore, MemoryBackend
-from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, SignedIn, XUser
+from avatar_studio.core.services.base import Identity, Secret, SignedInAccount
 from avatar_studio.gui.accounts import AccountManager
 from avatar_studio.gui.tasks import TaskRunner
 
-from tests.gui.helpers import fast_client
+from tests.gui.helpers import fast_services
 
 #: Nothing listens here: the profile refresh after a switch fails fast, unseen.
 NOWHERE = "http://127.0.0.1:9"
@@ -32,20 +32,21 @@ class SlowKeyring(MemoryBackend):
         return super().get_password(service, username)
 
 
-def _signed_in(user_id: str, name: str) -> SignedIn:
-    user = XUser(user_id=user_id, screen_name=name, name=name.title(),
-                 profile_image_url_https="", default_profile_image=True)
-    return SignedIn(user, AccessTokens(f"token-{user_id}", f"secret-{user_id}"))
+def _signed_in(user_id: str, name: str) -> SignedInAccount:
+    return SignedInAccount(
+        Identity("x", NOWHERE, user_id, f"@{name}", name.title()),
+        Secret("x", {"api_key": "key-1234", "api_secret": "secret-1234",
+                     "access_token": f"token-{user_id}", "access_secret": f"secret-{user_id}"}))
 
 
 def test_a_slow_earlier_choice_does_not_override_the_last(qtbot) -> None:
     keyring = SlowKeyring()
-    store = CredentialStore(keyring)
-    saved = Accounts(store)
-    first = saved.add(_signed_in("1", "first"), ConsumerKeys("key", "secret"), NOWHERE)
-    second = saved.add(_signed_in("2", "second"), ConsumerKeys("key", "secret"), NOWHERE)
+    store = CredentialStore(keyring, services=fast_services)
+    saved = Accounts(store, services=fast_services)
+    first = saved.add(_signed_in("1", "first"))
+    second = saved.add(_signed_in("2", "second"))
     runner = TaskRunner()
-    manager = AccountManager(store, runner, fast_client)
+    manager = AccountManager(store, runner, fast_services)
     try:
         keyring.slow_user = first.key
         manager.select(first.key)

@@ -12,7 +12,8 @@ import requests
 import shiboken6
 from avatar_studio.core.credentials import CredentialStore, SecretsMissing
 from avatar_studio.core.sandbox.server import SandboxServer
-from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, XClient
+from avatar_studio.core.services.base import SignInKind, SignInRequest
+from avatar_studio.core.services.x.service import XService
 from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.signin import SignInDialog
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QUrl, Slot
@@ -21,9 +22,9 @@ from PySide6.QtGui import QDesktopServices
 from tests.gui.helpers import (
     BR,
     FAST_POLL,
+    FAST_X,
     NO_RETRY,
     TL,
-    fast_client,
     make_context,
     near,
     open_window,
@@ -47,7 +48,7 @@ def signed_in_with_image(qtbot, window: MainWindow, tmp_path: Path) -> None:
     with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
         window.open_path(quadrants(tmp_path / "me.png"))
     qtbot.waitUntil(lambda: window.accounts.current is not None
-                    and window.accounts.current.user is not None
+                    and window.accounts.current.identity is not None
                     and not window.accounts.avatar.isNull(), timeout=10_000)
     qtbot.waitUntil(lambda: window.previews.current() is not None, timeout=10_000)
     assert window.upload_panel.upload.isEnabled()
@@ -127,15 +128,16 @@ def test_pin_sign_in_through_the_browser(qtbot, browser: _Browser) -> None:
     assert window.account_panel.name.text()
     record = window.accounts.current.record if window.accounts.current else None
     assert record is not None
-    assert record.base_url == server.base_url
+    assert record.api_base == server.base_url
     # Saved for next time: the list in settings, the secret in the keyring.
     from avatar_studio.core.settings import load_settings
     saved = load_settings()
     assert saved.last_account == record.key
     assert [a.key for a in saved.accounts] == [record.key]
-    secrets = CredentialStore().load(record)
-    assert secrets.access_token
-    assert secrets.api_key == demo.api_key
+    secret = CredentialStore().load(record)
+    assert secret["access_token"]
+    assert secret["api_key"] == demo.api_key
+    assert secret.service == "x"
     assert [r.key for r in window.accounts.records()] == [record.key]  # listed once
     window.accounts.sign_out()
     qtbot.waitUntil(lambda: window.accounts.current is None, timeout=10_000)
@@ -207,8 +209,8 @@ def test_upload_progress_processing_and_refreshed_avatar(qtbot, window: MainWind
     assert near(pixel(avatar, 0.2, 0.2), TL)
     assert near(pixel(avatar, 0.8, 0.8), BR)
     assert window.accounts.current is not None
-    assert window.accounts.current.user is not None
-    assert window.accounts.current.user.profile_image_url_https == outcome.refresh.new_url
+    assert window.accounts.current.identity is not None
+    assert window.accounts.current.identity.avatar_url == outcome.confirmed.avatar_url
     assert window.upload_panel.after.isVisible()
     assert window.upload_panel.before.isVisible()
     assert window.upload_panel.upload.isEnabled()
@@ -226,13 +228,13 @@ def test_switching_account_during_upload_keeps_the_other_profile(qtbot, window: 
     demo = server.demo
     other = server.state.add_user("second_user", "Second User")
     token = server.state.issue_access_token(demo.api_key, other.user_id)
-    consumer = ConsumerKeys(demo.api_key, demo.api_secret)
-    with fast_client(consumer, AccessTokens(token.token, token.secret),
-                     server.base_url) as client:
-        second = client.sign_in_with_tokens()
-    window.accounts.add(second, consumer, server.base_url, session_only=True)
+    sign_in = FAST_X.sign_in(SignInRequest(SignInKind.TOKENS, api_base=server.base_url,
+                                           app_key=demo.api_key, app_secret=demo.api_secret))
+    second = sign_in.with_tokens({"access_token": token.token, "access_secret": token.secret})
+    sign_in.close()
+    window.accounts.add(second, session_only=True)
     qtbot.waitUntil(lambda: window.accounts.current is not None
-                    and window.accounts.current.record.user_id == other.id_str
+                    and window.accounts.current.record.account_id == other.id_str
                     and not window.accounts.avatar.isNull(), timeout=10_000)
     added = window.accounts.current
     assert added is not None
@@ -257,8 +259,8 @@ def test_switching_account_during_upload_keeps_the_other_profile(qtbot, window: 
     shown = window.accounts.current
     assert shown is not None
     assert shown.record.key == other_key
-    assert shown.user is not None
-    assert shown.user.screen_name == "second_user"
+    assert shown.identity is not None
+    assert shown.identity.handle == "@second_user"
     assert window.accounts.avatar == other_avatar
     assert window.account_panel.handle.text() == "@second_user"
 
@@ -307,6 +309,12 @@ def test_upload_errors_keep_the_crop_and_offer_the_way_out(
     assert banner.action_button.text() == action
     assert words.lower() in banner.label.text().lower()
     assert "Traceback" not in banner.label.text()
+    # Plain words in front; the status and error codes wait behind "Details".
+    assert "HTTP " not in banner.label.text()
+    if fault is _fault_500:
+        assert banner.report is not None
+        assert "HTTP 50" in banner.report.details
+        assert banner.details_button.isVisibleTo(banner)
     # Nothing lost: same picture, same crop, and the app takes the next command.
     assert window.document.state == state
     assert window.document.loaded is loaded
@@ -330,10 +338,10 @@ def test_cancel_during_upload_and_while_waiting(qtbot, window: MainWindow,
     with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
         window.open_path(quadrants(tmp_path / "big.png", (2400, 2400)))
     qtbot.waitUntil(lambda: window.accounts.current is not None
-                    and window.accounts.current.user is not None, timeout=10_000)
-    user = window.accounts.current.user if window.accounts.current else None
+                    and window.accounts.current.identity is not None, timeout=10_000)
+    user = window.accounts.current.identity if window.accounts.current else None
     assert user is not None
-    old_url = user.profile_image_url_https
+    old_url = user.avatar_url
     # A fresh change: the upload task must render the bytes first, and Cancel (clicked
     # right away) lands before anything is sent.
     window.editor.zoom_by(1.2)
@@ -350,9 +358,11 @@ def test_cancel_during_upload_and_while_waiting(qtbot, window: MainWindow,
     assert not window.banner.isVisible()
     server = server_of(window)
     assert server.demo  # still serving
-    with window.accounts.client() as client:
-        current = client.verify_credentials()
-    assert current.profile_image_url_https == old_url
+    session = window.accounts.open_session()
+    try:
+        assert session.whoami().avatar_url == old_url
+    finally:
+        session.close()
 
     server.faults.stall_processing(True)
     window.upload_panel.upload.click()
@@ -386,19 +396,18 @@ def test_paste_tokens_path(qtbot, window: MainWindow) -> None:
     assert window.account_panel.handle.text() == f"@{demo.screen_name}"
 
 
-def test_retry_after_not_published_yet_checks_again_without_uploading_twice(
+def test_check_again_after_not_published_yet_never_uploads_twice_and_tells_real_time(
         qtbot, tmp_path: Path) -> None:
-    def patient_client(consumer: ConsumerKeys, tokens: AccessTokens | None,
-                       api_base: str) -> XClient:
-        # Gives up after half a second, so "not published yet" comes quickly.
-        return XClient(consumer, tokens, api_base=api_base, retry=NO_RETRY,
-                       poll=dataclasses.replace(FAST_POLL, timeout_s=0.5))
-
-    window = MainWindow(dataclasses.replace(make_context(), client_factory=patient_client))
+    # Gives up after half a second, so "not published yet" comes quickly.
+    patient = XService(retry=NO_RETRY, poll=dataclasses.replace(FAST_POLL, timeout_s=0.5))
+    window = MainWindow(dataclasses.replace(make_context(), services=lambda key: patient))
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
     signed_in_with_image(qtbot, window, tmp_path)
+    # The controller's clock: the user waits three minutes before checking again.
+    now = [1000.0]
+    window.upload._clock = lambda: now[0]
     server = server_of(window)
     server.faults.stall_processing(True)
     with qtbot.waitSignal(window.upload.phase_changed,
@@ -407,16 +416,21 @@ def test_retry_after_not_published_yet_checks_again_without_uploading_twice(
     assert window.banner.isVisible()
     assert "has not published the new image yet" in window.banner.label.text()
     assert "nothing is lost" in window.upload_panel.status.text()
-    assert window.banner.action_button.text() == "Retry"
+    # Only a re-check happens, and it says so; the same crop cannot be uploaded twice.
+    assert window.banner.action_button.text() == "Check Again"
+    assert not window.upload_panel.upload.isEnabled()
+    assert not window.upload_action.isEnabled()
     assert server.processor.pending == 1
     server.faults.stall_processing(False)
+    now[0] += 180.0
     with qtbot.waitSignal(window.upload.finished, timeout=20_000) as done:
         window.banner.action_button.click()
     assert window.upload.phase == "done"
+    assert "3 min after the upload began" in window.upload_panel.status.text()
     # One picture reached the sandbox: Retry asked again instead of uploading again.
     assert server.processor.completed == 1
     assert server.processor.pending == 0
     current = window.accounts.current
     assert current is not None
-    assert current.user is not None
-    assert done.args[0].refresh.new_url == current.user.profile_image_url_https
+    assert current.identity is not None
+    assert done.args[0].confirmed.avatar_url == current.identity.avatar_url

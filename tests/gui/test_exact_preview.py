@@ -146,3 +146,28 @@ def test_a_failure_for_a_crop_already_changed_is_not_reported(qtbot, tmp_path: P
         assert isinstance(failures[0], CannotMeetByteLimit)
     finally:
         runner.shutdown()
+
+
+def test_a_new_picture_gets_its_exact_preview_without_the_debounce(qtbot, tmp_path: Path
+                                                                  ) -> None:
+    runner = TaskRunner()
+    doc = CropDocument()
+    panel = PreviewPanel()
+    qtbot.addWidget(panel)
+    # A debounce far longer than the test: only an undebounced render can arrive.
+    previews = PreviewController(doc, panel, runner, debounce_ms=600_000)
+    loader = ImageLoader(runner)
+    try:
+        with qtbot.waitSignal(loader.loaded, timeout=10_000) as opened:
+            loader.open_path(_busy_picture(tmp_path / "busy.jpg", 900))
+        with qtbot.waitSignal(previews.exact_ready, timeout=10_000):
+            doc.set_image(opened.args[0])
+        assert previews.current() is not None
+        assert panel.is_exact
+        # Moving the crop is debounced again: no render starts while the user moves.
+        doc.edit(lambda model: model.zoom(1.5))
+        assert previews.current() is None
+        assert not runner.busy
+        assert not panel.is_exact
+    finally:
+        runner.shutdown()

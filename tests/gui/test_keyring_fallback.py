@@ -136,7 +136,7 @@ def test_failing_keyring_at_sign_in_offers_this_session_only(
     assert not banner.isVisible()
     current = _current(window)
     assert current is not None
-    assert current.secrets.access_secret == server.demo.access_secret
+    assert current.secret["access_secret"] == server.demo.access_secret
     panel = window.account_panel
     assert panel.handle.text() == f"@{server.demo.screen_name}"
     assert panel.session_note.isVisible()
@@ -162,8 +162,8 @@ def test_failing_keyring_at_sign_in_offers_this_session_only(
 
 def test_unreadable_keyring_at_start_offers_signing_in_for_this_session(
         qtbot, isolated_dirs: dict[str, Path]) -> None:
-    saved = AccountRecord(service="x", base_url="https://api.x.com", user_id="42",
-                          screen_name="someone", name="Someone")
+    saved = AccountRecord(service="x", api_base="https://api.x.com", account_id="42",
+                          handle="@someone", display_name="Someone")
 
     def remember_saved(settings: Settings) -> None:
         settings.upsert_account(saved)
@@ -220,12 +220,15 @@ def test_sign_out_with_a_locked_keyring_still_signs_out_and_names_the_leftover(
     current = _current(window)
     assert current is not None
     assert [r.key for r in window.accounts.records()] == [current.record.key]
+    window.account_panel.sign_out.click()
+    box = window.account_panel.sign_out_box
+    assert box is not None
     with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
-        window.account_panel.sign_out.click()
+        next(b for b in box.buttons() if b.text() == "Sign Out").click()
     # Signed out here: nothing current, nothing listed, nothing in the settings file...
     assert window.accounts.current is None
     assert window.accounts.records() == []
-    assert current.record.screen_name not in settings_path().read_text(encoding="utf-8")
+    assert current.record.handle not in settings_path().read_text(encoding="utf-8")
     # ...and the banner says the secret may be left in the keyring, with no useless Retry.
     qtbot.waitUntil(window.banner.isVisible, timeout=5_000)
     report = window.banner.report

@@ -1,24 +1,22 @@
 """Run the Mastodon sandbox in-process: ``with MastodonSandbox(config) as sb: sb.base_url``.
 
-The same threaded werkzeug server as the X sandbox (core/sandbox/server.py): one
-background thread, ``stop()`` cuts keep-alive connections and joins every thread.
+The loopback server every sandbox shares (core/sandbox/serving.py): one background
+thread, ``stop()`` cuts keep-alive connections and joins every thread.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import asdict, dataclass
 from types import TracebackType
 
-from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.sandbox.mastodon.app import MastodonApp
 from avatar_studio.core.sandbox.mastodon.config import MastodonSandboxConfig
 from avatar_studio.core.sandbox.mastodon.faults import Faults
 from avatar_studio.core.sandbox.mastodon.oauth import Endpoints, Validator
 from avatar_studio.core.sandbox.mastodon.ratelimit import RateLimiter
 from avatar_studio.core.sandbox.mastodon.state import Account, Avatar, MastodonState
-from avatar_studio.core.sandbox.server import _BindFailed, _QuietHandler, _TrackingServer
+from avatar_studio.core.sandbox.serving import BackgroundServer
 
 __all__ = ["MastodonDemo", "MastodonSandbox", "MastodonSandboxConfig"]
 
@@ -56,47 +54,17 @@ class MastodonSandbox:
         self.validator = Validator(self.state, self.config)
         self.app = MastodonApp(self.config, self.state, self.faults, self.limiter,
                                Endpoints(self.validator))
-        self._server: _TrackingServer | None = None
-        self._thread: threading.Thread | None = None
-        self._base_url: str | None = None
+        self._http = BackgroundServer(self.app, self.config.host, self.config.port,
+                                      allow_remote=self.config.allow_remote,
+                                      name="mastodon-sandbox-http", pause=self.faults.pause)
 
     def start(self) -> str:
-        if self._server is not None:
-            assert self._base_url is not None
-            return self._base_url
-        host = self.config.host
-        if not is_loopback_host(host) and not self.config.allow_remote:
-            raise ValueError(f"refusing to listen on non-loopback address {host!r} "
-                             "(allow_remote is off)")
-        try:
-            server = _TrackingServer(host, self.config.port, self.app, handler=_QuietHandler)
-        except _BindFailed as exc:
-            raise exc.error from None
-        self._server = server
-        port = server.socket.getsockname()[1]
-        shown = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host  # noqa: S104
-        if ":" in shown:
-            shown = f"[{shown}]"
-        self._base_url = f"http://{shown}:{port}"
-        self._thread = threading.Thread(target=server.serve_forever, name="mastodon-sandbox",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        log.info("mastodon sandbox listening on %s", self._base_url)
-        return self._base_url
+        base_url = self._http.start()
+        log.info("mastodon sandbox listening on %s", base_url)
+        return base_url
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self.faults.pause.interrupt()  # requests sleeping on a latency fault end now
-        server.shutdown()
-        server.close_connections()
-        if thread is not None:
-            thread.join()
-        server.server_close()
-        self._server = None
-        self._thread = None
-        self._base_url = None
+        self._http.stop()
 
     def __enter__(self) -> MastodonSandbox:
         self.start()
@@ -108,13 +76,14 @@ class MastodonSandbox:
 
     @property
     def base_url(self) -> str:
-        if self._base_url is None:
+        base_url = self._http.base_url
+        if base_url is None:
             raise RuntimeError("the sandbox is not running; call start() first")
-        return self._base_url
+        return base_url
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return self._http.base_url is not None
 
     @property
     def demo(self) -> MastodonDemo:

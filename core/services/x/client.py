@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from avatar_studio.core import net
 from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.services.x import refresh, spec
 from avatar_studio.core.services.x.errors import (
@@ -137,20 +138,9 @@ class RateLimit:
 def validate_api_base(url: str) -> str:
     """The base URL without a trailing slash; https unless the host is loopback."""
     try:
-        parts = urllib.parse.urlsplit(url.strip())
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        raise InvalidApiBase(f"The API base URL {url!r} is not a valid URL.") from None
-    if parts.scheme not in ("https", "http") or not host:
-        raise InvalidApiBase(f"The API base URL {url!r} must start with https://.")
-    if parts.scheme == "http" and not is_loopback_host(host):
-        raise InvalidApiBase(
-            f"The API base URL {url!r} uses plain http; only https is allowed "
-            "(plain http only for a sandbox on this computer, e.g. http://127.0.0.1:8400).")
-    if parts.query or parts.fragment:
-        raise InvalidApiBase(f"The API base URL {url!r} must not have a query or fragment.")
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+        return net.validate_api_base(url)
+    except ValueError as exc:
+        raise InvalidApiBase(str(exc)) from None
 
 
 def _check_download_url(url: str) -> None:

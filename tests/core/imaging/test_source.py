@@ -282,3 +282,63 @@ def test_proxy_then_full_from_worker_threads():
     assert not errors
     assert sorted(set(results)) == [(200, 150), (800, 600)]
     assert src.has_full()
+
+
+def _sideways_photo() -> bytes:
+    return samples.encode(samples.photo_like(3200, 2400, seed=4), "JPEG", quality=92,
+                          exif=samples.exif_bytes(6), icc_profile=samples.adobe_rgb_profile())
+
+
+def _count_decodes(src: ImageSource) -> list[int]:
+    """Counts real decodes (the spy calls the real method)."""
+    calls: list[int] = []
+    real = src._decode_stored
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+    src._decode_stored = spy  # type: ignore[method-assign]
+    return calls
+
+
+def test_the_render_reuses_the_proxy_decode_when_it_is_sharp_enough() -> None:
+    from avatar_studio.core.imaging.crop import CropModel
+    from avatar_studio.core.imaging.render import render_image
+    from avatar_studio.core.services.x.spec import X_SPEC
+
+    data = _sideways_photo()
+    # The whole 2400 px square at 400 px needs 1/3 of full resolution (DRAFT_GAP 2).
+    state = CropModel(2400, 3200).state
+    fresh = render_image(ImageSource.open_bytes(data), state, spec=X_SPEC)
+
+    sharp = ImageSource.open_bytes(data)
+    calls = _count_decodes(sharp)
+    assert sharp.proxy(max_side=1600).image.size == (1200, 1600)  # 1/2 DCT scale
+    reused = render_image(sharp, state, spec=X_SPEC)
+    assert len(calls) == 1  # the exact render decoded nothing
+    assert samples.psnr(reused, fresh) > 45  # the same pixels up to rounding order
+
+    soft = ImageSource.open_bytes(data)
+    calls = _count_decodes(soft)
+    assert soft.proxy(max_side=800).image.size == (600, 800)  # 1/4: too soft to render
+    assert samples.psnr(render_image(soft, state, spec=X_SPEC), fresh) == float("inf")
+    assert len(calls) == 2
+
+
+def test_concurrent_full_decodes_run_once() -> None:
+    src = ImageSource.open_bytes(_sideways_photo())
+    calls = _count_decodes(src)
+    start = threading.Barrier(3)
+    got: list[Image.Image] = []
+
+    def work() -> None:
+        start.wait()
+        got.append(src.full())
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(calls) == 1
+    assert len(got) == 3
+    assert all(im is got[0] for im in got)

@@ -47,8 +47,9 @@ def test_login_tokens_accounts_whoami_upload_logout(
                  "AVATAR_STUDIO_ACCESS_TOKEN", "AVATAR_STUDIO_ACCESS_SECRET"):
         monkeypatch.delenv(name)
     record = load_settings().accounts[0]
-    assert record.screen_name == "sandbox_user"
-    assert record.base_url == sandbox.base_url
+    assert record.handle == "@sandbox_user"
+    assert record.api_base == sandbox.base_url
+    assert record.service == "x"
     stored = json.loads(memory_keyring.get_password(SERVICE_NAME, record.key) or "{}")
     assert stored["access_token"] == sandbox.demo.access_token
 
@@ -65,7 +66,11 @@ def test_login_tokens_accounts_whoami_upload_logout(
     run = run_cli("upload", str(image), "--json")
     assert run.code == 0, run.err
     summary = json.loads(run.out)
-    assert list(summary) == ["screen_name", "old_url", "new_url", "bytes", "format"]
+    # Today's keys first, then the multi-account ones.
+    assert list(summary) == ["screen_name", "old_url", "new_url", "bytes", "format",
+                             "service", "account", "ok"]
+    assert (summary["service"], summary["account"], summary["ok"]) == (
+        "x", "@sandbox_user", True)
     assert summary["screen_name"] == "sandbox_user"
     assert summary["old_url"] == old_url
     assert summary["new_url"] not in (None, old_url)

@@ -15,29 +15,27 @@ from avatar_studio.core.credentials import (
     CredentialStore,
     KeyringUnavailable,
     MemoryBackend,
-    Secrets,
     SecretsMissing,
 )
-from avatar_studio.core.services.x.client import AccessTokens, ConsumerKeys, SignedIn, XUser
+from avatar_studio.core.services.base import Identity, Secret, SignedInAccount
 from avatar_studio.core.settings import AccountRecord, load_settings
 
 from tests.core.x.keyrings import ExplodingBackend, LockedBackend, NoBackend, PlaintextKeyring
 from tests.secret_service import in_session
 
-SECRETS = Secrets("key-AAAA", "secret-BBBB", "1-token-CCCC", "token-secret-DDDD")
+SECRETS = Secret("x", {"api_key": "key-AAAA", "api_secret": "secret-BBBB",
+                       "access_token": "1-token-CCCC", "access_secret": "token-secret-DDDD"})
 
 
 def _record(name: str = "alice", user_id: str = "1") -> AccountRecord:
-    return AccountRecord(service="x", base_url="http://127.0.0.1:1", user_id=user_id,
-                         screen_name=name, name=name.title())
+    return AccountRecord(service="x", api_base="http://127.0.0.1:1", account_id=user_id,
+                         handle=f"@{name}", display_name=name.title())
 
 
-def _signed_in(name: str = "alice", user_id: str = "1") -> SignedIn:
-    user = XUser(user_id, name, name.title(), "https://x/p_normal.png", False)
-    return SignedIn(user, AccessTokens(SECRETS.access_token, SECRETS.access_secret))
-
-
-CONSUMER = ConsumerKeys(SECRETS.api_key, SECRETS.api_secret)
+def _signed_in(name: str = "alice", user_id: str = "1",
+               api_base: str = "http://127.0.0.1:1") -> SignedInAccount:
+    return SignedInAccount(Identity("x", api_base, user_id, f"@{name}", name.title(),
+                                    "https://x/p_normal.png"), SECRETS)
 
 
 def test_memory_round_trip_and_one_small_json_secret() -> None:
@@ -48,7 +46,7 @@ def test_memory_round_trip_and_one_small_json_secret() -> None:
     raw = backend.get_password(SERVICE_NAME, record.key)
     assert raw is not None
     assert len(raw) < 2560
-    assert json.loads(raw)["access_secret"] == SECRETS.access_secret
+    assert json.loads(raw)["access_secret"] == SECRETS["access_secret"]
     assert store.load(record) == SECRETS
     assert store.delete(record) is True
     assert store.delete(record) is False
@@ -57,9 +55,8 @@ def test_memory_round_trip_and_one_small_json_secret() -> None:
 
 
 def test_secrets_never_in_repr() -> None:
-    text = repr(SECRETS) + repr(CONSUMER) + repr(_signed_in())
-    for value in (SECRETS.api_key, SECRETS.api_secret, SECRETS.access_token,
-                  SECRETS.access_secret):
+    text = repr(SECRETS) + repr(_signed_in())
+    for value in SECRETS.values.values():
         assert value not in text
 
 
@@ -95,7 +92,7 @@ def test_backend_error_text_is_not_repeated() -> None:
 
     with pytest.raises(KeyringUnavailable) as exc:
         CredentialStore(Echo()).save(_record(), SECRETS)
-    assert SECRETS.access_secret not in str(exc.value)
+    assert SECRETS["access_secret"] not in str(exc.value)
 
 
 def test_plaintext_backend_is_refused_and_never_written() -> None:
@@ -108,12 +105,12 @@ def test_plaintext_backend_is_refused_and_never_written() -> None:
 def test_locked_keyring_then_session_only(isolated_dirs: dict[str, Path]) -> None:
     accounts = Accounts(CredentialStore(LockedBackend()))
     with pytest.raises(KeyringUnavailable, match="locked"):
-        accounts.add(_signed_in(), CONSUMER, "http://127.0.0.1:1")
+        accounts.add(_signed_in(api_base="http://127.0.0.1:1"))
     # Nothing was listed without its secret.
     assert load_settings().accounts == []
     accounts.store.use_memory_for_session()
-    record = accounts.add(_signed_in(), CONSUMER, "http://127.0.0.1:1")
-    assert accounts.resolve("@alice").secrets == SECRETS
+    record = accounts.add(_signed_in(api_base="http://127.0.0.1:1"))
+    assert accounts.resolve("@alice").secret == SECRETS
     assert [a.key for a in accounts.list()] == [record.key]
     # Session-only accounts are not written to the settings file either.
     assert load_settings().accounts == []
@@ -125,27 +122,26 @@ def test_accounts_add_find_remove(isolated_dirs: dict[str, Path]) -> None:
     accounts = Accounts(CredentialStore(backend))
     with pytest.raises(AccountNotFound, match="No account"):
         accounts.find()
-    alice = accounts.add(_signed_in("alice", "1"), CONSUMER, "http://127.0.0.1:1")
-    bob = accounts.add(_signed_in("bob", "2"), CONSUMER, "http://127.0.0.1:1")
+    alice = accounts.add(_signed_in("alice", "1", api_base="http://127.0.0.1:1"))
+    bob = accounts.add(_signed_in("bob", "2", api_base="http://127.0.0.1:1"))
     assert accounts.find() == bob  # the last signed in
     assert accounts.find("@ALICE") == alice
     with pytest.raises(AccountNotFound, match="@carol"):
         accounts.find("@carol")
     text = (isolated_dirs["config"] / "settings.json").read_text()
     assert "alice" in text
-    for value in (SECRETS.api_key, SECRETS.api_secret, SECRETS.access_token,
-                  SECRETS.access_secret):
+    for value in SECRETS.values.values():
         assert value not in text
     accounts.remove(bob)
     assert backend.get_password(SERVICE_NAME, bob.key) is None
-    assert [a.screen_name for a in accounts.list()] == ["alice"]
+    assert [a.handle for a in accounts.list()] == ["@alice"]
     assert accounts.find() == alice
 
 
 def test_sign_out_with_broken_keyring_still_drops_the_entry(
         isolated_dirs: dict[str, Path]) -> None:
     good = CredentialStore(MemoryBackend())
-    Accounts(good).add(_signed_in(), CONSUMER, "http://127.0.0.1:1")
+    Accounts(good).add(_signed_in(api_base="http://127.0.0.1:1"))
     broken = Accounts(CredentialStore(NoBackend()))
     record = broken.find("@alice")
     with pytest.raises(KeyringUnavailable, match="may still be in the keyring"):
@@ -163,7 +159,7 @@ def test_real_secret_service_round_trip() -> None:
         # Stored under our service name, keyed by the account key, as one JSON value.
         raw = keyring.get_password(SERVICE_NAME, record.key)
         assert raw is not None
-        assert json.loads(raw)["api_key"] == SECRETS.api_key
+        assert json.loads(raw)["api_key"] == SECRETS["api_key"]
         assert CredentialStore().load(record) == SECRETS
     finally:
         assert store.delete(record) is True
@@ -172,10 +168,10 @@ def test_real_secret_service_round_trip() -> None:
 
 def test_find_by_api_base(isolated_dirs: dict[str, Path]) -> None:
     accounts = Accounts(CredentialStore(MemoryBackend()))
-    real = accounts.add(_signed_in("alice", "1"), CONSUMER, "https://api.x.com")
-    local = accounts.add(_signed_in("alice", "1"), CONSUMER, "http://127.0.0.1:8400")
+    real = accounts.add(_signed_in("alice", "1", api_base="https://api.x.com"))
+    local = accounts.add(_signed_in("alice", "1", api_base="http://127.0.0.1:8400"))
     assert real.key != local.key  # same user id, different servers: two accounts
-    assert accounts.find("@alice", base_url="https://api.x.com") == real
-    assert accounts.find(base_url="http://127.0.0.1:8400") == local
+    assert accounts.find("@alice", api_base="https://api.x.com") == real
+    assert accounts.find(api_base="http://127.0.0.1:8400") == local
     with pytest.raises(AccountNotFound, match=r"on http://127\.0\.0\.1:1\."):
-        accounts.find(base_url="http://127.0.0.1:1")
+        accounts.find(api_base="http://127.0.0.1:1")

@@ -1,0 +1,90 @@
+"""Which modules a CLI process imports: ``render`` must not load the network, keyring,
+OAuth or sandbox code (issue 15: a third of its run time). Not a timing test: it checks
+the import graph in a real process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from avatar_studio.core import cli
+from avatar_studio.core.services import registry
+
+from tests.core.imaging import samples
+
+#: Top-level packages and our modules that only sign-in, upload and the sandbox need.
+NOT_FOR_RENDER = ("requests", "requests_oauthlib", "oauthlib", "keyring", "werkzeug",
+                  "urllib3", "PySide6", "avatar_studio.core.services.x.client",
+                  "avatar_studio.core.sandbox", "avatar_studio.core.credentials",
+                  "avatar_studio.core.accounts",
+                  # Formats the input is not in: Pillow's other plugins, pillow-heif.
+                  "pillow_heif", "PIL._avif", "PIL._webp")
+
+
+def _imported_by(argv: list[str]) -> tuple[int, set[str]]:
+    code = ("import json, sys\n"
+            "from avatar_studio.core.cli import main\n"
+            f"rc = main({argv!r})\n"
+            "print(json.dumps([rc, sorted(sys.modules)]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    rc, modules = json.loads(out.stdout.strip().splitlines()[-1])
+    return rc, set(modules)
+
+
+def _late(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules
+                  if any(m == p or m.startswith(p + ".") for p in NOT_FOR_RENDER))
+
+
+def test_render_imports_no_network_keyring_or_sandbox_code(tmp_path: Path) -> None:
+    src = tmp_path / "in.jpg"
+    src.write_bytes(samples.encode(samples.photo_like(300, 200), "JPEG", quality=90,
+                                   exif=samples.exif_bytes(6),
+                                   icc_profile=samples.adobe_rgb_profile()))
+    rc, modules = _imported_by(["render", str(src), "-o", str(tmp_path / "out.jpg")])
+    assert rc == 0
+    assert (tmp_path / "out.jpg").stat().st_size > 0
+    assert "avatar_studio.core.imaging.render" in modules  # the probe saw the real work
+    assert _late(modules) == []
+
+
+def test_a_command_word_selects_only_its_module() -> None:
+    # The map main() uses to import one command module must name every command the
+    # modules register, and each of them must parse with its module alone.
+    registered = _choices(cli.build_parser())
+    assert registered == set(cli.COMMANDS)
+    for command in registered:
+        assert command in _choices(cli.build_parser(command))
+
+
+def test_the_light_default_spec_is_the_services_own() -> None:
+    for key in tuple(registry.keys()):
+        assert registry.default_spec(key) == registry.get(key).default_spec
+
+
+def _choices(parser: argparse.ArgumentParser) -> set[str]:
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(subs[0].choices)
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["render", "a.jpg"], "render"), (["--debug", "whoami"], "whoami"),
+    (["--version"], None), ([], None), (["--", "render"], None),
+])
+def test_command_name(argv: list[str], expected: str | None) -> None:
+    assert cli.command_name(argv) == expected
+
+
+def test_an_unknown_command_still_lists_every_command(capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["bogus"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    for command in cli.COMMANDS:
+        assert command in err
