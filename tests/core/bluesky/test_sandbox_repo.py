@@ -201,3 +201,28 @@ def test_display_name_limit_counts_graphemes_not_bytes(name: str):
     else:
         with pytest.raises(LexiconError, match=r"at \$\.record\.displayName"):
             validate_profile({"displayName": name})
+
+
+def test_swap_commit(pds, http, token):
+    current = _get(http, pds)
+    first = _put(http, pds, token, dict(current["value"], displayName="One")).json()
+    head = first["commit"]["cid"]
+    assert head.startswith("bafyrei")
+    assert head != first["cid"]
+    stale = _put(http, pds, token, dict(current["value"], displayName="Two"),
+                 swapCommit=current["cid"])
+    assert stale.json() == {"error": "InvalidSwap", "message": f"Commit was at {head}"}
+    ok = _put(http, pds, token, dict(current["value"], displayName="Two"), swapCommit=head)
+    assert ok.status_code == 200
+
+
+def test_temporary_blobs_are_garbage_collected(pds, http, token):
+    blob = _upload(http, pds, token, png_bytes(colour=(5, 6, 7))).json()["blob"]
+    pds.control("gc_blobs")
+    response = _put(http, pds, token, {"avatar": blob})
+    assert response.json()["error"] == "BlobNotFound"
+    assert _get(http, pds)["value"]["banner"]  # referenced blobs are never collected
+    banner = _get(http, pds)["value"]["banner"]["ref"]["$link"]
+    kept = xrpc(http, pds, "com.atproto.sync.getBlob", params={"did": pds.demo.did,
+                                                               "cid": banner})
+    assert kept.status_code == 200
