@@ -73,7 +73,11 @@ def _error_label(parent: QWidget) -> QLabel:
     label = QLabel(parent)
     label.setObjectName("signInError")
     label.setWordWrap(True)
-    label.setStyleSheet("color: #b00020;")
+    # The window's text colour, in bold after a warning sign: AA contrast in either theme
+    # (a fixed red was 1.9:1 on dark).
+    bold = label.font()
+    bold.setBold(True)
+    label.setFont(bold)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label
@@ -221,7 +225,7 @@ class SignInDialog(QDialog):
             app_secret=consumer.api_secret))
 
     def _show_error(self, label: QLabel, text: str) -> None:
-        label.setText(text)
+        label.setText(f"⚠ {text}")
         label.show()
 
     def _busy(self, button: QPushButton, label: QLabel, busy: bool) -> None:
