@@ -19,7 +19,7 @@ from avatar_studio.core.services.base import (
     SignInKind,
     SignInRequest,
 )
-from avatar_studio.gui import signin_bluesky
+from avatar_studio.gui import signin_bluesky, signin_mastodon
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import user_message
 from avatar_studio.gui.sandboxhost import SandboxHost
@@ -115,6 +115,10 @@ class SignInDialog(QDialog):
         self.bluesky_page = signin_bluesky.make_page(
             runner, services, self, lambda account: self._finish(SignInOutcome(account)))
         self.tabs.addTab(self.bluesky_page, "Bluesky")
+        self.mastodon_page = signin_mastodon.make_page(
+            runner, services, self, lambda account: self._finish(SignInOutcome(account)),
+            open_url=lambda url: self._open_url(url))
+        self.tabs.addTab(self.mastodon_page, "Mastodon")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -258,6 +262,7 @@ class SignInDialog(QDialog):
             task.cancel()
         self._tasks.clear()
         self.bluesky_page.cancel()
+        self.mastodon_page.cancel()
         if self._pin_sign_in is not None:
             self._pin_sign_in.close()
             self._pin_sign_in = None

@@ -194,7 +194,7 @@ class UploadController(QObject):
         self._runner = runner
         self._panel = panel
         self._banner = banner
-        self._spec = spec or registry.default().default_spec
+        self._spec = spec or registry.default_spec(registry.keys()[0])
         self._publisher = publisher or Publisher()
         self._handle: TaskHandle[Any] | None = None
         #: The publish run of the task in flight (set by the worker).
@@ -268,7 +268,8 @@ class UploadController(QObject):
         assert job is not None
         ready = self._previews.current()
         account_key = current.record.key
-        spec = self._spec
+        # The preview's limits are the account's service's (set when the account changed).
+        spec = self._spec = self._previews.spec
         self._banner.hide()
         self._panel.show_before_after(None, None)
         self._before = QImage(self._accounts.avatar)
