@@ -96,7 +96,7 @@ def source_from_args(args: argparse.Namespace) -> ImageSource:
     if args.background:
         _parse_colour(args.background)
     source = ImageSource.open_path(args.input)
-    source.check_frame(args.frame)
+    source.check_frame(args.frame if args.frame is not None else 0)
     return source
 
 
