@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from avatar_studio.core.imaging.render import RenderResult
@@ -59,7 +60,8 @@ class FakeSession:
         self.published: list[Publication] = []
         self.confirmed: list[Receipt] = []
         self.closed = False
-        self.service = _Facts("fake")
+        #: Only its key is read; a full Service is not needed here.
+        self.service: Any = _Facts("fake")
 
     def whoami(self, *, cancel: threading.Event | None = None) -> Identity:
         return self.identity
@@ -175,7 +177,11 @@ def test_renders_once_per_distinct_spec_on_the_render_pool(publisher: Publisher)
 
 def test_lanes_for_different_accounts_run_at_the_same_time(publisher: Publisher) -> None:
     both = threading.Barrier(2, timeout=WAIT)  # breaks unless both publish at once
-    sessions = [FakeSession(k, on_publish=both.wait) for k in ("p", "q")]
+
+    def meet() -> None:
+        both.wait()
+
+    sessions = [FakeSession(k, on_publish=meet) for k in ("p", "q")]
     cache = publisher.render_cache("c", _renderer([]))
     results = publisher.start(cache, [_target(s) for s in sessions]).wait(WAIT)
     assert [r.ok for r in results] == [True, True]
