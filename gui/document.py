@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from avatar_studio.core.imaging.crop import CropModel, CropState
+from avatar_studio.core.imaging.crop import CropModel, CropState, SourceBox
 from avatar_studio.core.imaging.render import RenderOptions
 from avatar_studio.core.imaging.source import ImageSource, Proxy
 from PySide6.QtCore import QObject, Signal
@@ -67,12 +67,15 @@ class CropDocument(QObject):
         self.flatten_alpha = flatten_alpha
         #: Bumped on every change, so late background results can be recognised.
         self.generation = 0
+        #: The crop as opened, until the user changes it (then None).
+        self._untouched: CropState | None = None
 
     # -- image --------------------------------------------------------------------
     def set_image(self, loaded: LoadedImage) -> None:
         self.loaded = loaded
         info = loaded.source.info
         self.model = CropModel(info.width, info.height, fit=self.fit)
+        self._untouched = self.model.state
         self._bump()
         self.image_changed.emit()
         self.crop_changed.emit()
@@ -94,7 +97,23 @@ class CropDocument(QObject):
     def state(self) -> CropState | None:
         return self.model.state if self.model is not None else None
 
+    @property
+    def crop_untouched(self) -> bool:
+        """True while the crop is still the one the image opened with."""
+        return self.model is not None and self.model.state == self._untouched
+
     # -- edits --------------------------------------------------------------------
+    def apply_first_crop(self, loaded: LoadedImage, box: SourceBox) -> bool:
+        """Move the opening crop to ``box`` (oriented source px), as an ordinary edit,
+        unless the image was replaced or the user has moved the crop meanwhile."""
+        if (self.loaded is None or loaded.source is not self.loaded.source
+                or not self.crop_untouched):
+            return False
+        self.edit(lambda m: m.set_source_box(box.x, box.y, box.size))
+        if self.model is not None:
+            self._untouched = self.model.state
+        return True
+
     def edit(self, change: Callable[[CropModel], object]) -> None:
         if self.model is None:
             return

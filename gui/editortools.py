@@ -83,15 +83,21 @@ class EditorActions(QObject):
         self.flatten.setChecked(document.flatten_alpha)
         self.reset = make("Reset crop", "Ctrl+0", "Back to the largest centred square",
                           editor.reset, short="Reset")
+        # The window opens on the face; this is the classic frame, as an undoable edit.
+        self.centre_crop = make("Centre crop", "Ctrl+Shift+0",
+                                "The largest centred square, instead of the one framed on "
+                                "the face", lambda: document.edit(lambda m: m.centre()),
+                                short="Centre")
         self.all = [self.rotate_left, self.rotate_right, self.flip_h, self.flip_v,
-                    self.circle, self.fit, self.fill, self.flatten, self.reset]
+                    self.circle, self.fit, self.fill, self.flatten, self.reset,
+                    self.centre_crop]
         document.image_changed.connect(self._sync_enabled)
         self._sync_enabled()
 
     def _sync_enabled(self) -> None:
         on = self._doc.has_image
         for action in (self.rotate_left, self.rotate_right, self.flip_h, self.flip_v,
-                       self.reset):
+                       self.reset, self.centre_crop):
             action.setEnabled(on)
 
     def _on_circle(self) -> None:
@@ -134,7 +140,8 @@ class EditorToolbar(QWidget):
         zoom_row = QHBoxLayout()
         outer.addLayout(zoom_row)
         # Flattening is rare: it lives in the Image menu only.
-        for action in (a for a in actions.all if a is not actions.flatten):
+        for action in (a for a in actions.all
+                       if a not in (actions.flatten, actions.centre_crop)):
             button = QToolButton(self)
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)

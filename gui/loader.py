@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
 from avatar_studio.core.fetch import DEFAULT_FETCH_LIMITS, FetchLimits, fetch_image
+from avatar_studio.core.imaging.faces import DetectorUnavailable, FaceFinder
+from avatar_studio.core.imaging.smartcrop import Framing, frame
 from avatar_studio.core.imaging.source import ImageSource
 from avatar_studio.gui.document import LoadedImage
 from avatar_studio.gui.imageinput import ImageRequest
@@ -19,6 +23,17 @@ from PySide6.QtGui import QImage
 log = logging.getLogger(__name__)
 
 PROXY_SIDE = 2048
+#: The smallest first crop when the picture allows: the largest side the services
+#: upload (X's 400 px), so that framing a small face never makes the upload smaller.
+FRAMING_MIN_SIDE = 400
+
+
+@dataclass(frozen=True)
+class Framed:
+    """The smart first crop for one loaded image (``framing`` in oriented source px)."""
+
+    loaded: LoadedImage
+    framing: Framing
 
 
 def _prepare(source: ImageSource, origin: str, path: Path | None, frame: int) -> LoadedImage:
@@ -34,7 +49,9 @@ class ImageLoader(QObject):
     """Signals:
         started(str): what is being opened (a path, a link, "pasted image").
         progress(int, int): bytes downloaded of a link (total 0 if unknown).
-        loaded(object): a LoadedImage.
+        loaded(object): a LoadedImage, shown at once with the centred crop.
+        framed(object): a Framed, the first crop found for it afterwards (face, saliency
+            or centre) on a worker thread; only with a ``face_finder``.
         frame_loaded(object): a LoadedImage for another frame of the current source.
         failed(object): the exception, for the error banner.
     """
@@ -42,14 +59,20 @@ class ImageLoader(QObject):
     started = Signal(str)
     progress = Signal(int, int)
     loaded = Signal(object)
+    framed = Signal(object)
     frame_loaded = Signal(object)
     failed = Signal(object)
 
     def __init__(self, runner: TaskRunner, parent: QObject | None = None, *,
                  fetch_limits: FetchLimits = DEFAULT_FETCH_LIMITS,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None,
+                 face_finder: Callable[[], FaceFinder | DetectorUnavailable] | None = None,
+                 framing_min_side: int = FRAMING_MIN_SIDE) -> None:
         super().__init__(parent)
         self._runner = runner
+        self._face_finder = face_finder
+        self._framing_min_side = framing_min_side
+        self._framing: TaskHandle[Any] | None = None
         self._fetch_limits = fetch_limits
         self._session = session
         self._current: TaskHandle[Any] | None = None
@@ -64,6 +87,8 @@ class ImageLoader(QObject):
         self.last_request = request
         if self._current is not None:
             self._current.cancel()
+        if self._framing is not None:
+            self._framing.cancel()
         limits, session = self._fetch_limits, self._session
         origin = str(request.path) if request.path else request.url or request.name
 
@@ -84,9 +109,34 @@ class ImageLoader(QObject):
             return _prepare(source, origin, request.path, 0)
 
         self.started.emit(origin)
-        self._current = self._runner.run(work, on_success=self.loaded.emit,
+        self._current = self._runner.run(work, on_success=self._on_loaded,
                                          on_error=self.failed.emit,
                                          on_progress=self.progress.emit)
+
+    def _on_loaded(self, loaded: LoadedImage) -> None:
+        # The first frame goes out now, centred; the face comes after, off this thread.
+        self.loaded.emit(loaded)
+        if self._face_finder is not None:
+            self.find_framing(loaded, self._face_finder)
+
+    def find_framing(self, loaded: LoadedImage,
+                     finder_for: Callable[[], FaceFinder | DetectorUnavailable]) -> None:
+        """Find the first crop for ``loaded`` in the background; emits ``framed``."""
+        min_side = self._framing_min_side
+        info = loaded.source.info
+
+        def work(ctx: TaskContext) -> Framed:
+            finder = finder_for()
+            ctx.check_cancelled()
+            return Framed(loaded, frame(loaded.proxy.image, info.width, info.height,
+                                        finder=finder, min_side=min_side))
+
+        def failed(exc: BaseException) -> None:
+            # frame() degrades by itself; anything else leaves the centred crop as it is.
+            log.error("finding the first crop failed", exc_info=exc)
+
+        self._framing = self._runner.run(work, on_success=self.framed.emit,
+                                         on_error=failed)
 
     def open_path(self, path: Path) -> None:
         self.open(ImageRequest(name=path.name, path=path))

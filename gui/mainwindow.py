@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from avatar_studio.core.imaging.faces import default_face_finder
 from avatar_studio.core.settings import Settings, update_settings
 from avatar_studio.core.version import APP_NAME, __version__
 from avatar_studio.gui.accounts import AccountManager, AccountPanel
@@ -19,7 +20,7 @@ from avatar_studio.gui.droptarget import DropHandler
 from avatar_studio.gui.editortools import EditorActions, EditorToolbar
 from avatar_studio.gui.errors import ErrorBanner
 from avatar_studio.gui.imageinput import ImageRequest, Refusal, read_mime
-from avatar_studio.gui.loader import ImageLoader
+from avatar_studio.gui.loader import Framed, ImageLoader
 from avatar_studio.gui.previews import PreviewController, PreviewPanel
 from avatar_studio.gui.resources import app_icon
 from avatar_studio.gui.signin import (
@@ -108,7 +109,8 @@ class MainWindow(QMainWindow):
                                      fill=QColor(settings.fill_color),
                                      flatten_alpha=settings.flatten_alpha)
         self.document.set_fit(settings.fit_mode)
-        self.loader = ImageLoader(ctx.runner, self)
+        # Every photo opens centred at once, then framed on the face (loader.framed).
+        self.loader = ImageLoader(ctx.runner, self, face_finder=default_face_finder)
         self.accounts = AccountManager(ctx.store, ctx.runner, ctx.services, self)
 
         central = QWidget(self)
@@ -191,6 +193,7 @@ class MainWindow(QMainWindow):
             lambda what: self.statusBar().showMessage(f"Opening {what}…"))
         self.loader.progress.connect(self.on_loader_progress)
         self.loader.loaded.connect(self.on_loader_loaded)
+        self.loader.framed.connect(self.on_framed)
         self.loader.frame_loaded.connect(self.document.set_frame)
         self.loader.failed.connect(self.on_loader_failed)
         self.preview_panel.frame_chosen.connect(self.on_frame_chosen)
@@ -301,6 +304,18 @@ class MainWindow(QMainWindow):
 
             update_settings(remember)
             remember(self.context.settings)
+
+    @Slot(object)
+    def on_framed(self, framed: Framed) -> None:
+        """The first crop found after the centred first frame: move there, say why."""
+        framing = framed.framing
+        if not self.document.apply_first_crop(framed.loaded, framing.box):
+            return
+        text = {"face": "Framed on the face",
+                "saliency": "Framed on the most detailed part",
+                "centre": "Centred"}[framing.source]
+        self.statusBar().showMessage(
+            f"{text} ({framing.reason}); Image › Centre crop for the centred square", 8000)
 
     @Slot(object)
     def on_loader_failed(self, exc: BaseException) -> None:

@@ -6,7 +6,8 @@
 # Runs as root (or with password-less sudo) inside a private D-Bus session with an unlocked
 # gnome-keyring (tests/harness/with-keyring.sh) and a fresh HOME. Checks, from /usr/bin and
 # /opt only: desktop integration, --version, `avatar-studio --smoke` offscreen and under
-# Xvfb, `avatar-studio-cli render` on JPEG / PNG with alpha / AVIF / HEIC, the sandbox plus
+# Xvfb, `avatar-studio-cli render` on JPEG / PNG with alpha / AVIF / HEIC and on a portrait
+# (the first crop must frame the face: the detector works from the bundle), the sandbox plus
 # `upload --json` through to the new URL, a keyring round trip (login --tokens, whoami,
 # logout), then `apt-get purge` and that nothing is left behind. The venv's Python (Pillow,
 # pillow_heif, keyring) only makes the inputs and checks the outputs.
@@ -215,6 +216,47 @@ if has_command render; then
   for f in photo.jpg alpha.png photo.avif photo.heic; do
     step "avatar-studio-cli render ${f##*.} ($f)" check_render "$f"
   done
+fi
+
+# --- the first crop frames the face (the detector is in the bundle, no model fetched) ----
+check_portrait() {
+  "$PY" - "$work" "$ROOT/tests/data/faces/astronaut.jpg" <<'EOF'
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+work, astronaut = Path(sys.argv[1]), sys.argv[2]
+# A public-domain portrait (the face at 178,63 89x112 in it) pasted off-centre into a
+# grey backdrop, stored turned with EXIF orientation 6, as a phone writes it.
+canvas = Image.new("RGB", (1600, 1000), (120, 130, 140))
+with Image.open(astronaut) as im:
+    canvas.paste(im.convert("RGB"), (1000, 150))
+exif = Image.Exif()
+exif[0x0112] = 6
+canvas.transpose(Image.Transpose.ROTATE_90).save(work / "portrait.jpg", quality=90,
+                                                  exif=exif)
+EOF
+  "$CLI" render --json "$work/portrait.jpg" -o "$work/rendered-portrait.jpg" \
+    >"$work/portrait.json"
+  "$PY" - "$work/portrait.json" <<'EOF'
+import json
+import sys
+
+meta = json.load(open(sys.argv[1]))
+print(meta)
+assert meta["crop_source"] == "face", meta
+crop = meta["crop"]
+fx, fy, fw, fh = 1000 + 178, 150 + 63, 89, 112  # in upright pixels
+assert crop["x"] < fx and fx + fw < crop["x"] + crop["size"], crop
+assert crop["y"] <= fy and fy + fh < crop["y"] + crop["size"], crop
+EOF
+}
+if has_command render; then
+  case "$(uname -m)" in
+    x86_64) step "avatar-studio-cli render frames the face (crop_source face)" check_portrait ;;
+    *) echo "test-installed: face framing: SKIPPED (no detector for $(uname -m))" ;;
+  esac
 fi
 
 # --- sandbox + upload -------------------------------------------------------------------

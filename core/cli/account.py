@@ -32,7 +32,11 @@ from avatar_studio.core.services.base import (
     SignInKind,
     SignInRequest,
 )
-from avatar_studio.core.services.errors import CodeRejected, InvalidApiBase
+from avatar_studio.core.services.errors import (
+    CodeRejected,
+    InvalidApiBase,
+    SecondFactorRequired,
+)
 from avatar_studio.core.settings import AccountRecord
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,12 @@ ENV_API_SECRET = "AVATAR_STUDIO_API_SECRET"  # noqa: S105 - a variable name, not
 ENV_ACCESS_TOKEN = "AVATAR_STUDIO_ACCESS_TOKEN"  # noqa: S105
 ENV_ACCESS_SECRET = "AVATAR_STUDIO_ACCESS_SECRET"  # noqa: S105
 ENV_API_BASE = "AVATAR_STUDIO_API_BASE"
+#: Password services (Bluesky) from the environment, nothing stored:
+#: AVATAR_STUDIO_SERVICE=bluesky, AVATAR_STUDIO_HANDLE, AVATAR_STUDIO_APP_PASSWORD.
+ENV_SERVICE_NAME = "AVATAR_STUDIO_SERVICE"
+ENV_HANDLE = "AVATAR_STUDIO_HANDLE"
+ENV_APP_PASSWORD = "AVATAR_STUDIO_APP_PASSWORD"  # noqa: S105 - a variable name
+PASSWORD_ENV_VARS = (ENV_SERVICE_NAME, ENV_HANDLE, ENV_APP_PASSWORD)
 ENV_VARS = (ENV_API_KEY, ENV_API_SECRET, ENV_ACCESS_TOKEN, ENV_ACCESS_SECRET)
 #: The service the environment's four values belong to (the only one with such keys).
 ENV_SERVICE = "x"
@@ -142,8 +152,62 @@ def _env_sign_in(values: dict[str, str], api_base: str | None) -> SignedInAccoun
         sign_in.close()
 
 
+def password_env() -> tuple[Service, str, str] | None:
+    """AVATAR_STUDIO_SERVICE (a password service) + _HANDLE + _APP_PASSWORD, or None
+    when AVATAR_STUDIO_SERVICE is unset."""
+    name = _env(ENV_SERVICE_NAME).lower()
+    if not name:
+        return None
+    try:
+        service = registry.get(name)
+    except registry.UnknownService:
+        raise IncompleteEnvironment(
+            f"{ENV_SERVICE_NAME}={name!r} is not a service; known: "
+            f"{', '.join(registry.keys())}.") from None
+    if SignInKind.PASSWORD not in service.sign_in_kinds:
+        raise IncompleteEnvironment(
+            f"{ENV_SERVICE_NAME}={name} does not sign in with a password.",
+            hint=f"For X set {', '.join(ENV_VARS)} instead.")
+    handle, password = _env(ENV_HANDLE), os.environ.get(ENV_APP_PASSWORD, "")
+    missing = [n for n, v in ((ENV_HANDLE, handle), (ENV_APP_PASSWORD, password)) if not v]
+    if missing:
+        raise IncompleteEnvironment(
+            f"Credentials in the environment are incomplete: {', '.join(missing)} not set.",
+            hint=f"Set {', '.join(PASSWORD_ENV_VARS)} (and optionally {ENV_API_BASE}).")
+    return service, handle, password
+
+
+def password_sign_in(service: Service, handle: str, password: str, api_base: str | None,
+                     *, ask_code: bool) -> SignedInAccount:
+    """A password sign-in; a second factor is asked on the terminal when ``ask_code``."""
+    warning = getattr(service, "password_warning", None)
+    if callable(warning) and warning(password):
+        print(f"warning: {warning(password)}", file=sys.stderr)
+    sign_in = service.sign_in(SignInRequest(SignInKind.PASSWORD, api_base=api_base,
+                                            identifier=handle))
+    try:
+        try:
+            return sign_in.with_password(handle, password)
+        except SecondFactorRequired as exc:
+            if not ask_code:
+                raise
+            print(f"{exc} Code: ", end="", file=sys.stderr, flush=True)
+            code = sys.stdin.readline().strip()
+            if not code:
+                raise CodeRejected("No code was entered.", hint="Run login again.",
+                                   service=service.key, help_url=service.help_url) from None
+            return sign_in.with_password(handle, password, second_factor=code)
+    finally:
+        sign_in.close()
+
+
 def resolve_credentials(args: argparse.Namespace) -> Credentials:
     base = api_base_from(args)
+    from_password_env = password_env()
+    if from_password_env is not None:
+        service, handle, password = from_password_env
+        signed = password_sign_in(service, handle, password, base, ask_code=False)
+        return Credentials(service, signed.identity, signed.secret, None)
     from_env = env_values()
     if from_env is not None:
         account = _env_sign_in(from_env, base)
@@ -221,7 +285,9 @@ def cmd_login(args: argparse.Namespace) -> int:
         accounts.store.check()
     except KeyringUnavailable as exc:
         raise _without_keyring(exc, "") from None
-    if args.tokens:
+    if SignInKind.PASSWORD in service.sign_in_kinds:
+        signed_in = _password_login(service, args, interactive)
+    elif args.tokens:
         values = env_values()
         if values is None:
             raise IncompleteEnvironment(
@@ -255,6 +321,27 @@ def cmd_login(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password_login(service: Service, args: argparse.Namespace,
+                    interactive: bool) -> SignedInAccount:
+    """Bluesky: --handle (or AVATAR_STUDIO_HANDLE) and the app password, typed or from
+    AVATAR_STUDIO_APP_PASSWORD; no --api-base = discover the handle's PDS."""
+    handle = (getattr(args, "handle", None) or _env(ENV_HANDLE)).strip()
+    if not handle and interactive:
+        handle = input(f"{service.display_name} handle or e-mail: ").strip()
+    if not handle:
+        raise IncompleteEnvironment(f"login --service {service.key} needs --handle.",
+                                    hint=f"Or set {ENV_HANDLE}.")
+    password = os.environ.get(ENV_APP_PASSWORD, "")
+    if not password and interactive:
+        print(f"Use an app password (Settings › Privacy and security › App passwords on "
+              f"{service.display_name}), not your main password.", file=sys.stderr)
+        password = getpass.getpass("App password: ")
+    if not password:
+        raise IncompleteEnvironment(f"No app password: set {ENV_APP_PASSWORD} or run "
+                                    "login on a terminal.")
+    return password_sign_in(service, handle, password, api_base_from(args), ask_code=True)
+
+
 # -- accounts / logout / whoami ----------------------------------------------------------
 
 def cmd_accounts(args: argparse.Namespace) -> int:
@@ -275,9 +362,23 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _end_server_session(accounts: Accounts, record: AccountRecord) -> None:
+    """Where the service has one (Bluesky), delete the session on the server too; a
+    failure there never keeps the secret."""
+    try:
+        with contextlib.closing(accounts.open_session(record)) as session:
+            session.sign_out()
+    except UserFacingError as exc:
+        log.info("Could not end the server session of %s: %s", record.label,
+                 type(exc).__name__)
+        print(f"note: the server session could not be ended ({exc}); the secret is "
+              "removed anyway.", file=sys.stderr)
+
+
 def cmd_logout(args: argparse.Namespace) -> int:
     accounts = Accounts(store())
     record = accounts.find(args.account_name)
+    _end_server_session(accounts, record)
     accounts.remove(record)
     print(f"Signed out {record.handle}; its secret was removed from the keyring.",
           file=sys.stderr)
@@ -299,13 +400,17 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
-        "login", help="sign in to X (PIN in the browser, or tokens from the environment)",
+        "login", help="sign in to X (PIN in the browser, or tokens from the environment), "
+                      "or to Bluesky (--service bluesky --handle H, app password)",
         description="Sign in with the PIN flow (needs the app's API key and secret in "
                     f"{ENV_API_KEY}/{ENV_API_SECRET}, or typed in), or with --tokens: "
                     "all four values from the environment. Secrets go to the keyring only.")
     add_api_base_argument(p)
     p.add_argument("--service", default=ENV_SERVICE, choices=registry.keys(),
                    help="the service to sign in to (default x)")
+    p.add_argument("--handle", metavar="HANDLE",
+                   help="Bluesky: your handle (alice.bsky.social) or e-mail; the app "
+                        f"password is asked for, or read from ${ENV_APP_PASSWORD}")
     p.add_argument("--tokens", action="store_true",
                    help=f"use {', '.join(ENV_VARS)} instead of the PIN flow")
     p.add_argument("--no-browser", action="store_true",

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from avatar_studio.core import safefile
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.imaging.animation import render_animation, should_animate
-from avatar_studio.core.imaging.crop import CropModel
+from avatar_studio.core.imaging.crop import CropModel, SourceBox
+from avatar_studio.core.imaging.faces import DETECT_SIDE, default_face_finder
 from avatar_studio.core.imaging.render import RenderOptions, RenderResult, render
+from avatar_studio.core.imaging.smartcrop import centre_square, frame
 from avatar_studio.core.imaging.source import ImageSource
 from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.services import registry
@@ -42,9 +45,10 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flip", choices=("h", "v"), action="append", default=[],
                         help="mirror the result horizontally (h) or vertically (v); "
                         "may be given twice")
-    parser.add_argument("--crop", metavar="X,Y,SIZE",
-                        help="square to keep, in pixels of the upright image "
-                        "(default: the largest centred square)")
+    parser.add_argument("--crop", metavar="X,Y,SIZE|centre",
+                        help="square to keep, in pixels of the upright image, or 'centre' "
+                        "for the largest centred square (default: framed on the face, "
+                        "else on the most detailed part, else centred)")
     parser.add_argument("--background", metavar="COLOR",
                         help="flatten transparency onto this colour (name or #rrggbb)")
 
@@ -62,8 +66,28 @@ def register(subparsers: Any) -> None:
                         help="file to write (the name is used as given)")
     parser.add_argument("--json", action="store_true",
                         help='print one JSON line: {"path", "format", "width", "height", '
-                        '"bytes"}')
+                        '"bytes", "crop": {"x", "y", "size"}, "crop_source", "crop_reason"}')
     parser.set_defaults(func=run)
+
+
+#: --crop words that ask for the largest centred square.
+CENTRE_WORDS = ("centre", "center")
+
+
+@dataclass(frozen=True)
+class RenderedCrop:
+    """A render and the crop it used, in upright (oriented) source pixels."""
+
+    source: ImageSource
+    result: RenderResult
+    crop: SourceBox
+    #: "face", "saliency" or "centre" for the default crop; "given" for --crop values.
+    crop_source: str
+    crop_reason: str
+
+
+def _is_centre(text: str | None) -> bool:
+    return text is not None and text.strip().lower() in CENTRE_WORDS
 
 
 def _parse_crop(text: str) -> tuple[float, float, float]:
@@ -91,12 +115,12 @@ def _parse_colour(text: str) -> tuple[int, int, int]:
 
 def source_from_args(args: argparse.Namespace) -> ImageSource:
     """``args.input`` opened, its options checked (every error before any work)."""
-    if args.crop:
+    if args.crop and not _is_centre(args.crop):
         _parse_crop(args.crop)
     if args.background:
         _parse_colour(args.background)
     source = ImageSource.open_path(args.input)
-    source.check_frame(args.frame if args.frame is not None else 0)
+    source.check_frame(args.frame if args.frame is not None else 0)  # None: the default
     return source
 
 
@@ -104,13 +128,22 @@ def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None
                      source: ImageSource | None = None) -> tuple[ImageSource, RenderResult]:
     """Open ``args.input`` (unless ``source`` is it) and render it with the crop options
     of :func:`add_render_arguments` for ``spec`` (default: ``--service``'s, or X's)."""
-    crop = _parse_crop(args.crop) if args.crop else None
+    done = render_crop_from_args(args, spec=spec, source=source)
+    return done.source, done.result
+
+
+def render_crop_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None,
+                          source: ImageSource | None = None) -> RenderedCrop:
+    """:func:`render_from_args`, also telling which crop was used and why."""
+    centre = _is_centre(args.crop)
+    crop = _parse_crop(args.crop) if args.crop and not centre else None
     background = _parse_colour(args.background) if args.background else None
     if source is None:
         source = ImageSource.open_path(args.input)
     info = source.info
-    frame = args.frame if args.frame is not None else 0
-    source.check_frame(frame)
+    frame_no = args.frame if args.frame is not None else 0
+    source.check_frame(frame_no)
+    spec = spec or spec_from_args(args)
     model = CropModel(info.width, info.height)
     if crop is not None:
         x, y, size = crop
@@ -118,7 +151,18 @@ def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None
             raise BadRenderArgument(
                 f"--crop {args.crop}: the square does not fit in the "
                 f"{info.width}×{info.height} image")
-        model.set_source_box(x, y, size)
+        how, why = "given", "--crop X,Y,SIZE"
+    elif centre:
+        x, y, size = centre_square(info.width, info.height)
+        how, why = "centre", f"--crop {args.crop.strip()}"
+    else:
+        # The detector looks at a reduced copy: a DCT-scaled decode is plenty.
+        proxy = source.proxy(frame_no, max_side=2 * DETECT_SIDE)
+        framing = frame(proxy.image, info.width, info.height,
+                        finder=default_face_finder(), min_side=spec.output_side)
+        x, y, size = framing.x, framing.y, framing.size
+        how, why = framing.source, framing.reason
+    model.set_source_box(x, y, size)
     if args.rotate:
         model.rotate(args.rotate // 90)
     for axis in args.flip:
@@ -126,11 +170,17 @@ def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None
             model.flip_horizontal()
         else:
             model.flip_vertical()
-    options = RenderOptions(frame=frame, background=background)
-    spec = spec or spec_from_args(args)
+    options = RenderOptions(frame=frame_no, background=background)
+    result: RenderResult
     if should_animate(source, spec, args.frame):
-        return source, render_animation(source, model.state, spec=spec, options=options)
-    return source, render(source, model.state, spec=spec, options=options)
+        result = render_animation(source, model.state, spec=spec, options=options)
+    else:
+        result = render(source, model.state, spec=spec, options=options)
+    return RenderedCrop(source, result, model.source_box(), how, why)
+
+
+def _number(v: float) -> int | float:
+    return int(v) if float(v).is_integer() else round(v, 2)
 
 
 def spec_from_args(args: argparse.Namespace) -> RenderSpec:
@@ -179,13 +229,20 @@ def write_output(path: Path, data: bytes, input_path: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     check_output(out, Path(args.input))
-    _, result = render_from_args(args)
+    done = render_crop_from_args(args)
+    result, box = done.result, done.crop
     write_output(out, result.data, Path(args.input))
     if args.json:
         print(json.dumps({"path": args.output, "format": result.format,
                           "width": result.width, "height": result.height,
-                          "bytes": len(result.data)}))
+                          "bytes": len(result.data),
+                          "crop": {"x": _number(box.x), "y": _number(box.y),
+                                   "size": _number(box.size)},
+                          "crop_source": done.crop_source,
+                          "crop_reason": done.crop_reason}))
     else:
         print(f"wrote {args.output}: {result.format} {result.width}×{result.height}, "
-              f"{len(result.data):,} bytes", file=sys.stdout)
+              f"{len(result.data):,} bytes; crop {_number(box.x)},{_number(box.y)},"
+              f"{_number(box.size)} ({done.crop_source}: {done.crop_reason})",
+              file=sys.stdout)
     return 0

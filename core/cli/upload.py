@@ -102,7 +102,7 @@ def _size(result: RenderResult) -> str:
 
 def _targets(args: argparse.Namespace) -> list[account.Credentials]:
     names: list[str] = args.account or []
-    if account.env_values() is not None:
+    if account.password_env() is not None or account.env_values() is not None:
         if names or args.all:
             raise account.IncompleteEnvironment(
                 "--account and --all choose saved accounts; the environment's credentials "

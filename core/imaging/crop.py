@@ -176,6 +176,11 @@ class CropModel:
         """Back to the largest centred square, unturned and unflipped."""
         self.state = self._initial(0, False, False)
 
+    def centre(self) -> None:
+        """The largest centred square, keeping the turn and the flips."""
+        s = self.state
+        self.state = self._initial(s.rotation, s.flip_h, s.flip_v)
+
     def set_fit(self, fit: bool) -> None:
         self._fit = fit
         self.state = self._clamped(self.state)

@@ -31,6 +31,7 @@ class Category(Enum):
     CANCELLED = "cancelled"
     NOT_PUBLISHED_YET = "not-published-yet"
     CODE_REJECTED = "code-rejected"  # a PIN / authorization code / e-mail code
+    CODE_REQUIRED = "code-required"  # a second factor is due: ask for it, sign in again
     INVALID_API_BASE = "invalid-api-base"
     OTHER = "other"
 
@@ -172,6 +173,14 @@ class CodeRejected(ServiceError):
 
     exit_code = 37
     category = Category.CODE_REJECTED
+
+
+class SecondFactorRequired(ServiceError):
+    """The password was right but a second factor is due (Bluesky's e-mailed sign-in
+    code): ask the user for it and call ``with_password(..., second_factor=code)``."""
+
+    exit_code = 50
+    category = Category.CODE_REQUIRED
 
 
 class InvalidApiBase(ServiceError):

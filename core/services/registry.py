@@ -15,12 +15,14 @@ from avatar_studio.core.services.base import Service
 _MODULES: dict[str, str] = {
     "x": "avatar_studio.core.services.x",
     "mastodon": "avatar_studio.core.services.mastodon",
+    "bluesky": "avatar_studio.core.services.bluesky",
 }
 #: key -> "module:attribute" of the service's default RenderSpec, for callers that need
 #: only the spec (``render``, the first previews) and not the client's imports.
 _SPECS: dict[str, str] = {
     "x": "avatar_studio.core.services.x.spec:X_SPEC",
     "mastodon": "avatar_studio.core.services.mastodon.spec:DEFAULT_SPEC",
+    "bluesky": "avatar_studio.core.services.bluesky.spec:BLUESKY_SPEC",
 }
 _loaded: dict[str, Service] = {}
 

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 #: Benchmark modules under tests.bench, in the order they run.
-BENCHMARKS: tuple[str, ...] = ("cli", "startup", "gui", "refresh", "sandbox")
+BENCHMARKS: tuple[str, ...] = ("cli", "startup", "gui", "refresh", "sandbox", "faces")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,7 @@ _BROKEN = textwrap.dedent("""
         warnings.warn("a library warning at /usr/lib/python3/site-packages/x.py")
         return 1 / 0
 
-    render.render_from_args = broken
+    render.render_from_args = render.render_crop_from_args = broken
     sys.exit(cli.main(sys.argv[1:]))
 """)
 

@@ -280,7 +280,7 @@ class BlueskyApp:
             claims = self.issuer.verify(token.strip(), refresh=refresh)
         except TokenProblem as exc:
             raise XrpcError(400, exc.error, exc.message) from None
-        if not refresh and self.faults.access_expired(claims.iat):
+        if not refresh and self.faults.access_expired(token.strip()):
             raise XrpcError(400, "ExpiredToken", "Token has expired")
         with self.state.lock:
             account = self.state.accounts.get(claims.did)
@@ -315,6 +315,7 @@ class BlueskyApp:
         access = self.issuer.access(account.did, scope, now)
         refresh, exp = self.issuer.refresh(account.did, jti, now)
         with self.state.lock:
+            self.state.access_issued.append(access)
             self.state.refresh_tokens[jti] = RefreshToken(jti, account.did, float(exp),
                                                           app_password)
         return access, refresh
@@ -379,6 +380,7 @@ class BlueskyApp:
             account = self.state.accounts[token.did]
             scope = SCOPE_APP_PASS if token.app_password else SCOPE_ACCESS
             access = self.issuer.access(account.did, scope, now)
+            self.state.access_issued.append(access)
             refresh, exp = self.issuer.refresh(account.did, next_id, now)
             self.state.refresh_tokens[next_id] = RefreshToken(next_id, account.did,
                                                               float(exp), token.app_password)
@@ -691,7 +693,8 @@ class BlueskyApp:
         elif action == "rate_limit":
             faults.rate_limit_next(int(values.get("n", "1")))
         elif action == "expire_access":
-            faults.expire_access_tokens(time.time())
+            with self.state.lock:
+                faults.expire_access_tokens(set(self.state.access_issued))
         elif action == "revoke_refresh":
             with self.state.lock:
                 self.state.refresh_tokens.clear()

@@ -23,7 +23,7 @@ class FaultSnapshot:
     drop_next: int
     invalid_swap_next: int
     rate_limit_next: int
-    expire_access_before: float
+    expired_access_tokens: int
     takedown: bool
 
     def as_dict(self) -> dict[str, object]:
@@ -42,7 +42,7 @@ class BlueskyFaults:
         self._drop_next = 0
         self._invalid_swap_next = 0
         self._rate_limit_next = 0
-        self._expire_before = 0.0
+        self._expired: set[str] = set()
         self._takedown = False
 
     def set_latency(self, seconds: float) -> None:
@@ -72,10 +72,10 @@ class BlueskyFaults:
         with self._lock:
             self._rate_limit_next = max(0, int(n))
 
-    def expire_access_tokens(self, before: float) -> None:
-        """Every access token issued at or before ``before`` (unix time) is expired."""
+    def expire_access_tokens(self, tokens: set[str]) -> None:
+        """These access tokens (every one issued so far, from the control API) expire."""
         with self._lock:
-            self._expire_before = float(before)
+            self._expired |= set(tokens)
 
     def set_takedown(self, on: bool = True) -> None:
         with self._lock:
@@ -97,9 +97,9 @@ class BlueskyFaults:
         with self._lock:
             return self._takedown
 
-    def access_expired(self, iat: int) -> bool:
+    def access_expired(self, token: str) -> bool:
         with self._lock:
-            return iat <= self._expire_before
+            return token in self._expired
 
     def _take(self, name: str) -> bool:
         with self._lock:
@@ -129,5 +129,5 @@ class BlueskyFaults:
         with self._lock:
             return FaultSnapshot(self._latency, self._fail_next, self._fail_status,
                                  self._drop_next, self._invalid_swap_next,
-                                 self._rate_limit_next, self._expire_before,
+                                 self._rate_limit_next, len(self._expired),
                                  self._takedown)

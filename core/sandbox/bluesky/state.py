@@ -102,6 +102,8 @@ class BlueskyState:
         #: did -> profile records in the order written (the AppView indexes them late).
         self.profile_history: dict[str, list[Record]] = {}
         self.outbox: list[Email] = []
+        #: Every access token issued (the expire_access fault expires them all).
+        self.access_issued: list[str] = []
         #: did -> the e-mailed sign-in code still valid.
         self.pending_codes: dict[str, str] = {}
         self._rev = 0

@@ -50,8 +50,10 @@ class TokenIssuer:
 
     def access(self, did: str, scope: str, now: float | None = None) -> str:
         iat = int(now if now is not None else time.time())
+        # The jti is the sandbox's own addition: two tokens made in one second differ,
+        # so the expire_access fault can tell them apart.
         claims = {"scope": scope, "sub": did, "aud": self.service_did, "iat": iat,
-                  "exp": iat + max(1, int(self.access_lifetime_s))}
+                  "exp": iat + max(1, int(self.access_lifetime_s)), "jti": new_token_id()}
         return jwt.encode(claims, self._key, algorithm="HS256", headers={"typ": ACCESS_TYP})
 
     def refresh(self, did: str, jti: str, now: float | None = None) -> tuple[str, int]:

@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 from avatar_studio.core import cli
 from avatar_studio.core.imaging.crop import CropModel
+from avatar_studio.core.imaging.faces import check_cpu, cpu_flags
 from avatar_studio.core.imaging.render import render
 from avatar_studio.core.imaging.source import ImageSource
 from avatar_studio.core.services.x.spec import X_SPEC
 from PIL import Image
 
-from tests.core.imaging import samples
+from tests.core.imaging import facesamples, samples
 from tests.core.imaging.conftest import sha256
+
+FACES = check_cpu(cpu_flags()) is None
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -36,25 +39,78 @@ def photo(tmp_path: Path) -> Path:
 
 def test_writes_exactly_the_upload_bytes(capsys, photo, tmp_path):
     out = tmp_path / "avatar.bin"  # the name is used as given, not "fixed"
-    code, stdout, err = _run(capsys, str(photo), "-o", str(out))
+    code, stdout, err = _run(capsys, str(photo), "-o", str(out), "--crop", "centre")
     assert code == 0, err
     assert err == ""
     src = ImageSource.open_path(photo)
     expected = render(src, CropModel(900, 600).state, spec=X_SPEC)
     assert out.read_bytes() == expected.data
     assert "JPEG 400×400" in stdout
+    assert "crop 150,0,600 (centre: --crop centre)" in stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["avatar.bin", "photo.jpg"]
 
 
 def test_json_line(capsys, photo, tmp_path):
     out = tmp_path / "a.jpg"
-    code, stdout, _ = _run(capsys, str(photo), "-o", str(out), "--json")
+    code, stdout, _ = _run(capsys, str(photo), "-o", str(out), "--json", "--crop", "center")
     assert code == 0
     lines = stdout.splitlines()
     assert len(lines) == 1
     doc = json.loads(lines[0])
     assert doc == {"path": str(out), "format": "JPEG", "width": 400, "height": 400,
-                   "bytes": out.stat().st_size}
+                   "bytes": out.stat().st_size, "crop": {"x": 150, "y": 0, "size": 600},
+                   "crop_source": "centre", "crop_reason": "--crop center"}
+
+
+def _portrait(tmp_path: Path, orientation: int = 1) -> tuple[Path, facesamples.Variant]:
+    """The astronaut pasted off-centre into a 1280 × 819 backdrop."""
+    v = next(v for v in facesamples.pasted_variants("astronaut.jpg")
+             if v.name.endswith("@1280x819,k=1.0,at=0.85,0.2"))
+    path = tmp_path / "portrait.jpg"
+    path.write_bytes(facesamples.exif_jpeg(v.image, orientation))
+    return path, v
+
+
+@pytest.mark.skipif(not FACES, reason="no face detector on this CPU")
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_default_crop_frames_the_face(capsys, tmp_path, orientation):
+    path, v = _portrait(tmp_path, orientation)
+    out = tmp_path / "a.jpg"
+    code, stdout, err = _run(capsys, str(path), "-o", str(out), "--json")
+    assert code == 0, err
+    doc = json.loads(stdout)
+    assert (doc["crop_source"], doc["crop_reason"]) == ("face", "1 face found")
+    crop = doc["crop"]
+    fx, fy, fw, fh = v.face
+    # The face inside, in upright pixels.
+    assert crop["x"] < fx < fx + fw < crop["x"] + crop["size"]
+    assert crop["y"] <= fy < fy + fh < crop["y"] + crop["size"]
+    assert crop["size"] == 400  # twice the face is less than the 400 px the upload needs
+    src = ImageSource.open_path(path)
+    expected = render(src, CropModel.from_source_box(
+        src.info.width, src.info.height, crop["x"], crop["y"], crop["size"]).state,
+        spec=X_SPEC)
+    assert out.read_bytes() == expected.data
+
+
+def test_default_crop_without_a_face_says_so(capsys, tmp_path):
+    path = tmp_path / "flat.png"
+    Image.new("RGB", (900, 500), (90, 90, 90)).save(path)
+    code, stdout, _ = _run(capsys, str(path), "-o", str(tmp_path / "o.png"), "--json")
+    assert code == 0
+    doc = json.loads(stdout)
+    assert doc["crop"] == {"x": 200, "y": 0, "size": 500}
+    assert doc["crop_source"] == "centre"
+    assert doc["crop_reason"].endswith("; nothing stands out")
+
+
+def test_given_crop_is_reported_as_given(capsys, photo, tmp_path):
+    code, stdout, _ = _run(capsys, str(photo), "-o", str(tmp_path / "o.jpg"), "--json",
+                           "--crop", "100,50,300", "--rotate", "90")
+    assert code == 0
+    doc = json.loads(stdout)
+    assert doc["crop"] == {"x": 100, "y": 50, "size": 300}
+    assert doc["crop_source"] == "given"
 
 
 def test_crop_rotate_flip_and_background(capsys, tmp_path):
