@@ -201,15 +201,16 @@ class Publisher:
 
     def start(self, cache: RenderCache | None, targets: Sequence[Target], *,
               on_event: EventCallback | None = None, confirm: bool = True,
-              confirm_timeout_s: float | None = None) -> PublishRun:
+              confirm_timeout_s: float | None = None, alt_text: str = "") -> PublishRun:
         """Start one lane per target and return at once. ``cache`` may be None only when
-        every target resumes. ``confirm=False`` stops each lane after the upload."""
+        every target resumes. ``confirm=False`` stops each lane after the upload.
+        ``alt_text`` goes to the services that store it (Mastodon 4.6+)."""
         if len({t.key for t in targets}) != len(targets):
             raise ValueError("the same account twice in one run")
         run = PublishRun(targets)
         for target in targets:
             lane = _Lane(target, cache, run._cancel[target.key], self._lock(target.key),
-                         on_event, confirm, confirm_timeout_s)
+                         on_event, confirm, confirm_timeout_s, alt_text=alt_text)
             lane.emit(Phase.QUEUED)  # before the lane can emit anything else
             run._futures[target.key] = self._network.submit(lane.run)
         return run
@@ -229,6 +230,7 @@ class _Lane:
     confirm: bool
     confirm_timeout_s: float | None
     service: str = field(default="")
+    alt_text: str = ""
 
     def emit(self, phase: Phase, **values: object) -> None:
         if self.on_event is None:
@@ -284,7 +286,8 @@ class _Lane:
         self.emit(Phase.UPLOADING, sent=0, total=len(rendered.data))
         picture = Publication(rendered.data, rendered.mime_type,
                               f"avatar.{rendered.extension.lstrip('.')}", rendered.width,
-                              rendered.height)
+                              rendered.height, frames=getattr(rendered, "frame_count", 1),
+                              alt_text=self.alt_text)
         receipt = session.publish(
             picture, cancel=self.cancel,
             progress=lambda sent, total: self.emit(Phase.UPLOADING, sent=sent, total=total))

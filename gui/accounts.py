@@ -21,12 +21,14 @@ from avatar_studio.core.services.base import Identity, Secret, Service, Session,
 from avatar_studio.core.settings import AccountRecord, update_settings
 from avatar_studio.gui.qtimage import scaled_pixmap
 from avatar_studio.gui.tasks import TaskContext, TaskRunner
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QWidget,
 )
@@ -37,6 +39,15 @@ log = logging.getLogger(__name__)
 ServiceLookup = Callable[[str], Service]
 
 AVATAR_SIDE = 48
+
+
+def sharp_variant(url: str) -> str:
+    """A 200×200 picture instead of a 48 px ``_normal`` one (X's size suffixes), so the
+    panel's picture is crisp at any scale; other services' URLs stay as they are."""
+    head, dot, ext = url.rpartition(".")
+    if dot and head.endswith("_normal"):
+        return f"{head[:-len('_normal')]}_200x200.{ext}"
+    return url
 
 
 @dataclass(frozen=True)
@@ -269,7 +280,8 @@ class AccountManager(QObject):
                 identity = session.whoami(cancel=ctx.cancel_event)
                 image = QImage()
                 if identity.avatar_url:
-                    data = session.download(identity.avatar_url, cancel=ctx.cancel_event)
+                    data = session.download(sharp_variant(identity.avatar_url),
+                                            cancel=ctx.cancel_event)
                     image = QImage.fromData(data)
             finally:
                 session.close()
@@ -314,7 +326,20 @@ class AccountPanel(QWidget):
         self.name = QLabel("Not signed in", self)
         self.name.setObjectName("accountName")
         self.name.setAccessibleName("Account name")
-        self.name.setStyleSheet("font-weight: 600;")
+        # A bold font, not a style sheet: a style sheet would pin the colours of the
+        # theme it was polished in.
+        bold = self.name.font()
+        bold.setBold(True)
+        self.name.setFont(bold)
+        self.sandbox_badge = QLabel("SANDBOX", self)
+        self.sandbox_badge.setObjectName("sandboxBadge")
+        self.sandbox_badge.setAccessibleName("Sandbox account")
+        self.sandbox_badge.setToolTip("A local stand-in: nothing is sent to a real service")
+        self.sandbox_badge.setStyleSheet(
+            "QLabel#sandboxBadge { background: palette(highlight); color:"
+            " palette(highlighted-text); border-radius: 3px; padding: 1px 5px;"
+            " font-weight: 600; }")
+        self.sandbox_badge.hide()
         self.handle = QLabel("", self)
         self.handle.setObjectName("accountHandle")
         self.handle.setAccessibleName("Account handle")
@@ -336,11 +361,17 @@ class AccountPanel(QWidget):
         self.sign_out = QPushButton("Sign out", self)
         self.sign_out.setAccessibleName("Sign out")
         self.sign_out.setToolTip("Forget this account and delete its keys from the keyring")
-        self.sign_out.clicked.connect(manager.sign_out)
+        self.sign_out.clicked.connect(self.confirm_sign_out)
+        #: The open "Sign out?" question, if any (tests answer it).
+        self.sign_out_box: QMessageBox | None = None
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.picture, 0, 0, 2, 1)
-        grid.addWidget(self.name, 0, 1)
+        name_row = QHBoxLayout()
+        name_row.addWidget(self.name)
+        name_row.addWidget(self.sandbox_badge)
+        name_row.addStretch(1)
+        grid.addLayout(name_row, 0, 1)
         grid.addWidget(self.handle, 1, 1)
         grid.addWidget(self.session_note, 2, 0, 1, 3)
         grid.addWidget(self.switcher, 3, 0, 1, 2)
@@ -353,6 +384,31 @@ class AccountPanel(QWidget):
         manager.avatar_loaded.connect(self.on_manager_avatar_loaded)
         self.refill()
         self.on_manager_current_changed(manager.current)
+
+    @Slot()
+    def confirm_sign_out(self) -> None:
+        """Ask first: signing out deletes the account's keys from the keyring."""
+        current = self._manager.current
+        if current is None:
+            return
+        who = current.record.handle
+        box = QMessageBox(QMessageBox.Icon.Question, f"Sign out of {who}?",
+                          f"Sign out of {who}? Avatar Studio forgets the account and deletes "
+                          "its keys from this computer's keyring; you can sign in again "
+                          "later.", QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("signOutQuestion")
+        sign_out = box.addButton("Sign Out", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(_result: int) -> None:
+            self.sign_out_box = None
+            if box.clickedButton() is sign_out:
+                self._manager.sign_out()
+
+        box.finished.connect(answered)
+        self.sign_out_box = box
+        box.open()
 
     @Slot()
     def refill(self) -> None:
@@ -378,6 +434,8 @@ class AccountPanel(QWidget):
     @Slot(object)
     def on_manager_current_changed(self, current: Current | None) -> None:
         self.sign_out.setEnabled(current is not None)
+        self.sandbox_badge.setVisible(current is not None
+                                      and self._manager.is_sandbox(current.record))
         self.session_note.setVisible(
             current is not None and self._manager.is_kept_for_session(current.record))
         if current is None:
@@ -396,7 +454,9 @@ class AccountPanel(QWidget):
 
     @Slot(QImage)
     def on_manager_avatar_loaded(self, image: QImage) -> None:
-        self.picture.setPixmap(scaled_pixmap(image, AVATAR_SIDE, round_mask=True))
+        # Drawn for this label's screen, so it is sharp at 2× too.
+        self.picture.setPixmap(scaled_pixmap(image, AVATAR_SIDE, round_mask=True,
+                                             dpr=self.picture.devicePixelRatioF()))
 
     @Slot(int)
     def on_switcher_activated(self, index: int) -> None:

@@ -42,13 +42,15 @@ def create_window(args: argparse.Namespace, context: AppContext | None = None) -
     """Build and show the window as the command line asked (QApplication must exist)."""
     from avatar_studio.gui.context import AppContext
     from avatar_studio.gui.mainwindow import MainWindow
-    from avatar_studio.gui.theme import apply_theme
+    from avatar_studio.gui.theme import apply_theme, resolved
     from PySide6.QtWidgets import QApplication
 
     context = context or AppContext()
     app = QApplication.instance()
-    if isinstance(app, QApplication) and context.settings.theme != "system":
-        apply_theme(app, context.settings.theme)
+    theme = context.settings.theme
+    # "system" follows the desktop's light or dark preference (when it states one).
+    if isinstance(app, QApplication) and (theme != "system" or resolved(theme) != "platform"):
+        apply_theme(app, theme)
     window = MainWindow(context)
     window.show()
     if args.sandbox:

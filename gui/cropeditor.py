@@ -1,7 +1,9 @@
 """The crop editor canvas: the image under a fixed square frame with a round guide.
 
-Drag to pan, wheel to zoom about the pointer, arrows to nudge, +/- to zoom, Shift for fine
-steps, Esc to reset. All drawing comes from the document's proxy through one transform
+Drag to pan, wheel to zoom about the pointer, arrows to move the picture (the way a drag
+does), +/- to zoom, Shift for fine steps. Every change is one undo step of the document
+(a drag, a run of wheel turns or of nudges merge into one); Esc is the window's, never a
+reset. All drawing comes from the document's proxy through one transform
 (:mod:`avatar_studio.gui.cropgeometry`), so a 24-megapixel photo pans as smoothly as a
 small one. Zoomed in past the proxy's resolution, a pause brings a sharp tile of the
 visible part rendered from the full image (:mod:`avatar_studio.gui.viewrefine`).
@@ -13,6 +15,7 @@ from collections.abc import Hashable
 
 from avatar_studio.gui.cropgeometry import frame_to_view, paint_crop, visible_source
 from avatar_studio.gui.document import CropDocument
+from avatar_studio.gui.qtimage import checker_brush
 from avatar_studio.gui.tasks import TaskRunner
 from avatar_studio.gui.viewrefine import (
     REFINE_DELAY_MS,
@@ -24,6 +27,7 @@ from avatar_studio.gui.viewrefine import (
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QFocusEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -69,10 +73,11 @@ class CropEditor(QWidget):
         self.setObjectName("cropEditor")
         self.setAccessibleName("Crop editor")
         self.setAccessibleDescription(
-            "Drag to move the picture, wheel or plus and minus to zoom, arrow keys to nudge, "
-            "Shift for fine steps, Escape to reset.")
-        self.setToolTip("Drag to move · wheel or +/− to zoom · arrows nudge (Shift: fine)"
-                        " · Esc resets")
+            "Drag to move the picture, wheel or plus and minus to zoom, arrow keys to move "
+            "it, Shift for fine steps. Control Z undoes.")
+        self.setToolTip("Drag or arrows to move · wheel or +/− to zoom (Shift: fine)"
+                        " · Ctrl+Z undoes")
+        self._checker = checker_brush()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(320, 320)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -109,21 +114,22 @@ class CropEditor(QWidget):
     def pan_pixels(self, dx: float, dy: float) -> None:
         """Move the picture by (dx, dy) screen pixels, as a drag does."""
         k = self._scale()
-        self._doc.edit(lambda m: m.pan(-dx / k, -dy / k))
+        self._doc.edit(lambda m: m.pan(-dx / k, -dy / k), "Move", merge="move")
 
     def zoom_by(self, factor: float, about: tuple[float, float] | None = None) -> None:
         about = about or self._center()
-        self._doc.edit(lambda m: m.zoom(factor, about=about))
+        self._doc.edit(lambda m: m.zoom(factor, about=about), "Zoom", merge="zoom")
 
     def nudge(self, dx: int, dy: int, *, fine: bool) -> None:
+        """Move the picture by a step towards (dx, dy), the way a drag that way does."""
         state = self._doc.state
         if state is None:
             return
         step = state.size * (FINE_NUDGE if fine else NUDGE)
-        self._doc.edit(lambda m: m.pan(dx * step, dy * step))
+        self._doc.edit(lambda m: m.pan(-dx * step, -dy * step), "Move", merge="nudge")
 
     def reset(self) -> None:
-        self._doc.edit(lambda m: m.reset())
+        self._doc.edit(lambda m: m.reset(), "Reset Crop")
 
     # -- sharp zoom ---------------------------------------------------------------
     def _view_key(self) -> Hashable:
@@ -169,9 +175,7 @@ class CropEditor(QWidget):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
                                   self._drag_from is None)
             info = loaded.source.info
-            fill = self._doc.editor_fill()
-            if fill is not None:
-                painter.fillRect(frame, fill)
+            checker = self._checker if info.has_alpha else None
             painter.save()
             if tile is not None:
                 # The proxy only where the tile does not reach (a sub-pixel edge), so
@@ -182,12 +186,19 @@ class CropEditor(QWidget):
                 inside.addRect(tile.rect)
                 painter.setClipPath(around.subtracted(inside))
             paint_crop(painter, loaded.qproxy, loaded.proxy.scale, info.width, info.height,
-                       state, frame)
+                       state, frame, self._doc.letterbox_fill(), self._doc.under_fill(),
+                       checker)
             painter.restore()
             if tile is not None:
                 painter.drawImage(tile.origin, tile.image)
         self.showing_refined = tile is not None
         self._paint_overlay(painter, frame)
+        if self.hasFocus():
+            # The canvas takes the keys: say so with the palette's focus colour.
+            pen = QPen(self.palette().highlight().color(), 2)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
         painter.end()
         self.painted.emit()
 
@@ -228,6 +239,7 @@ class CropEditor(QWidget):
         if event.button() == Qt.MouseButton.LeftButton and self._doc.has_image:
             self._drag_from = event.position()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            self._doc.end_gesture()
             self.dragging_changed.emit(True)
             event.accept()
             return
@@ -246,6 +258,7 @@ class CropEditor(QWidget):
         if self._drag_from is not None and event.button() == Qt.MouseButton.LeftButton:
             self._drag_from = None
             self.setCursor(Qt.CursorShape.OpenHandCursor)
+            self._doc.end_gesture()
             self.dragging_changed.emit(False)
             self._on_view_changed()  # one more frame, smooth this time; then sharp
             return
@@ -275,12 +288,18 @@ class CropEditor(QWidget):
             self.zoom_by(FINE_WHEEL_STEP if fine else WHEEL_STEP)
         elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
             self.zoom_by(1 / (FINE_WHEEL_STEP if fine else WHEEL_STEP))
-        elif key == Qt.Key.Key_Escape:
-            self.reset()
         else:
             super().keyPressEvent(event)
             return
         event.accept()
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        super().focusOutEvent(event)
+        self.update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)

@@ -11,7 +11,7 @@ import math
 
 from avatar_studio.core.imaging.crop import CropState
 from PySide6.QtCore import QPointF, QRect, QRectF, QSizeF
-from PySide6.QtGui import QColor, QImage, QPainter, QTransform
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QTransform
 
 
 def source_to_view(width: int, height: int, state: CropState) -> QTransform:
@@ -71,14 +71,33 @@ def visible_source(width: int, height: int, state: CropState, frame: QRectF,
     return QRect(x0, y0, x1 - x0, y1 - y0), box
 
 
+def image_rect(width: int, height: int, state: CropState, frame: QRectF) -> QRectF:
+    """Where the whole picture lies on screen when the crop square fills ``frame``."""
+    to_frame = source_to_view(width, height, state) * view_to_frame(state, frame)
+    return to_frame.mapRect(QRectF(0, 0, width, height))
+
+
 def paint_crop(painter: QPainter, proxy: QImage, proxy_scale: float, width: int, height: int,
-               state: CropState, frame: QRectF, fill: QColor | None = None) -> None:
+               state: CropState, frame: QRectF, letterbox: QColor | None = None,
+               under: QColor | None = None, checker: QBrush | None = None) -> None:
     """Paint the proxy as the crop ``state`` shows it, with the crop square on ``frame``.
 
-    ``fill`` paints the frame first (fit mode: the colour around non-square art).
+    As the upload has it: ``letterbox`` fills the frame around the picture (fit mode),
+    ``under`` goes beneath the picture's transparent parts (flattening), and ``checker``
+    shows the transparency that is kept.
     """
-    if fill is not None:
-        painter.fillRect(frame, fill)
+    shown = image_rect(width, height, state, frame)
+    inside = shown.intersected(frame)
+    if letterbox is not None:
+        around = QPainterPath()
+        around.addRect(frame)
+        hole = QPainterPath()
+        hole.addRect(shown)
+        painter.fillPath(around.subtracted(hole), letterbox)
+    if under is not None:
+        painter.fillRect(inside, under)
+    elif checker is not None:
+        painter.fillRect(inside, checker)
     to_source = QTransform.fromScale(1.0 / proxy_scale, 1.0 / proxy_scale)
     painter.save()
     painter.setTransform(to_source * source_to_view(width, height, state)
@@ -88,13 +107,17 @@ def paint_crop(painter: QPainter, proxy: QImage, proxy_scale: float, width: int,
 
 
 def render_quick(proxy: QImage, proxy_scale: float, width: int, height: int,
-                 state: CropState, side: int, fill: QColor | None) -> QImage:
-    """The crop at side×side from the proxy: the preview shown while the user drags."""
+                 state: CropState, side: int, letterbox: QColor | None,
+                 under: QColor | None) -> QImage:
+    """The crop at side×side from the proxy: the preview shown while the user drags.
+
+    Transparency stays transparent, as in the upload; the panel shows it on a checkerboard.
+    """
     out = QImage(side, side, QImage.Format.Format_ARGB32_Premultiplied)
     out.fill(QColor(0, 0, 0, 0))
     painter = QPainter(out)
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
     paint_crop(painter, proxy, proxy_scale, width, height, state,
-               QRectF(0, 0, side, side), fill)
+               QRectF(0, 0, side, side), letterbox, under)
     painter.end()
     return out

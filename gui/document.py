@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from avatar_studio.core.history import History
 from avatar_studio.core.imaging.crop import CropModel, CropState, SourceBox
 from avatar_studio.core.imaging.render import RenderOptions
 from avatar_studio.core.imaging.source import ImageSource, Proxy
@@ -45,16 +46,32 @@ def _rgb(color: QColor) -> tuple[int, int, int]:
     return (color.red(), color.green(), color.blue())
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything undo brings back: the crop and the output choices."""
+
+    state: CropState | None
+    fit: bool
+    fill: str
+    flatten_alpha: bool
+    frame: int
+
+
 class CropDocument(QObject):
     """Signals:
         image_changed(): a new image (or frame) was loaded; the crop was reset.
         crop_changed(): the crop or an output option changed.
         view_changed(): only how the editor looks changed (mask shape).
+        history_changed(): what Undo and Redo would do changed.
+        frame_wanted(int): undo or redo went back to another frame of an animation; the
+            window loads it (the document only holds frames it was given).
     """
 
     image_changed = Signal()
     crop_changed = Signal()
     view_changed = Signal()
+    history_changed = Signal()
+    frame_wanted = Signal(int)
 
     def __init__(self, parent: QObject | None = None, *, circle: bool = True,
                  fill: QColor | None = None, flatten_alpha: bool = False) -> None:
@@ -69,6 +86,42 @@ class CropDocument(QObject):
         self.generation = 0
         #: The crop as opened, until the user changes it (then None).
         self._untouched: CropState | None = None
+        self.history: History[Snapshot] = History(self.snapshot())
+
+    # -- undo ---------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.state, self.fit, self.fill.name(), self.flatten_alpha,
+                        self.loaded.frame if self.loaded is not None else 0)
+
+    def _record(self, label: str, merge: str | None = None) -> None:
+        if self.history.record(self.snapshot(), label, merge):
+            self.history_changed.emit()
+
+    def end_gesture(self) -> None:
+        """A drag ended: the next move is a new undo step."""
+        self.history.seal()
+
+    def undo(self) -> None:
+        self._restore(self.history.undo())
+
+    def redo(self) -> None:
+        self._restore(self.history.redo())
+
+    def _restore(self, snap: Snapshot | None) -> None:
+        if snap is None:
+            return
+        self.fit = snap.fit
+        self.fill = QColor(snap.fill)
+        self.flatten_alpha = snap.flatten_alpha
+        if self.model is not None:
+            self.model.set_fit(snap.fit)
+            if snap.state is not None:
+                self.model.set_state(snap.state)
+        self._bump()
+        self.history_changed.emit()
+        self.crop_changed.emit()
+        if self.loaded is not None and snap.frame != self.loaded.frame:
+            self.frame_wanted.emit(snap.frame)
 
     # -- image --------------------------------------------------------------------
     def set_image(self, loaded: LoadedImage) -> None:
@@ -76,7 +129,10 @@ class CropDocument(QObject):
         info = loaded.source.info
         self.model = CropModel(info.width, info.height, fit=self.fit)
         self._untouched = self.model.state
+        # A new picture starts a new history: undo never reaches into another image.
+        self.history = History(self.snapshot())
         self._bump()
+        self.history_changed.emit()
         self.image_changed.emit()
         self.crop_changed.emit()
 
@@ -86,6 +142,7 @@ class CropDocument(QObject):
             return  # a late frame of an image the user has since replaced
         self.loaded = loaded
         self._bump()
+        self._record("Frame Choice")
         self.image_changed.emit()
         self.crop_changed.emit()
 
@@ -109,18 +166,29 @@ class CropDocument(QObject):
         if (self.loaded is None or loaded.source is not self.loaded.source
                 or not self.crop_untouched):
             return False
-        self.edit(lambda m: m.set_source_box(box.x, box.y, box.size))
-        if self.model is not None:
-            self._untouched = self.model.state
+        if self.model is None:
+            return False
+        before = self.model.state
+        self.model.set_source_box(box.x, box.y, box.size)
+        self._untouched = self.model.state
+        # How the picture opened, not a change of the user's: undo does not go back
+        # past it (Ctrl+0 and Centre Crop are the undoable ways back).
+        self.history.replace_current(self.snapshot())
+        if self.model.state != before:
+            self._bump()
+            self.crop_changed.emit()
         return True
 
-    def edit(self, change: Callable[[CropModel], object]) -> None:
+    def edit(self, change: Callable[[CropModel], object], label: str = "Crop",
+             merge: str | None = None) -> None:
+        """Apply ``change`` to the crop as one undo step (``merge``: see History)."""
         if self.model is None:
             return
         before = self.model.state
         change(self.model)
         if self.model.state != before:
             self._bump()
+            self._record(label, merge)
             self.crop_changed.emit()
 
     def set_fit(self, on: bool) -> None:
@@ -128,16 +196,34 @@ class CropDocument(QObject):
         if self.model is not None:
             self.model.set_fit(on)
         self._bump()
+        self._record("Fit" if on else "Fit Off")
+        self.crop_changed.emit()
+
+    def fit_whole(self) -> None:
+        """Fit mode, zoomed out so the whole picture shows inside the frame."""
+        self.fit = True
+        model = self.model
+        if model is not None:
+            model.set_fit(True)
+            vw, vh = model.view_size
+            side = float(max(vw, vh))
+            s = model.state
+            model.set_state(CropState((vw - side) / 2, (vh - side) / 2, side,
+                                      s.rotation, s.flip_h, s.flip_v))
+        self._bump()
+        self._record("Fit Whole Picture")
         self.crop_changed.emit()
 
     def set_fill(self, color: QColor) -> None:
         self.fill = QColor(color)
         self._bump()
+        self._record("Fill Colour")
         self.crop_changed.emit()
 
     def set_flatten_alpha(self, on: bool) -> None:
         self.flatten_alpha = on
         self._bump()
+        self._record("Flatten Transparency")
         self.crop_changed.emit()
 
     def set_circle(self, on: bool) -> None:
@@ -154,10 +240,14 @@ class CropDocument(QObject):
             fit_fill=(fill.red(), fill.green(), fill.blue(), 255) if self.fit else None,
         )
 
-    def editor_fill(self) -> QColor | None:
-        """What the editor paints under the image inside the frame."""
-        if self.fit or (self.flatten_alpha and self.loaded is not None
-                        and self.loaded.source.info.has_alpha):
+    def letterbox_fill(self) -> QColor | None:
+        """The colour around the picture inside the frame (fit mode only)."""
+        return self.fill if self.fit else None
+
+    def under_fill(self) -> QColor | None:
+        """The colour beneath transparent parts: only when flattening was chosen."""
+        if self.flatten_alpha and self.loaded is not None \
+                and self.loaded.source.info.has_alpha:
             return self.fill
         return None
 

@@ -21,11 +21,16 @@ class DropOverlay(QLabel):
         self.hide()
 
     def show_state(self, accepted: bool, text: str) -> None:
-        color = "rgba(40, 120, 220, 70)" if accepted else "rgba(200, 40, 40, 60)"
-        border = "#2878dc" if accepted else "#c82828"
-        self.setStyleSheet(f"QLabel#dropOverlay {{ background: {color}; border: 3px dashed "
-                           f"{border}; border-radius: 12px; font-size: 18px; "
-                           "font-weight: 600; }")
+        # Opaque, in palette roles: the text below (the placeholder's) never shows
+        # through, and both themes keep their contrast.
+        if accepted:
+            colors = "background: palette(highlight); color: palette(highlighted-text);" \
+                     " border: 3px dashed palette(highlighted-text);"
+        else:
+            colors = "background: palette(window); color: palette(window-text);" \
+                     " border: 3px dashed palette(window-text);"
+        self.setStyleSheet(f"QLabel#dropOverlay {{ {colors} border-radius: 12px;"
+                           " font-size: 18px; font-weight: 600; }")
         self.setText(text)
         self.setProperty("accepted", accepted)
         parent = self.parentWidget()
@@ -57,7 +62,7 @@ class DropHandler(QObject):
 
     def _describe(self, verdict: ImageRequest | Refusal) -> tuple[bool, str]:
         if isinstance(verdict, Refusal):
-            return False, f"Can't open this:\n{verdict.reason}"
+            return False, f"⊘ Can't open this:\n{verdict.reason}"
         what = {"file": f"“{verdict.name}”", "link": "the image from the web",
                 "data": "the image"}[verdict.kind]
         return True, f"Drop to open {what}"

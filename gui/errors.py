@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import platform
+import re
 import sys
 import threading
 import traceback
@@ -24,10 +26,12 @@ from types import TracebackType
 
 from avatar_studio.core.credentials import KeyringUnavailable, SecretsMissing
 from avatar_studio.core.errors import UserFacingError
+from avatar_studio.core.imaging.errors import FileUnreadable, ImageError, MissingFile
 from avatar_studio.core.logsetup import log_file
 from avatar_studio.core.services import errors as serr
 from avatar_studio.core.version import APP_NAME, __version__
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot, qVersion
+from avatar_studio.gui.icons import themed_icon
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl, Signal, Slot, qVersion
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
@@ -41,6 +45,19 @@ from PySide6.QtWidgets import (
 )
 
 log = logging.getLogger(__name__)
+
+
+_CODE = re.compile(r"\s*\((HTTP \d{3}[^()]*)\)")
+
+
+def split_details(message: str) -> tuple[str, str]:
+    """The message in plain words, and the technical part ("HTTP 503 130: …") apart.
+
+    Services' own words and status codes help a bug report, not the user: the banner
+    shows the plain sentence and keeps the code behind "Details".
+    """
+    details = [m.group(1) for m in _CODE.finditer(message)]
+    return _CODE.sub("", message), "\n".join(details)
 
 
 def user_message(exc: BaseException) -> str:
@@ -143,6 +160,8 @@ class Action(Enum):
     """What the banner's button does."""
 
     RETRY = "Retry"
+    #: The service has the picture already: only ask again whether it shows it.
+    CHECK_AGAIN = "Check Again"
     SIGN_IN = "Sign in again…"
     HELP = "Open help"
     SHOW_LOG = "Show log folder"
@@ -154,17 +173,31 @@ class ErrorReport:
     message: str
     action: Action | None
     help_url: str = ""
+    #: The technical part (status and error codes), shown on request.
+    details: str = ""
 
 
 def describe(exc: BaseException, *, can_retry: bool = True,
              can_keep_for_session: bool = False) -> ErrorReport:
     """The message and the one most useful action for ``exc``."""
-    message = user_message(exc)
+    message, details = split_details(user_message(exc))
+    report = _describe(exc, message, can_retry=can_retry,
+                       can_keep_for_session=can_keep_for_session)
+    return dataclasses.replace(report, details=details)
+
+
+def _describe(exc: BaseException, message: str, *, can_retry: bool,
+              can_keep_for_session: bool) -> ErrorReport:
     if isinstance(exc, KeyringUnavailable) and can_keep_for_session:
         # The keyring may stay broken for the whole session: offer the way that works
         # now (secrets in memory); Retry stays beside it for after an unlock.
         return ErrorReport(message, Action.KEEP_FOR_SESSION)
     if isinstance(exc, serr.Cancelled):
+        return ErrorReport(message, None)
+    if isinstance(exc, serr.NotPublishedYet):
+        return ErrorReport(message, Action.CHECK_AGAIN if can_retry else None)
+    if isinstance(exc, ImageError) and not isinstance(exc, FileUnreadable | MissingFile):
+        # A damaged or unsupported file stays so: trying it again cannot help.
         return ErrorReport(message, None)
     if isinstance(exc, serr.CredentialsRejected | serr.TokenRevoked | serr.BadAuthData
                   | SecretsMissing):
@@ -189,15 +222,22 @@ class ErrorBanner(QFrame):
 
     sign_in_requested = Signal()
     shown = Signal(str)
+    visibility_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("errorBanner")
         self.setAccessibleName("Error message")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setStyleSheet("QFrame#errorBanner { background: #fde7e9; border: 1px solid #e0a0a8;"
-                           " border-radius: 6px; } QFrame#errorBanner QLabel { color: #5c0011; }")
+        # Palette roles only: readable in light and dark, and re-resolved on a theme change.
+        self.setStyleSheet("QFrame#errorBanner { background: palette(alternate-base);"
+                           " border: 1px solid palette(mid); border-left: 4px solid"
+                           " palette(highlight); border-radius: 4px; }"
+                           " QFrame#errorBanner QLabel { color: palette(window-text); }")
+        self.icon = QLabel(self)
+        self.icon.setObjectName("errorIcon")
         self.label = QLabel(self)
+        self.label.setObjectName("errorText")
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.action_button = QPushButton(self)
@@ -209,14 +249,24 @@ class ErrorBanner(QFrame):
         self.retry_button.setToolTip("Try the keyring again (after unlocking it)")
         self.retry_button.clicked.connect(self.on_retry_button_clicked)
         self.retry_button.hide()
-        close = QToolButton(self)
-        close.setText("✕")
+        self.details_button = QToolButton(self)
+        self.details_button.setText("Details")
+        self.details_button.setAccessibleName("Error details")
+        self.details_button.setToolTip("The service's status and error codes")
+        self.details_button.setAutoRaise(True)
+        self.details_button.clicked.connect(self.on_details_button_clicked)
+        self.details_button.hide()
+        self.close_button = close = QToolButton(self)
         close.setAccessibleName("Dismiss error")
-        close.setToolTip("Dismiss")
+        close.setToolTip("Dismiss (Esc)")
+        close.setAutoRaise(True)
         close.clicked.connect(self.hide)
+        self._paint_icons()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.details_button)
         layout.addWidget(self.action_button)
         layout.addWidget(self.retry_button)
         layout.addWidget(close)
@@ -224,6 +274,22 @@ class ErrorBanner(QFrame):
         self._retry: Callable[[], None] | None = None
         self._keep: Callable[[], None] | None = None
         self.hide()
+
+    def _paint_icons(self) -> None:
+        self.icon.setPixmap(themed_icon("dialog-error").pixmap(QSize(20, 20)))
+        self.close_button.setIcon(themed_icon("window-close"))
+
+    def setVisible(self, visible: bool) -> None:  # noqa: N802 - Qt override
+        parent = self.parentWidget()
+        was = self.isVisibleTo(parent) if parent is not None else self.isVisible()
+        super().setVisible(visible)
+        if was != visible:
+            self.visibility_changed.emit(visible)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.PaletteChange:
+            self._paint_icons()  # the bundled icons are drawn in the palette's colours
+        super().changeEvent(event)
 
     def show_error(self, exc: BaseException, *,
                    retry: Callable[[], None] | None = None,
@@ -251,6 +317,8 @@ class ErrorBanner(QFrame):
         self.retry_button.setVisible(report.action is Action.KEEP_FOR_SESSION
                                      and retry is not None)
         self.label.setText(report.message)
+        self.label.setToolTip(report.message)
+        self.details_button.setVisible(bool(report.details))
         self.action_button.setVisible(report.action is not None)
         if report.action is not None:
             self.action_button.setText(report.action.value)
@@ -263,7 +331,7 @@ class ErrorBanner(QFrame):
         report = self.report
         if report is None or report.action is None:
             return
-        if report.action is Action.RETRY and self._retry is not None:
+        if report.action in (Action.RETRY, Action.CHECK_AGAIN) and self._retry is not None:
             self.hide()
             self._retry()
         elif report.action is Action.SIGN_IN:
@@ -276,6 +344,12 @@ class ErrorBanner(QFrame):
             self._keep()
         elif report.action is Action.SHOW_LOG:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_file().parent)))
+
+    @Slot()
+    def on_details_button_clicked(self) -> None:
+        if self.report is not None and self.report.details:
+            show_error_dialog(self.window(), "Error details", self.report.message,
+                              self.report.details)
 
     @Slot()
     def on_retry_button_clicked(self) -> None:

@@ -1,7 +1,9 @@
 """The main window: lays out the parts and connects their signals; the logic lives in them.
 
-Left: the error banner, then the drop area or the crop editor with its toolbar. Right:
-the account panel, the previews and the upload panel.
+Left: the drop area or the crop editor with its toolbar. Right: the account panel and the
+previews, at a fixed width. Along the bottom, a bar that never scrolls and never changes
+height: the error banner or the activity line, then the upload status and the primary
+action. So nothing jumps when a banner or a status appears.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from avatar_studio.gui.signin import (
 from avatar_studio.gui.tasks import TaskContext
 from avatar_studio.gui.theme import THEMES, apply_theme
 from avatar_studio.gui.upload import UploadController, UploadPanel
-from PySide6.QtCore import QByteArray, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal, Slot, qVersion
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -55,20 +57,35 @@ OPEN_FILTER = ("Images (*.jpg *.jpeg *.png *.gif *.webp *.bmp *.tif *.tiff *.avi
                "*.heif);;All files (*)")
 
 #: Default window size: fits a 1280×1024 screen with the editor beside the side column.
-DEFAULT_SIZE = QSize(1220, 940)
+DEFAULT_SIZE = QSize(1220, 900)
+#: The smallest size at which everything is in view without scrolling.
+SMALL_SIZE = QSize(1024, 700)
 EDITOR_WIDTH = 760
-WINDOW_CHROME = 60  # menu bar, status bar and margins above and below the column
+WINDOW_CHROME = 40  # menu bar and margins above and below the column
 COLUMN_GAP = 12
 MIN_COLUMN = 160
+#: The bottom bar's height: the banner's three lines of text or the 44 px pictures.
+ACTION_BAR_HEIGHT = 64
 
+LICENCE = "MIT"
+PROJECT_URL = "https://github.com/avatarstudio/avatar-studio"
+
+#: (keys, what they do) for Help › Keyboard Shortcuts; every shortcut the window has.
 SHORTCUTS = (
     ("Ctrl+O", "Open an image"), ("Ctrl+V", "Paste an image, a file or a link"),
     ("Drag", "Move the picture in the frame"), ("Wheel", "Zoom about the pointer"),
-    ("+ / −", "Zoom in / out (Shift: fine)"), ("Arrows", "Nudge the frame (Shift: fine)"),
-    ("Esc", "Reset the crop"), ("R / Shift+R", "Rotate right / left"),
+    ("+ / −", "Zoom in / out (Shift: fine)"),
+    ("Arrows", "Move the picture, as a drag does (Shift: fine)"),
+    ("Ctrl+Z", "Undo"), ("Ctrl+Shift+Z, Ctrl+Y", "Redo"),
+    ("Ctrl+0", "Reset the crop (undoable)"),
+    ("Ctrl+Shift+0", "Centre crop instead of the face framing (undoable)"),
+    ("R / Shift+R", "Rotate right / left"),
     ("H / V", "Flip horizontally / vertically"), ("C", "Circle or square guide"),
     ("F", "Fit the whole picture (fill colour around it)"),
-    ("Ctrl+U", "Upload"), ("Ctrl+Q", "Quit"),
+    ("Ctrl+Shift+F", "Choose the fill colour"), ("Ctrl+Shift+T", "Flatten transparency"),
+    ("Ctrl+U", "Upload"),
+    ("Esc", "Close the message, or cancel what is running (never touches the crop)"),
+    ("F1", "This list"), ("Ctrl+Q", "Quit"),
 )
 
 
@@ -84,7 +101,8 @@ class DropPlaceholder(QLabel):
         self.setAccessibleName("Drop area")
         self.setMinimumSize(480, 360)
         self.setStyleSheet("QLabel#dropPlaceholder { border: 2px dashed palette(mid);"
-                           " border-radius: 12px; font-size: 16px; color: palette(text); }")
+                           " border-radius: 12px; font-size: 16px;"
+                           " color: palette(window-text); }")
 
 
 class MainWindow(QMainWindow):
@@ -127,9 +145,6 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget(central)
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(editor_page)
-        left = QVBoxLayout()
-        left.addWidget(self.banner)
-        left.addWidget(self.stack, 1)
 
         self.account_panel = AccountPanel(self.accounts, central)
         self.preview_panel = PreviewPanel(central)
@@ -146,19 +161,45 @@ class MainWindow(QMainWindow):
         right.addWidget(self.account_panel)
         right.addWidget(_rule(side))
         right.addWidget(self.preview_panel, 1)
-        right.addWidget(_rule(side))
-        right.addWidget(self.upload_panel)
-        # On a small screen the column scrolls: the 400 px preview is never shrunk (it is
-        # a fixed-size label) and the window never grows past the screen.
+        # Only on a screen smaller than 1024×700 does the column scroll: the 400 px
+        # preview is never shrunk (it is a fixed-size label).
         self.side_scroll = scroll = QScrollArea(central)
         scroll.setObjectName("sideScroll")
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        layout = QHBoxLayout(central)
-        layout.addLayout(left, 1)
-        layout.addWidget(scroll, 0)
+
+        # The bottom bar: fixed height, so a banner or a status never moves the editor.
+        self.action_bar = bar = QFrame(central)
+        bar.setObjectName("actionBar")
+        bar.setFrameShape(QFrame.Shape.NoFrame)
+        bar.setFixedHeight(ACTION_BAR_HEIGHT)
+        self.activity = QLabel("", bar)
+        self.activity.setObjectName("activity")
+        self.activity.setAccessibleName("Activity")
+        self.activity.setWordWrap(True)
+        self._activity_timer = QTimer(self)
+        self._activity_timer.setSingleShot(True)
+        self._activity_timer.timeout.connect(self.activity.clear)
+        self.banner.setParent(bar)
+        self.upload_panel.setParent(bar)
+        bar_layout = QHBoxLayout(bar)
+        bar_layout.setContentsMargins(0, 4, 0, 0)
+        bar_layout.addWidget(self.banner, 3)
+        bar_layout.addWidget(self.activity, 2)
+        bar_layout.addWidget(self.upload_panel, 3)
+        self.banner.visibility_changed.connect(self._on_banner_visibility)
+
+        self._content = content = QHBoxLayout()
+        content.addWidget(self.stack, 1)
+        content.addWidget(scroll, 0)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(COLUMN_GAP, 6, COLUMN_GAP, 4)
+        layout.addLayout(content, 1)
+        layout.addWidget(_rule(central))
+        layout.addWidget(bar)
         self.setCentralWidget(central)
         self.drop_target = central
         self.drops = DropHandler(central)
@@ -176,12 +217,14 @@ class MainWindow(QMainWindow):
         bar = scroll.verticalScrollBar().sizeHint().width()
         column = side.minimumSizeHint().width() + bar
         want = QSize(max(DEFAULT_SIZE.width(), column + EDITOR_WIDTH),
-                     max(DEFAULT_SIZE.height(), side.sizeHint().height() + WINDOW_CHROME))
+                     max(DEFAULT_SIZE.height(), side.sizeHint().height() + WINDOW_CHROME
+                         + ACTION_BAR_HEIGHT))
         screen = self.screen()
         room = screen.availableGeometry().size() if screen is not None else want
         # Narrower than the column needs only when the screen leaves no other choice;
         # the column then scrolls sideways too.
-        left_min = self.stack.minimumSizeHint().width() + 2 * COLUMN_GAP
+        left_min = (self.stack.minimumSizeHint().width() + 2 * COLUMN_GAP
+                    + max(0, self._content.spacing()))
         scroll.setMinimumWidth(max(MIN_COLUMN, min(column, room.width() - left_min)))
         self.resize(want.boundedTo(room))
 
@@ -189,8 +232,8 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.drops.requested.connect(self.open_request)
         self.drops.refused.connect(self.banner.show_message)
-        self.loader.started.connect(
-            lambda what: self.statusBar().showMessage(f"Opening {what}…"))
+        self.loader.started.connect(lambda what: self.show_activity(f"Opening {what}…"))
+        self.document.frame_wanted.connect(self.on_document_frame_wanted)
         self.loader.progress.connect(self.on_loader_progress)
         self.loader.loaded.connect(self.on_loader_loaded)
         self.loader.framed.connect(self.on_framed)
@@ -198,6 +241,7 @@ class MainWindow(QMainWindow):
         self.loader.failed.connect(self.on_loader_failed)
         self.preview_panel.frame_chosen.connect(self.on_frame_chosen)
         self.previews.failed.connect(lambda exc: self.banner.show_error(exc))
+        self.accounts.current_changed.connect(self.on_current_account_changed)
         self.accounts.failed.connect(
             lambda exc, retry: self.banner.show_error(exc, retry=retry))
         self.accounts.keyring_failed.connect(
@@ -210,6 +254,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
+        self.icons = self.editor_actions.icons
         file_menu = bar.addMenu("&File")
         self.open_action = QAction("&Open…", self)
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
@@ -228,32 +273,60 @@ class MainWindow(QMainWindow):
         self.quit_action.triggered.connect(self.close)
         file_menu.addAction(self.quit_action)
 
-        image_menu = bar.addMenu("&Image")
-        for action in self.editor_actions.all:
-            image_menu.addAction(action)
+        edit_menu = bar.addMenu("&Edit")
+        for action in self.editor_actions.edit_actions:
+            edit_menu.addAction(action)
             self.addAction(action)
+        edit_menu.addSeparator()
+        # Esc: close the message, else cancel what runs; never a change to the crop.
+        self.escape_action = QAction("&Dismiss or Cancel", self)
+        self.escape_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.escape_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.escape_action.setToolTip("Close the message, or cancel the upload in progress")
+        self.escape_action.triggered.connect(self.on_escape)
+        edit_menu.addAction(self.escape_action)
+        self.addAction(self.escape_action)
+
+        image_menu = bar.addMenu("&Image")
+        actions = self.editor_actions
+        groups = [[actions.rotate_left, actions.rotate_right, actions.flip_h, actions.flip_v],
+                  [actions.circle, actions.fit, actions.fill, actions.flatten],
+                  [actions.reset, actions.centre_crop]]
+        for i, group in enumerate(groups):
+            if i:
+                image_menu.addSeparator()
+            for action in group:
+                image_menu.addAction(action)
+                self.addAction(action)
 
         account_menu = bar.addMenu("&Account")
-        self.sign_in_action = QAction("&Sign in…", self)
+        self.sign_in_action = QAction("&Sign In…", self)
         self.sign_in_action.triggered.connect(self.show_sign_in)
         account_menu.addAction(self.sign_in_action)
         self.upload_action = QAction("&Upload as Profile Picture", self)
         self.upload_action.setShortcut(QKeySequence("Ctrl+U"))
         self.upload_action.triggered.connect(self.upload.start)
         account_menu.addAction(self.upload_action)
-        self.sign_out_action = QAction("Sign &out", self)
-        self.sign_out_action.triggered.connect(self.accounts.sign_out)
+        account_menu.addSeparator()
+        self.sign_out_action = QAction("Sign &Out…", self)
+        self.sign_out_action.triggered.connect(self.account_panel.confirm_sign_out)
         account_menu.addAction(self.sign_out_action)
+        account_menu.aboutToShow.connect(self._sync_account_actions)
+        self.accounts.current_changed.connect(self._sync_account_actions)
+        self.document.image_changed.connect(self._sync_account_actions)
+        self.upload.phase_changed.connect(self._sync_account_actions)
 
         view_menu = bar.addMenu("&View")
         theme_menu = view_menu.addMenu("&Theme")
-        group = QActionGroup(self)
-        for name in THEMES:
-            action = QAction(name.capitalize(), self, checkable=True)
+        theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name, label in zip(THEMES, ("&System", "&Light", "&Dark"), strict=True):
+            action = QAction(label, self, checkable=True)
             action.setChecked(name == self.context.settings.theme)
             action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
-            group.addAction(action)
+            theme_group.addAction(action)
             theme_menu.addAction(action)
+            self.theme_actions[name] = action
 
         help_menu = bar.addMenu("&Help")
         self.shortcuts_action = QAction("&Keyboard Shortcuts", self)
@@ -263,6 +336,39 @@ class MainWindow(QMainWindow):
         self.about_action = QAction(f"&About {APP_NAME}", self)
         self.about_action.triggered.connect(self.on_about_triggered)
         help_menu.addAction(self.about_action)
+        self._sync_account_actions()
+
+    @Slot()
+    def _sync_account_actions(self) -> None:
+        """Only what can be done now is enabled (menu items as their buttons)."""
+        self.upload_action.setEnabled(self.upload.can_upload())
+        self.sign_out_action.setEnabled(self.accounts.current is not None)
+
+    @Slot()
+    def on_escape(self) -> None:
+        if self.banner.isVisible():
+            self.banner.hide()
+        elif self.upload.busy:
+            self.upload.cancel()
+
+    def show_activity(self, text: str, timeout_ms: int = 0) -> None:
+        """A passing message in the bottom bar (opening, downloading, starting…)."""
+        self.activity.setText(text)
+        if timeout_ms:
+            self._activity_timer.start(timeout_ms)
+        else:
+            self._activity_timer.stop()
+
+    @Slot(bool)
+    def _on_banner_visibility(self, visible: bool) -> None:
+        # The banner takes the activity line's place in the bar; the bar's height stays.
+        self.activity.setVisible(not visible)
+        self.upload_panel.status_box.setVisible(not visible)
+
+    @Slot(int)
+    def on_document_frame_wanted(self, frame: int) -> None:
+        if self.document.loaded is not None:
+            self.loader.open_frame(self.document.loaded, frame)
 
     # -- image in -----------------------------------------------------------------
     @Slot(object)
@@ -284,7 +390,7 @@ class MainWindow(QMainWindow):
     @Slot(int, int)
     def on_loader_progress(self, received: int, total: int) -> None:
         of = f" of {total / 1e6:.1f} MB" if total else ""
-        self.statusBar().showMessage(f"Downloading… {received / 1e6:.1f} MB{of}")
+        self.show_activity(f"Downloading… {received / 1e6:.1f} MB{of}")
 
     @Slot(object)
     def on_loader_loaded(self, loaded: LoadedImage) -> None:
@@ -292,8 +398,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentIndex(1)
         self.editor.setFocus()
         info = loaded.source.info
-        self.statusBar().showMessage(
-            f"{info.name}: {info.format} {info.width}×{info.height}", 5000)
+        self.show_activity(f"{info.name}: {info.format} {info.width}×{info.height}", 5000)
         self.setWindowTitle(f"{info.name} — {APP_NAME}")
         if loaded.path is not None:
             path, folder = str(loaded.path), str(loaded.path.parent)
@@ -314,15 +419,27 @@ class MainWindow(QMainWindow):
         text = {"face": "Framed on the face",
                 "saliency": "Framed on the most detailed part",
                 "centre": "Centred"}[framing.source]
-        self.statusBar().showMessage(
-            f"{text} ({framing.reason}); Image › Centre crop for the centred square", 8000)
+        self.show_activity(
+            f"{text} ({framing.reason}); Image › Centre Crop for the centred square", 8000)
 
     @Slot(object)
     def on_loader_failed(self, exc: BaseException) -> None:
-        self.statusBar().clearMessage()
+        self.activity.clear()
         request = self.loader.last_request
         retry = (lambda: self.loader.open(request)) if request is not None else None
         self.banner.show_error(exc, retry=retry)
+
+    @Slot(object)
+    def on_current_account_changed(self, current: object) -> None:
+        """Preview for the limits of the account's service (Mastodon keeps animations)."""
+        record = getattr(current, "record", None)
+        if record is None:
+            return
+        try:
+            spec = self.accounts.services(record.service).default_spec
+        except KeyError:
+            return
+        self.previews.set_spec(spec)
 
     @Slot(int)
     def on_frame_chosen(self, frame: int) -> None:
@@ -371,7 +488,7 @@ class MainWindow(QMainWindow):
         host, services = self.context.sandbox, self.context.services
         if host is None:
             return
-        self.statusBar().showMessage("Starting the sandbox…")
+        self.show_activity("Starting the sandbox…")
 
         def work(ctx: TaskContext) -> SignInOutcome:
             return sign_in_to_sandbox(host, services)
@@ -387,15 +504,38 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, name)
         self.context.settings.theme = name
+        self.theme_actions[name].setChecked(True)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.PaletteChange:
+            # Bundled icons and the fill swatch are drawn in the palette's colours.
+            self.icons.refresh()
+            self.editor_actions.refresh_swatch()
+        super().changeEvent(event)
 
     def about_text(self) -> str:
-        return (f"<b>{APP_NAME}</b> {__version__}<br>Crop a picture and set it as your "
-                "X profile image.<br>What you see in the 400×400 preview is decoded from "
-                "the exact bytes that are uploaded.")
+        return (f"<h3>{APP_NAME} {__version__}</h3>"
+                "<p>Crop a picture once and set it as your profile picture on X, Mastodon "
+                "and Bluesky. What you see in the exact preview is decoded from the very "
+                "bytes that are uploaded.</p>"
+                f"<p>Free software under the {LICENCE} licence. "
+                f"<a href=\"{PROJECT_URL}\">Website and source code</a> · "
+                f"<a href=\"{PROJECT_URL}/issues\">Report a problem</a></p>"
+                f"<p>{APP_NAME} is not affiliated with, endorsed or sponsored by X Corp., "
+                "Mastodon gGmbH or Bluesky Social PBC. X, Mastodon and Bluesky are "
+                "trademarks of their owners.</p>"
+                f"<p>Built with Qt {qVersion()} and PySide6.</p>")
 
     @Slot()
     def on_about_triggered(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
+        box = QMessageBox(QMessageBox.Icon.NoIcon, f"About {APP_NAME}", self.about_text(),
+                          QMessageBox.StandardButton.Close, self)
+        box.setObjectName("aboutDialog")
+        box.setIconPixmap(self.windowIcon().pixmap(64, 64))
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def shortcuts_html(self) -> str:
         rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
@@ -403,7 +543,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def on_shortcuts_triggered(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", self.shortcuts_html(),
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard Shortcuts", self.shortcuts_html(),
                           QMessageBox.StandardButton.Close, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

@@ -11,9 +11,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from avatar_studio.core.imaging.animation import (
+    AnimationResult,
+    render_animation,
+    should_animate,
+)
 from avatar_studio.core.imaging.render import RenderResult, render
 from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.services import registry
+from avatar_studio.gui.animationpreview import AnimationPlayer
 from avatar_studio.gui.cropgeometry import render_quick
 from avatar_studio.gui.document import CropDocument, RenderJob
 from avatar_studio.gui.qtimage import exact_pixmap, pil_to_qimage, scaled_pixmap
@@ -30,7 +36,8 @@ from PySide6.QtWidgets import (
 
 log = logging.getLogger(__name__)
 
-ROUND_SIZES = (200, 73, 48, 24)
+#: The round sizes of the compact strip under the exact preview (X shows 73, 48, 24).
+ROUND_SIZES = (73, 48, 24)
 DEBOUNCE_MS = 300
 
 
@@ -72,7 +79,6 @@ class PreviewPanel(QWidget):
         self.big.setObjectName("preview400")
         self.big.setFixedSize(side, side)
         self.big.setAccessibleName(f"{side} by {side} preview of the upload")
-        self.big.setStyleSheet("QLabel#preview400 { background: palette(dark); }")
         # One uploaded pixel per logical pixel, never stretched: a smaller upload (a
         # small source is never enlarged) sits in the middle at its own size.
         self.big.setScaledContents(False)
@@ -81,16 +87,17 @@ class PreviewPanel(QWidget):
         self.badge.setObjectName("previewBadge")
         self.badge.setAccessibleName("Preview status")
         self.rounds: dict[int, QLabel] = {}
-        row = QHBoxLayout()
-        row.setSpacing(10)
+        strip = QHBoxLayout()
+        strip.setSpacing(8)
         for size in ROUND_SIZES:
             label = QLabel(self)
             label.setFixedSize(size, size)
             label.setAccessibleName(f"Round preview at {size} pixels")
-            label.setToolTip(f"As X shows it at {size} px")
+            label.setToolTip(f"As {self.spec.name} shows it at {size} px")
             self.rounds[size] = label
-            row.addWidget(label, 0, Qt.AlignmentFlag.AlignBottom)
-        row.addStretch(1)
+            strip.addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
+        facts = QVBoxLayout()
+        facts.setSpacing(2)
         self.info = QLabel("", self)
         self.info.setObjectName("previewInfo")
         self.info.setAccessibleName("Output format and size")
@@ -99,27 +106,38 @@ class PreviewPanel(QWidget):
         self.warnings.setObjectName("previewWarnings")
         self.warnings.setWordWrap(True)
         self.warnings.setAccessibleName("Warnings about the picture")
+        facts.addWidget(self.info)
+        facts.addWidget(self.warnings)
+        facts.addStretch(1)
+        strip.addLayout(facts, 1)
         self.frame_row = QWidget(self)
         frame_layout = QHBoxLayout(self.frame_row)
         frame_layout.setContentsMargins(0, 0, 0, 0)
-        frame_layout.addWidget(QLabel("Frame to upload:", self.frame_row))
+        frame_label = QLabel("Fra&me:", self.frame_row)
+        frame_layout.addWidget(frame_label)
         self.frame_picker = QSpinBox(self.frame_row)
         self.frame_picker.setAccessibleName("Frame to upload")
-        self.frame_picker.setToolTip("X keeps one frame of an animation: choose which")
+        self.frame_picker.setToolTip(f"{self.spec.name} keeps one frame of an "
+                                     "animation: choose which")
         self.frame_picker.setMinimum(1)
+        frame_label.setBuddy(self.frame_picker)
         self.frame_picker.valueChanged.connect(self.on_frame_picker_value_changed)
         frame_layout.addWidget(self.frame_picker)
-        frame_layout.addStretch(1)
+        # Hidden or shown, the row keeps its place: nothing below it moves.
+        policy = self.frame_row.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.frame_row.setSizePolicy(policy)
         self.frame_row.hide()
+        badge_row = QHBoxLayout()
+        badge_row.addWidget(self.badge, 1)
+        badge_row.addWidget(self.frame_row)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
         layout.addWidget(self.big)
-        layout.addWidget(self.badge)
-        layout.addLayout(row)
-        layout.addWidget(self.info)
-        layout.addWidget(self.warnings)
-        layout.addWidget(self.frame_row)
+        layout.addLayout(badge_row)
+        layout.addLayout(strip)
         layout.addStretch(1)
         self.shown: QImage = QImage()
         self.is_exact = False
@@ -148,7 +166,7 @@ class PreviewPanel(QWidget):
         return super().event(event)
 
     def show_info(self, text: str, ok: bool) -> None:
-        self.info.setText(text if ok else f"⚠ {text}")
+        self.info.setText(text if ok else f"⚠ Over the limit: {text}")
         self.info.setProperty("over", not ok)
 
     def set_warnings(self, lines: list[str]) -> None:
@@ -187,7 +205,10 @@ def source_warnings(doc: CropDocument, spec: RenderSpec) -> list[str]:
                      f"at {spec.output_side}×{spec.output_side}.")
     if info.animated and not spec.keeps_animation:
         lines.append(f"Animated ({info.frame_count} frames): {spec.name} keeps "
-                     "one frame. Pick it below.")
+                     "one frame. Pick it above.")
+    elif info.animated and spec.accepts("GIF"):
+        lines.append(f"Animated ({info.frame_count} frames): {spec.name} keeps the "
+                     "animation; the preview plays what will be uploaded.")
     if info.has_alpha:
         lines.append("Transparency is flattened onto the fill colour."
                      if doc.flatten_alpha else "Transparency is kept (PNG).")
@@ -219,6 +240,7 @@ class PreviewController(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
         self._timer.timeout.connect(self.render_exact)
+        self.player = AnimationPlayer(lambda image: panel.show_image(image, exact=True), self)
         document.crop_changed.connect(self.on_document_crop_changed)
         document.image_changed.connect(self.on_document_image_changed)
 
@@ -245,8 +267,10 @@ class PreviewController(QObject):
         if loaded is None or state is None:
             return
         info = loaded.source.info
+        self.player.stop()
         quick = render_quick(loaded.qproxy, loaded.proxy.scale, info.width, info.height,
-                             state, self._spec.output_side, self._doc.editor_fill())
+                             state, self._spec.output_side, self._doc.letterbox_fill(),
+                             self._doc.under_fill())
         self._panel.show_image(quick, exact=False)
         self._panel.set_warnings(source_warnings(self._doc, self._spec))
         if self._render_now:
@@ -255,8 +279,25 @@ class PreviewController(QObject):
         else:
             self._timer.start()
 
+    @property
+    def spec(self) -> RenderSpec:
+        return self._spec
+
+    def set_spec(self, spec: RenderSpec) -> None:
+        """Preview for another service's limits (the account in use changed)."""
+        if spec == self._spec:
+            return
+        self._spec = spec
+        self._panel.spec = spec
+        self.latest = None
+        self.player.stop()
+        if self._doc.job() is not None:
+            self._panel.set_warnings(source_warnings(self._doc, spec))
+            self.render_exact()
+
     def stop(self) -> None:
         self._timer.stop()
+        self.player.stop()
 
     def render_exact(self) -> None:
         self._timer.stop()
@@ -279,12 +320,23 @@ class PreviewController(QObject):
         if preview.generation != self._doc.generation:
             return  # the user moved on; a newer render is queued
         self.latest = preview
-        self._panel.show_image(preview.image, exact=True)
-        self._panel.show_info(*info_line(preview.result, self._spec))
+        result = preview.result
+        if isinstance(result, AnimationResult):
+            self.player.play([pil_to_qimage(f) for f in result.frames], result.durations,
+                             result.loop)
+        else:
+            self.player.stop()
+            self._panel.show_image(preview.image, exact=True)
+        self._panel.show_info(*info_line(result, self._spec))
         self.exact_ready.emit(preview)
 
 
 def render_job(job: RenderJob, spec: RenderSpec) -> ExactPreview:
-    result = render(job.source, job.state, spec=spec, options=job.options)
+    result: RenderResult
+    if should_animate(job.source, spec, None):
+        # The service keeps animations (Mastodon): every frame, as one GIF.
+        result = render_animation(job.source, job.state, spec=spec, options=job.options)
+    else:
+        result = render(job.source, job.state, spec=spec, options=job.options)
     return ExactPreview(result=result, image=pil_to_qimage(result.image),
                         generation=job.generation)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PIL import Image
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import (
+    QBrush,
     QColor,
     QGuiApplication,
     QImage,
@@ -39,6 +40,33 @@ def qimage_to_png(image: QImage) -> bytes:
     return bytes(array.data())
 
 
+#: Transparency is shown on mid-grey checks: black and white parts both stay visible,
+#: whatever the theme (it is picture content, not window chrome).
+CHECK_LIGHT, CHECK_DARK, CHECK_SIDE = QColor(0xC8, 0xC8, 0xC8), QColor(0x8C, 0x8C, 0x8C), 8
+
+
+def checker_brush(side: int = CHECK_SIDE) -> QBrush:
+    tile = QImage(2 * side, 2 * side, QImage.Format.Format_RGB32)
+    tile.fill(CHECK_LIGHT)
+    painter = QPainter(tile)
+    painter.fillRect(0, 0, side, side, CHECK_DARK)
+    painter.fillRect(side, side, side, side, CHECK_DARK)
+    painter.end()
+    return QBrush(tile)
+
+
+def on_checker(image: QImage) -> QImage:
+    """``image`` over the checkerboard where it is transparent (the same pixels where not)."""
+    if image.isNull() or not image.hasAlphaChannel():
+        return image
+    out = QImage(image.size(), QImage.Format.Format_ARGB32_Premultiplied)
+    painter = QPainter(out)
+    painter.fillRect(out.rect(), checker_brush())
+    painter.drawImage(0, 0, image)
+    painter.end()
+    return out
+
+
 def device_pixel_ratio() -> float:
     screen = QGuiApplication.primaryScreen()
     return screen.devicePixelRatio() if screen is not None else 1.0
@@ -51,6 +79,7 @@ def exact_pixmap(image: QImage, dpr: float) -> QPixmap:
     block of device pixels (nearest neighbour), so a high-DPI screen shows the same
     pixels crisply instead of a smoothed guess.
     """
+    image = on_checker(image)
     if image.isNull() or dpr == 1.0:
         return QPixmap.fromImage(image)
     w, h = max(1, round(image.width() * dpr)), max(1, round(image.height() * dpr))
@@ -76,6 +105,8 @@ def scaled_pixmap(image: QImage, side: int, *, round_mask: bool = False,
         painter.setClipPath(path)
     if background is not None:
         painter.fillRect(0, 0, px, px, background)
+    elif not image.isNull() and image.hasAlphaChannel():
+        painter.fillRect(0, 0, px, px, checker_brush(max(2, round(px / 8))))
     if not image.isNull():
         # One smooth (area-averaging) downscale from the 400 px render.
         scaled = image.scaled(px, px, Qt.AspectRatioMode.IgnoreAspectRatio,

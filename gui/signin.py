@@ -19,6 +19,7 @@ from avatar_studio.core.services.base import (
     SignInKind,
     SignInRequest,
 )
+from avatar_studio.gui import signin_bluesky, signin_mastodon
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import user_message
 from avatar_studio.gui.sandboxhost import SandboxHost
@@ -72,7 +73,11 @@ def _error_label(parent: QWidget) -> QLabel:
     label = QLabel(parent)
     label.setObjectName("signInError")
     label.setWordWrap(True)
-    label.setStyleSheet("color: #b00020;")
+    # The window's text colour, in bold after a warning sign: AA contrast in either theme
+    # (a fixed red was 1.9:1 on dark).
+    bold = label.font()
+    bold.setBold(True)
+    label.setFont(bold)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label
@@ -107,6 +112,13 @@ class SignInDialog(QDialog):
         self.tabs.addTab(self._build_pin_tab(api_base, consumer), "X account")
         self.tabs.addTab(self._build_tokens_tab(consumer), "Paste tokens")
         self.tabs.addTab(self._build_sandbox_tab(), "Sandbox (no account needed)")
+        self.bluesky_page = signin_bluesky.make_page(
+            runner, services, self, lambda account: self._finish(SignInOutcome(account)))
+        self.tabs.addTab(self.bluesky_page, "Bluesky")
+        self.mastodon_page = signin_mastodon.make_page(
+            runner, services, self, lambda account: self._finish(SignInOutcome(account)),
+            open_url=lambda url: self._open_url(url))
+        self.tabs.addTab(self.mastodon_page, "Mastodon")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -217,7 +229,7 @@ class SignInDialog(QDialog):
             app_secret=consumer.api_secret))
 
     def _show_error(self, label: QLabel, text: str) -> None:
-        label.setText(text)
+        label.setText(f"⚠ {text}")
         label.show()
 
     def _busy(self, button: QPushButton, label: QLabel, busy: bool) -> None:
@@ -249,6 +261,8 @@ class SignInDialog(QDialog):
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
+        self.bluesky_page.cancel()
+        self.mastodon_page.cancel()
         if self._pin_sign_in is not None:
             self._pin_sign_in.close()
             self._pin_sign_in = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -37,16 +38,17 @@ from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
-    QGridLayout,
+    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 
 log = logging.getLogger(__name__)
 
-BEFORE_AFTER_SIDE = 96
+BEFORE_AFTER_SIDE = 44
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,16 @@ class UploadOutcome:
     uploaded: RenderResult
     #: The account the picture was uploaded for (AccountRecord.key).
     account_key: str
+
+
+def format_duration(seconds: float) -> str:
+    """"4.2 s", "47 s", "2 min 5 s": how long something really took."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 def _run_lane(ctx: TaskContext, publisher: Publisher, target: Target,
@@ -103,6 +115,8 @@ class UploadPanel(QWidget):
         self.upload.setAccessibleName("Upload as profile picture")
         self.upload.setToolTip("Send exactly the 400×400 preview to X (Ctrl+U)")
         self.upload.setDefault(True)
+        # The primary action: large enough to find at a glance, always at the bar's right.
+        self.upload.setMinimumSize(220, 40)
         self.cancel = QPushButton("Cancel", self)
         self.cancel.setAccessibleName("Cancel upload")
         self.cancel.setToolTip("Stop the upload (your profile stays as it was)")
@@ -122,18 +136,27 @@ class UploadPanel(QWidget):
         self.after.setFixedSize(BEFORE_AFTER_SIDE, BEFORE_AFTER_SIDE)
         self.after.setAccessibleName("Profile picture after")
         self.before_caption = QLabel("Before", self)
-        self.after_caption = QLabel("After (from X)", self)
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.upload, 0, 0, 1, 2)
-        grid.addWidget(self.cancel, 0, 2)
-        grid.addWidget(self.progress, 1, 0, 1, 3)
-        grid.addWidget(self.status, 2, 0, 1, 3)
-        grid.addWidget(self.before, 3, 0)
-        grid.addWidget(self.after, 3, 1)
-        grid.addWidget(self.before_caption, 4, 0, Qt.AlignmentFlag.AlignHCenter)
-        grid.addWidget(self.after_caption, 4, 1, Qt.AlignmentFlag.AlignHCenter)
-        grid.setColumnStretch(2, 1)
+        self.after_caption = QLabel("After", self)
+        self.after.setToolTip("Downloaded back from the service after the upload")
+        # A bar along the bottom of the window: the pictures, the status with its
+        # progress, then Cancel and the primary action at the right, always in view.
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        for picture, caption in ((self.before, self.before_caption),
+                                 (self.after, self.after_caption)):
+            column = QVBoxLayout()
+            column.setSpacing(0)
+            column.addWidget(picture, 0, Qt.AlignmentFlag.AlignHCenter)
+            column.addWidget(caption, 0, Qt.AlignmentFlag.AlignHCenter)
+            row.addLayout(column)
+        self.status_box = QWidget(self)
+        status_layout = QVBoxLayout(self.status_box)
+        status_layout.setContentsMargins(0, 0, 0, 0)
+        status_layout.addWidget(self.status)
+        status_layout.addWidget(self.progress)
+        row.addWidget(self.status_box, 1)
+        row.addWidget(self.cancel, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(self.upload, 0, Qt.AlignmentFlag.AlignVCenter)
         self.show_before_after(None, None)
 
     def show_before_after(self, before: QImage | None, after: QImage | None) -> None:
@@ -177,8 +200,18 @@ class UploadController(QObject):
         #: The publish run of the task in flight (set by the worker).
         self._box = _RunBox()
         self.phase = "idle"
+        #: When the upload being followed began (time.monotonic), for honest durations.
+        self._started_at = 0.0
+        #: The crop generation the service already has but has not published yet: the
+        #: same crop is not uploaded again, "Check Again" asks instead.
+        self._pending_generation: int | None = None
+        #: The crop generation the last status line is about.
+        self._status_generation: int | None = None
+        self._upload_generation = 0
+        self._clock: Callable[[], float] = time.monotonic
         panel.upload.clicked.connect(self.start)
         panel.cancel.clicked.connect(self.cancel)
+        document.crop_changed.connect(self.on_document_crop_changed)
         document.image_changed.connect(self.update_enabled)
         accounts.current_changed.connect(self.update_enabled)
         self.update_enabled()
@@ -188,7 +221,19 @@ class UploadController(QObject):
         return self._handle is not None
 
     def can_upload(self) -> bool:
-        return self._doc.has_image and self._accounts.current is not None and not self.busy
+        return (self._doc.has_image and self._accounts.current is not None and not self.busy
+                and self._pending_generation != self._doc.generation)
+
+    @Slot()
+    def on_document_crop_changed(self) -> None:
+        """A finished upload's words and pictures are about a crop that is gone now."""
+        if (not self.busy and self.phase in ("done", "failed", "cancelled")
+                and self._status_generation != self._doc.generation):
+            self._panel.status.clear()
+            self._panel.show_before_after(None, None)
+            self.phase = "idle"
+            self.phase_changed.emit("idle")
+        self.update_enabled()
 
     @Slot()
     def update_enabled(self) -> None:
@@ -197,13 +242,20 @@ class UploadController(QObject):
             self._panel.upload.setToolTip("Sign in first")
         elif not self._doc.has_image:
             self._panel.upload.setToolTip("Open or drop an image first")
+        elif self._pending_generation == self._doc.generation and not self.busy:
+            self._panel.upload.setToolTip("The service already has this picture: use "
+                                          "Check Again, or change the crop to upload anew")
         else:
             self._panel.upload.setToolTip("Send exactly the 400×400 preview to X (Ctrl+U)")
 
     def _set_phase(self, phase: str, text: str) -> None:
         self.phase = phase
+        self._status_generation = self._doc.generation
         self._panel.status.setText(text)
         self.phase_changed.emit(phase)
+
+    def _elapsed(self) -> str:
+        return format_duration(self._clock() - self._started_at)
 
     @Slot()
     def start(self) -> None:
@@ -216,10 +268,14 @@ class UploadController(QObject):
         assert job is not None
         ready = self._previews.current()
         account_key = current.record.key
-        spec = self._spec
+        # The preview's limits are the account's service's (set when the account changed).
+        spec = self._spec = self._previews.spec
         self._banner.hide()
         self._panel.show_before_after(None, None)
         self._before = QImage(self._accounts.avatar)
+        self._started_at = self._clock()
+        self._pending_generation = None
+        self._upload_generation = job.generation
         seeded = {spec: ready.result} if ready is not None else {}
         target = self._target(current)
         publisher, box = self._publisher, _RunBox()
@@ -305,7 +361,9 @@ class UploadController(QObject):
         elif event.phase is Phase.CHECKING:
             n = event.check
             self.attempt.emit(n)
-            self._set_phase("checking", f"Checking for the new image (attempt {n})…")
+            self._set_phase("checking", f"Waiting for {self._spec.name} to show the new "
+                            f"picture: {self._elapsed()} since the upload began (check {n})."
+                            " Keep working; Esc stops waiting.")
 
     def _finish(self) -> None:
         self._handle = None
@@ -319,17 +377,22 @@ class UploadController(QObject):
         self._accounts.show_profile(outcome.account_key, outcome.confirmed.identity,
                                     outcome.image)
         self._panel.show_before_after(self._before, outcome.image)
+        self._pending_generation = None
         self._set_phase("done", f"Done: your new picture is live "
-                        f"({outcome.confirmed.waited_s:.1f} s after the upload began).")
+                        f"({self._elapsed()} after the upload began).")
         self.finished.emit(outcome)
 
     def _on_error(self, exc: BaseException, uploaded: RenderResult | None = None,
                   account_key: str = "") -> None:
         self._finish()
         if isinstance(exc, NotPublishedYet) and uploaded is not None:
-            # The service has the picture: Retry only asks again, never uploads twice.
-            self._set_phase("failed", f"Uploaded, but {self._spec.name} has not published "
-                            "the new picture yet; nothing is lost.")
+            # The service has the picture: only a re-check, never a second upload of
+            # the same crop.
+            self._pending_generation = self._upload_generation
+            self._set_phase("failed", f"Uploaded {self._elapsed()} ago, but "
+                            f"{self._spec.name} has not published the new picture yet; "
+                            "nothing is lost.")
+            self.update_enabled()
             self._banner.show_error(
                 exc, retry=lambda: self.check_again(exc, uploaded, account_key))
             return

@@ -10,6 +10,8 @@ qt_runtime="libglib2.0-0 libegl1 libgl1 libx11-6 libfontconfig1 libfreetype6 lib
  libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0
  libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1"
 test_tools="xvfb xauth dbus-daemon dbus-bin gnome-keyring"
+# A real browser for the sign-in tests (the Mastodon authorize page), with its driver.
+test_tools="$test_tools chromium chromium-driver"
 package_tools="binutils desktop-file-utils appstream"
 # `make bench` compares against these peers (vipsthumbnail, ImageMagick's convert).
 bench_tools="libvips-tools imagemagick"

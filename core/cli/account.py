@@ -55,6 +55,16 @@ PASSWORD_ENV_VARS = (ENV_SERVICE_NAME, ENV_HANDLE, ENV_APP_PASSWORD)
 ENV_VARS = (ENV_API_KEY, ENV_API_SECRET, ENV_ACCESS_TOKEN, ENV_ACCESS_SECRET)
 #: The service the environment's four values belong to (the only one with such keys).
 ENV_SERVICE = "x"
+#: Which service the environment's credentials are for (default x; the same variable
+#: as ENV_SERVICE_NAME, read by password_env first).
+ENV_SERVICE_VAR = ENV_SERVICE_NAME
+#: The credential variables per service (AVATAR_STUDIO_API_BASE is read separately; it
+#: is required where the service has no single server).
+ENV_VARS_BY_SERVICE: dict[str, tuple[str, ...]] = {
+    "x": ENV_VARS,
+    "mastodon": (ENV_ACCESS_TOKEN,),
+}
+NEEDS_ENV_API_BASE = ("mastodon",)
 #: Test-only knobs, read by the X service: shorten the documented 5 s minimum wait and
 #: the poll interval.
 ENV_TEST_MIN_WAIT = "AVATAR_STUDIO_TEST_MIN_WAIT_S"
@@ -90,16 +100,31 @@ def _env(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
+def env_service() -> str:
+    """The service the environment's credentials are for ($AVATAR_STUDIO_SERVICE)."""
+    key = _env(ENV_SERVICE_VAR).lower() or ENV_SERVICE
+    if key not in ENV_VARS_BY_SERVICE:
+        raise IncompleteEnvironment(
+            f"{ENV_SERVICE_VAR}={key!r} is not a service that takes credentials from the "
+            f"environment.", hint="Use one of: " + ", ".join(ENV_VARS_BY_SERVICE))
+    return key
+
+
 def env_values() -> dict[str, str] | None:
-    """All four variables -> their values; none -> None; some -> IncompleteEnvironment."""
-    values = {name: _env(name) for name in ENV_VARS}
+    """The service's variables -> their values; none -> None; some -> IncompleteEnvironment."""
+    key = env_service()
+    names = ENV_VARS_BY_SERVICE[key]
+    values = {name: _env(name) for name in names}
     if not any(values.values()):
         return None
     missing = [name for name, value in values.items() if not value]
+    if key in NEEDS_ENV_API_BASE and not _env(ENV_API_BASE):
+        missing.append(ENV_API_BASE)
     if missing:
+        every = ", ".join((*names, *((ENV_API_BASE,) if key in NEEDS_ENV_API_BASE else ())))
         raise IncompleteEnvironment(
             "Credentials in the environment are incomplete: " + ", ".join(missing)
-            + " not set.", hint="Set all four AVATAR_STUDIO_* variables, or none of them.")
+            + " not set.", hint=f"For {key}, set {every}, or none of them.")
     return values
 
 
@@ -141,13 +166,15 @@ def store() -> CredentialStore:
 
 def _env_sign_in(values: dict[str, str], api_base: str | None) -> SignedInAccount:
     """The environment's tokens, checked with the service (who they belong to)."""
-    service = registry.get(ENV_SERVICE)
+    service = registry.get(env_service())
     sign_in = service.sign_in(SignInRequest(
         SignInKind.TOKENS, api_base=api_base or service.default_api_base,
-        app_key=values[ENV_API_KEY], app_secret=values[ENV_API_SECRET]))
+        app_key=values.get(ENV_API_KEY, ""), app_secret=values.get(ENV_API_SECRET, "")))
+    tokens = {"access_token": values[ENV_ACCESS_TOKEN]}
+    if ENV_ACCESS_SECRET in values:
+        tokens["access_secret"] = values[ENV_ACCESS_SECRET]
     try:
-        return sign_in.with_tokens({"access_token": values[ENV_ACCESS_TOKEN],
-                                    "access_secret": values[ENV_ACCESS_SECRET]})
+        return sign_in.with_tokens(tokens)
     finally:
         sign_in.close()
 
@@ -165,6 +192,8 @@ def password_env() -> tuple[Service, str, str] | None:
             f"{ENV_SERVICE_NAME}={name!r} is not a service; known: "
             f"{', '.join(registry.keys())}.") from None
     if SignInKind.PASSWORD not in service.sign_in_kinds:
+        if name in ENV_VARS_BY_SERVICE:
+            return None  # a token service (Mastodon): env_values() reads its variables
         raise IncompleteEnvironment(
             f"{ENV_SERVICE_NAME}={name} does not sign in with a password.",
             hint=f"For X set {', '.join(ENV_VARS)} instead.")
@@ -211,7 +240,8 @@ def resolve_credentials(args: argparse.Namespace) -> Credentials:
     from_env = env_values()
     if from_env is not None:
         account = _env_sign_in(from_env, base)
-        return Credentials(registry.get(ENV_SERVICE), account.identity, account.secret, None)
+        return Credentials(registry.get(env_service()), account.identity, account.secret,
+                           None)
     accounts = Accounts(store())
     record = accounts.find(getattr(args, "account", None), api_base=base)
     return saved_credentials(accounts, record)
@@ -277,6 +307,10 @@ def _without_keyring(exc: KeyringUnavailable, note: str) -> KeyringUnavailable:
 
 def cmd_login(args: argparse.Namespace) -> int:
     service = registry.get(args.service)
+    if service.key == "mastodon":
+        from avatar_studio.core.cli import login_mastodon
+
+        return login_mastodon.cmd_login(args, service, Accounts(store()))
     api_base = api_base_from(args) or service.default_api_base
     interactive = sys.stdin.isatty()
     accounts = Accounts(store())
@@ -363,8 +397,8 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 
 def _end_server_session(accounts: Accounts, record: AccountRecord) -> None:
-    """Where the service has one (Bluesky), delete the session on the server too; a
-    failure there never keeps the secret."""
+    """Where the service has one, end the session on the server too (Bluesky deletes
+    it, Mastodon revokes the token); a failure there never keeps the secret."""
     try:
         with contextlib.closing(accounts.open_session(record)) as session:
             session.sign_out()
@@ -401,7 +435,8 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "login", help="sign in to X (PIN in the browser, or tokens from the environment), "
-                      "or to Bluesky (--service bluesky --handle H, app password)",
+                      "to Mastodon (--service mastodon --instance URL|@you@host), or to "
+                      "Bluesky (--service bluesky --handle H, app password)",
         description="Sign in with the PIN flow (needs the app's API key and secret in "
                     f"{ENV_API_KEY}/{ENV_API_SECRET}, or typed in), or with --tokens: "
                     "all four values from the environment. Secrets go to the keyring only.")
@@ -415,6 +450,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help=f"use {', '.join(ENV_VARS)} instead of the PIN flow")
     p.add_argument("--no-browser", action="store_true",
                    help="only print the authorization address")
+    p.add_argument("--instance", metavar="URL|@USER@HOST",
+                   help="Mastodon: the instance (mastodon.social, https://example.org) or "
+                        "your handle (@you@example.org)")
+    p.add_argument("--code", action="store_true",
+                   help="Mastodon: the instance shows a code to paste here, instead of "
+                        "redirecting to this computer")
+    p.add_argument("--token", action="store_true",
+                   help=f"Mastodon: store an access token (from ${ENV_ACCESS_TOKEN} or "
+                        "typed in) after checking it")
     p.set_defaults(func=cmd_login)
 
     p = subparsers.add_parser("accounts", help="list signed-in accounts")

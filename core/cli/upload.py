@@ -126,7 +126,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
     targets = _targets(args)
     source = source_from_args(args)  # a bad INPUT fails here, before any network
 
+    specs: list[RenderSpec] = []
+
     def renderer(spec: RenderSpec) -> RenderResult:
+        specs.append(spec)
         return render_from_args(args, spec=spec, source=source)[1]
 
     publisher = Publisher()
@@ -135,8 +138,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
                     c.identity.handle if c.record else "the environment's account",
                     _opener(c)) for c in targets]
     display = _Display(sys.stderr, {t.key: t.label for t in lanes})
+    alt_text = (args.alt_text or "").strip()
     run = publisher.start(cache, lanes, on_event=display, confirm=not args.no_wait,
-                          confirm_timeout_s=args.wait_timeout)
+                          confirm_timeout_s=args.wait_timeout, alt_text=alt_text)
     try:
         results = run.wait()
     except KeyboardInterrupt:
@@ -145,6 +149,11 @@ def cmd_upload(args: argparse.Namespace) -> int:
         raise
     finally:
         publisher.close()
+    if alt_text:
+        for spec in specs:
+            if not spec.alt_text_max:
+                print(f"note: {spec.name} does not store alt text for avatars here; the "
+                      "picture was uploaded without it.", file=sys.stderr)
     by_key = {t.key: c for t, c in zip(lanes, targets, strict=True)}
     for result in results:
         _report(args, result, by_key[result.key], single=len(results) == 1)
@@ -211,6 +220,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="return after the upload, without waiting for X to publish it")
     p.add_argument("--wait-timeout", type=float, default=None, metavar="SECONDS",
                    help="give up waiting for the new picture after this long (default 120)")
+    p.add_argument("--alt-text", metavar="TEXT", default="",
+                   help="describe the picture for people who cannot see it (Mastodon 4.6 "
+                        "and later store it; elsewhere a note says it was not sent)")
     p.add_argument("--json", action="store_true",
                    help='print one JSON line per account: {"screen_name", "old_url", '
                         '"new_url", "bytes", "format", "service", "account", "ok"} plus '

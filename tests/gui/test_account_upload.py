@@ -309,6 +309,12 @@ def test_upload_errors_keep_the_crop_and_offer_the_way_out(
     assert banner.action_button.text() == action
     assert words.lower() in banner.label.text().lower()
     assert "Traceback" not in banner.label.text()
+    # Plain words in front; the status and error codes wait behind "Details".
+    assert "HTTP " not in banner.label.text()
+    if fault is _fault_500:
+        assert banner.report is not None
+        assert "HTTP 50" in banner.report.details
+        assert banner.details_button.isVisibleTo(banner)
     # Nothing lost: same picture, same crop, and the app takes the next command.
     assert window.document.state == state
     assert window.document.loaded is loaded
@@ -390,7 +396,7 @@ def test_paste_tokens_path(qtbot, window: MainWindow) -> None:
     assert window.account_panel.handle.text() == f"@{demo.screen_name}"
 
 
-def test_retry_after_not_published_yet_checks_again_without_uploading_twice(
+def test_check_again_after_not_published_yet_never_uploads_twice_and_tells_real_time(
         qtbot, tmp_path: Path) -> None:
     # Gives up after half a second, so "not published yet" comes quickly.
     patient = XService(retry=NO_RETRY, poll=dataclasses.replace(FAST_POLL, timeout_s=0.5))
@@ -399,6 +405,9 @@ def test_retry_after_not_published_yet_checks_again_without_uploading_twice(
     window.show()
     qtbot.waitExposed(window)
     signed_in_with_image(qtbot, window, tmp_path)
+    # The controller's clock: the user waits three minutes before checking again.
+    now = [1000.0]
+    window.upload._clock = lambda: now[0]
     server = server_of(window)
     server.faults.stall_processing(True)
     with qtbot.waitSignal(window.upload.phase_changed,
@@ -407,12 +416,17 @@ def test_retry_after_not_published_yet_checks_again_without_uploading_twice(
     assert window.banner.isVisible()
     assert "has not published the new image yet" in window.banner.label.text()
     assert "nothing is lost" in window.upload_panel.status.text()
-    assert window.banner.action_button.text() == "Retry"
+    # Only a re-check happens, and it says so; the same crop cannot be uploaded twice.
+    assert window.banner.action_button.text() == "Check Again"
+    assert not window.upload_panel.upload.isEnabled()
+    assert not window.upload_action.isEnabled()
     assert server.processor.pending == 1
     server.faults.stall_processing(False)
+    now[0] += 180.0
     with qtbot.waitSignal(window.upload.finished, timeout=20_000) as done:
         window.banner.action_button.click()
     assert window.upload.phase == "done"
+    assert "3 min after the upload began" in window.upload_panel.status.text()
     # One picture reached the sandbox: Retry asked again instead of uploading again.
     assert server.processor.completed == 1
     assert server.processor.pending == 0

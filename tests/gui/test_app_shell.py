@@ -22,7 +22,7 @@ def test_main_window_shell(qtbot) -> None:
     assert not window.windowIcon().isNull()
     assert "Drop an image" in window.placeholder.text()
     menus = [a.text() for a in window.menuBar().actions()]
-    assert menus == ["&File", "&Image", "&Account", "&View", "&Help"]
+    assert menus == ["&File", "&Edit", "&Image", "&Account", "&View", "&Help"]
     assert window.open_action.shortcut().toString() == "Ctrl+O"
     assert __version__ in window.about_text()
 

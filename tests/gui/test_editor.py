@@ -144,19 +144,45 @@ def test_slider_and_keys(qtbot, rig: Rig, tmp_path: Path) -> None:
     assert near(pixel(image, 0.8, 0.8), BR)
     rig.editor.setFocus()
     size = rig.doc.state.size if rig.doc.state else 0
-    qtbot.keyClick(rig.editor, Qt.Key.Key_Right)
     assert rig.doc.state is not None
+    before = rig.doc.state.x
+    qtbot.keyClick(rig.editor, Qt.Key.Key_Right)
+    # Right moves the picture right, as dragging to the right does: the frame's window
+    # onto it moves left.
     moved = rig.doc.state.x
+    assert moved < before
     qtbot.keyClick(rig.editor, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
-    fine = rig.doc.state.x - moved
-    assert 0 < fine < moved - initial.x if initial else False
+    fine = moved - rig.doc.state.x
+    assert 0 < fine < before - moved
     qtbot.keyClick(rig.editor, Qt.Key.Key_Plus)
     assert rig.doc.state.size < size
     qtbot.keyClick(rig.editor, Qt.Key.Key_Minus)
     qtbot.keyClick(rig.editor, Qt.Key.Key_Minus)
     assert rig.doc.state.size > size * 0.99
+    # Esc is not the editor's: it never throws the crop away. Reset is Ctrl+0.
+    changed = rig.doc.state
     qtbot.keyClick(rig.editor, Qt.Key.Key_Escape)
+    assert rig.doc.state == changed
+    rig.actions.reset.trigger()
     assert rig.doc.state == initial
+
+
+def test_arrow_keys_move_the_picture_the_way_dragging_does(qtbot, rig: Rig,
+                                                           tmp_path: Path) -> None:
+    load(qtbot, rig, quadrants(tmp_path / "q.png"))
+    rig.toolbar.zoom.setValue(300)
+    start = rig.doc.state
+    assert start is not None
+    rig.editor.pan_pixels(30, 0)  # a drag to the right
+    dragged = rig.doc.state
+    assert dragged is not None
+    assert rig.doc.model is not None
+    rig.doc.model.set_state(start)
+    rig.editor.setFocus()
+    qtbot.keyClick(rig.editor, Qt.Key.Key_Right)
+    keyed = rig.doc.state
+    assert keyed is not None
+    assert (keyed.x - start.x) * (dragged.x - start.x) > 0
 
 
 @pytest.mark.parametrize(("action", "corners"), [

@@ -51,7 +51,7 @@ def test_window_opens_centred_then_frames_the_face(qtbot, window: MainWindow, tm
     fx, fy, fw, fh = v.face
     assert box.x < fx < fx + fw < box.x + box.size
     assert box.y <= fy < fy + fh < box.y + box.size
-    assert "Framed on the face" in window.statusBar().currentMessage()
+    assert "Framed on the face" in window.activity.text()
     # Image › Centre crop: the classic frame, as an ordinary edit.
     action = window.editor_actions.centre_crop
     image_menu = next(m for m in window.menuBar().findChildren(QMenu)
@@ -59,6 +59,11 @@ def test_window_opens_centred_then_frames_the_face(qtbot, window: MainWindow, tm
     assert action in image_menu.actions()
     action.trigger()
     assert window.document.state == centred(w, h)
+    # The face framing is how the picture opened; undo goes back to it, not past it.
+    window.editor_actions.undo.trigger()
+    assert window.document.model is not None
+    assert window.document.model.source_box() == box
+    assert not window.editor_actions.undo.isEnabled()
 
 
 class GatedFinder:

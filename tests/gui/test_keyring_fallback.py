@@ -220,8 +220,11 @@ def test_sign_out_with_a_locked_keyring_still_signs_out_and_names_the_leftover(
     current = _current(window)
     assert current is not None
     assert [r.key for r in window.accounts.records()] == [current.record.key]
+    window.account_panel.sign_out.click()
+    box = window.account_panel.sign_out_box
+    assert box is not None
     with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
-        window.account_panel.sign_out.click()
+        next(b for b in box.buttons() if b.text() == "Sign Out").click()
     # Signed out here: nothing current, nothing listed, nothing in the settings file...
     assert window.accounts.current is None
     assert window.accounts.records() == []

@@ -555,7 +555,9 @@ class MastodonApp:
             accounts = {a.id: {"username": a.username,
                                "avatar": a.avatar.key if a.avatar else None,
                                "uploads": len(a.history),
-                               "avatar_description": a.avatar_description}
+                               "avatar_description": a.avatar_description,
+                               "live_tokens": sum(1 for t in self.state.tokens.values()
+                                                  if t.account_id == a.id and not t.revoked)}
                         for a in self.state.accounts.values()}
         return json_response({"faults": self.faults.snapshot().as_dict(),
                               "version": self.config.version, "accounts": accounts})
