@@ -40,7 +40,8 @@ class SandboxServer:
                               self.limiter, Endpoints(self.validator))
         self.state.ensure_demo()
         self._http = BackgroundServer(self.app, self.config.host, self.config.port,
-                                      allow_remote=self.config.allow_remote)
+                                      allow_remote=self.config.allow_remote,
+                                      pause=self.faults.pause)
 
     def start(self) -> str:
         """Bind, start serving in the background and return the base URL."""

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from avatar_studio.core.sandbox import guard
 from avatar_studio.core.sandbox.bluesky import lexicon
 from avatar_studio.core.sandbox.bluesky.cids import blob_cid, is_cid, record_cid
 from avatar_studio.core.sandbox.bluesky.config import BlueskySandboxConfig
@@ -188,9 +189,7 @@ class BlueskyApp:
         return response
 
     def _apply_faults(self, request: Request) -> Response | None:
-        latency = self.faults.latency
-        if latency > 0:
-            time.sleep(latency)  # the fault *is* a delay
+        self.faults.delay()
         if self.faults.take_drop():
             sock = request.environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):
@@ -253,7 +252,7 @@ class BlueskyApp:
                             f"{request.mimetype}")
         try:
             body = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise XrpcError(400, "InvalidRequest", "Unable to parse JSON body") from None
         if not isinstance(body, dict):
             raise XrpcError(400, "InvalidRequest", "Input must be an object")
@@ -507,7 +506,12 @@ class BlueskyApp:
             key = (claims.did, collection, rkey)
             current = self.state.records.get(key)
             record = self._upgrade_legacy_refs(claims.did, record, refs)
-            new_cid = record_cid(record)
+            try:
+                new_cid = record_cid(record)
+            except (ValueError, TypeError, KeyError, RecursionError):
+                # Not in the data model (a $link that is no CID, a float, too deep).
+                raise XrpcError(400, "InvalidRequest", "Invalid record: not valid atproto "
+                                "data", headers) from None
             if current is not None and current.cid == new_cid:
                 # The no-op check comes before the swap check, as on the PDS.
                 return json_response({"uri": current.uri, "cid": current.cid,
@@ -702,15 +706,17 @@ class BlueskyApp:
         """One control action (also used in-process by the CLI and tests)."""
         faults = self.faults
         if action == "latency":
-            faults.set_latency(float(values.get("seconds", "0")))
+            faults.set_latency(values.get("seconds", "0"))
         elif action == "fail_next":
-            faults.fail_next(int(values.get("n", "1")), status=int(values.get("status", "500")))
+            faults.fail_next(guard.parse_count(values.get("n", "1")),
+                             status=guard.parse_count(values.get("status", "500"),
+                                                      maximum=599, what="status"))
         elif action == "drop_next":
-            faults.drop_next(int(values.get("n", "1")))
+            faults.drop_next(guard.parse_count(values.get("n", "1")))
         elif action == "invalid_swap":
-            faults.invalid_swap_next(int(values.get("n", "1")))
+            faults.invalid_swap_next(guard.parse_count(values.get("n", "1")))
         elif action == "rate_limit":
-            faults.rate_limit_next(int(values.get("n", "1")))
+            faults.rate_limit_next(guard.parse_count(values.get("n", "1")))
         elif action == "expire_access":
             with self.state.lock:
                 faults.expire_access_tokens(set(self.state.access_issued))
@@ -723,7 +729,8 @@ class BlueskyApp:
             with self.state.lock:
                 self.state.demo.two_factor = flag(values.get("on"), default=True)
         elif action == "appview_lag":
-            self.config.appview_lag_s = max(0.0, float(values.get("seconds", "0")))
+            self.config.appview_lag_s = guard.parse_seconds(values.get("seconds", "0"),
+                                                            what="seconds")
         elif action == "edit_profile":
             # Another app edits the profile (a concurrent write for swap tests).
             with self.state.lock:
