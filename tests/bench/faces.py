@@ -35,6 +35,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("LANG", "C.UTF-8")
 
+from PySide6.QtCore import QEvent, QObject
+
 TARGET_ADDED_MS = 80.0
 RUNS = 5
 
@@ -110,22 +112,17 @@ def _filled(items: list[float]) -> Callable[[], bool]:
     return lambda: bool(items)
 
 
-def _paint_spy_class() -> type:
-    from PySide6.QtCore import QEvent, QObject
+class _PaintSpy(QObject):
+    """Stamps the first Paint event of the widget it filters."""
 
-    class PaintSpy(QObject):
-        """Stamps the first Paint event of the widget it filters."""
+    def __init__(self, stamps: list[float]) -> None:
+        super().__init__()
+        self.stamps = stamps
 
-        def __init__(self, stamps: list[float]) -> None:
-            super().__init__()
-            self.stamps = stamps
-
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint and not self.stamps:
-                self.stamps.append(time.perf_counter())
-            return False
-
-    return PaintSpy
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self.stamps:
+            self.stamps.append(time.perf_counter())
+        return False
 
 
 def _window_figures(photo: Path) -> dict[str, float]:
@@ -139,7 +136,6 @@ def _window_figures(photo: Path) -> dict[str, float]:
     from tests.bench.gui import Heartbeat, spin_until
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    _PaintSpy = _paint_spy_class()  # noqa: N806 - a class
     runner = TaskRunner()
     first: dict[str, list[float]] = {"today": [], "smart": []}
     to_face: list[float] = []
