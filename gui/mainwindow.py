@@ -242,6 +242,7 @@ class MainWindow(QMainWindow):
         self.loader.failed.connect(self.on_loader_failed)
         self.preview_panel.frame_chosen.connect(self.on_frame_chosen)
         self.previews.failed.connect(lambda exc: self.banner.show_error(exc))
+        self.accounts.current_changed.connect(self.on_current_account_changed)
         self.accounts.failed.connect(
             lambda exc, retry: self.banner.show_error(exc, retry=retry))
         self.accounts.keyring_failed.connect(
@@ -428,6 +429,18 @@ class MainWindow(QMainWindow):
         request = self.loader.last_request
         retry = (lambda: self.loader.open(request)) if request is not None else None
         self.banner.show_error(exc, retry=retry)
+
+    @Slot(object)
+    def on_current_account_changed(self, current: object) -> None:
+        """Preview for the limits of the account's service (Mastodon keeps animations)."""
+        record = getattr(current, "record", None)
+        if record is None:
+            return
+        try:
+            spec = self.accounts.services(record.service).default_spec
+        except KeyError:
+            return
+        self.previews.set_spec(spec)
 
     @Slot(int)
     def on_frame_chosen(self, frame: int) -> None:

@@ -11,9 +11,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from avatar_studio.core.imaging.animation import (
+    AnimationResult,
+    render_animation,
+    should_animate,
+)
 from avatar_studio.core.imaging.render import RenderResult, render
 from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.services import registry
+from avatar_studio.gui.animationpreview import AnimationPlayer
 from avatar_studio.gui.cropgeometry import render_quick
 from avatar_studio.gui.document import CropDocument, RenderJob
 from avatar_studio.gui.qtimage import exact_pixmap, pil_to_qimage, scaled_pixmap
@@ -200,6 +206,9 @@ def source_warnings(doc: CropDocument, spec: RenderSpec) -> list[str]:
     if info.animated and not spec.keeps_animation:
         lines.append(f"Animated ({info.frame_count} frames): {spec.name} keeps "
                      "one frame. Pick it above.")
+    elif info.animated and spec.accepts("GIF"):
+        lines.append(f"Animated ({info.frame_count} frames): {spec.name} keeps the "
+                     "animation; the preview plays what will be uploaded.")
     if info.has_alpha:
         lines.append("Transparency is flattened onto the fill colour."
                      if doc.flatten_alpha else "Transparency is kept (PNG).")
@@ -231,6 +240,7 @@ class PreviewController(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
         self._timer.timeout.connect(self.render_exact)
+        self.player = AnimationPlayer(lambda image: panel.show_image(image, exact=True), self)
         document.crop_changed.connect(self.on_document_crop_changed)
         document.image_changed.connect(self.on_document_image_changed)
 
@@ -257,6 +267,7 @@ class PreviewController(QObject):
         if loaded is None or state is None:
             return
         info = loaded.source.info
+        self.player.stop()
         quick = render_quick(loaded.qproxy, loaded.proxy.scale, info.width, info.height,
                              state, self._spec.output_side, self._doc.letterbox_fill(),
                              self._doc.under_fill())
@@ -268,8 +279,25 @@ class PreviewController(QObject):
         else:
             self._timer.start()
 
+    @property
+    def spec(self) -> RenderSpec:
+        return self._spec
+
+    def set_spec(self, spec: RenderSpec) -> None:
+        """Preview for another service's limits (the account in use changed)."""
+        if spec == self._spec:
+            return
+        self._spec = spec
+        self._panel.spec = spec
+        self.latest = None
+        self.player.stop()
+        if self._doc.job() is not None:
+            self._panel.set_warnings(source_warnings(self._doc, spec))
+            self.render_exact()
+
     def stop(self) -> None:
         self._timer.stop()
+        self.player.stop()
 
     def render_exact(self) -> None:
         self._timer.stop()
@@ -292,12 +320,23 @@ class PreviewController(QObject):
         if preview.generation != self._doc.generation:
             return  # the user moved on; a newer render is queued
         self.latest = preview
-        self._panel.show_image(preview.image, exact=True)
-        self._panel.show_info(*info_line(preview.result, self._spec))
+        result = preview.result
+        if isinstance(result, AnimationResult):
+            self.player.play([pil_to_qimage(f) for f in result.frames], result.durations,
+                             result.loop)
+        else:
+            self.player.stop()
+            self._panel.show_image(preview.image, exact=True)
+        self._panel.show_info(*info_line(result, self._spec))
         self.exact_ready.emit(preview)
 
 
 def render_job(job: RenderJob, spec: RenderSpec) -> ExactPreview:
-    result = render(job.source, job.state, spec=spec, options=job.options)
+    result: RenderResult
+    if should_animate(job.source, spec, None):
+        # The service keeps animations (Mastodon): every frame, as one GIF.
+        result = render_animation(job.source, job.state, spec=spec, options=job.options)
+    else:
+        result = render(job.source, job.state, spec=spec, options=job.options)
     return ExactPreview(result=result, image=pil_to_qimage(result.image),
                         generation=job.generation)

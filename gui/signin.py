@@ -253,7 +253,11 @@ class SignInDialog(QDialog):
             page = self._build_sandbox_page()
         else:
             module = importlib.import_module(page_module(key))
-            options = self._x_options if key == "x" else {}
+            options: dict[str, Any] = dict(self._x_options) if key == "x" else {}
+            if key == "mastodon":
+                # The browser step: the same opener as X's (tests pass their own).
+                options["open_url"] = self._open
+
             page = module.make_page(self._runner, self._services, self.stack,
                                     self._on_page_signed_in, **options)
         self.pages[key] = page
@@ -273,6 +277,14 @@ class SignInDialog(QDialog):
     @property
     def bluesky_page(self) -> Any:
         return self.page("bluesky")
+
+    @property
+    def mastodon_page(self) -> Any:
+        return self.page("mastodon")
+
+    def _open(self, url: QUrl) -> object:
+        opener = self._x_options.get("open_url") or QDesktopServices.openUrl
+        return opener(url)
 
     def current_error_label(self) -> QLabel | None:
         page = self.stack.currentWidget()

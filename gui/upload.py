@@ -268,7 +268,8 @@ class UploadController(QObject):
         assert job is not None
         ready = self._previews.current()
         account_key = current.record.key
-        spec = self._spec
+        # The preview's limits are the account's service's (set when the account changed).
+        spec = self._spec = self._previews.spec
         self._banner.hide()
         self._panel.show_before_after(None, None)
         self._before = QImage(self._accounts.avatar)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from avatar_studio.core.sandbox import images, pages
+from avatar_studio.core.sandbox import guard, images, pages
 from avatar_studio.core.sandbox.config import SandboxConfig
 from avatar_studio.core.sandbox.control import Control, is_loopback
 from avatar_studio.core.sandbox.faults import Faults
@@ -188,9 +188,7 @@ class SandboxApp:
             return error_response(500, 131, "Internal error")
 
     def _apply_faults(self, request: Request) -> Response | None:
-        latency = self.faults.latency
-        if latency > 0:
-            time.sleep(latency)  # the fault *is* a delay
+        self.faults.delay()
         if self.faults.take_drop():
             sock = request.environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):
@@ -360,9 +358,9 @@ class SandboxApp:
             found = self.state.user_by_screen_name(wanted)
             if found is not None:
                 return found
-        user_id = request.values.get("user_id")
-        if user_id and user_id.isdigit() and int(user_id) in self.state.users:
-            return self.state.users[int(user_id)]
+        user_id = guard.parse_id(request.values.get("user_id"))
+        if user_id is not None and user_id in self.state.users:
+            return self.state.users[user_id]
         demo = int(self.state.demo_keys.get("user_id", "0"))
         if demo in self.state.users:
             return self.state.users[demo]
@@ -391,7 +389,7 @@ class SandboxApp:
         screen_name = values.get("screen_name")
         legacy = values.get("id")  # the pre-2021 form, still accepted by X
         if legacy and not user_id and not screen_name:
-            if legacy.isdigit():
+            if legacy.isascii() and legacy.isdigit():
                 user_id = legacy
             else:
                 screen_name = legacy
@@ -402,7 +400,10 @@ class SandboxApp:
         with self.state.lock:
             user: User | None = None
             if user_id:
-                user = self.state.users.get(int(user_id)) if user_id.isdigit() else None
+                # "²" is a digit to str.isdigit() and 5,000 digits overflow int(): such
+                # an id names nobody (X: 404, code 50), never a 500.
+                number = guard.parse_id(user_id)
+                user = self.state.users.get(number) if number is not None else None
             elif screen_name:
                 user = self.state.user_by_screen_name(screen_name)
         if user is None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
-
+from avatar_studio.core.net import is_loopback_ip
+from avatar_studio.core.sandbox import guard
 from avatar_studio.core.sandbox.faults import Faults
 from avatar_studio.core.sandbox.processing import ImageProcessor
 from avatar_studio.core.sandbox.ratelimit import RateLimiter
@@ -13,15 +13,8 @@ from werkzeug.wrappers import Request, Response
 
 
 def is_loopback(address: str | None) -> bool:
-    if not address:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
+    """The client's address (an IP, never a name) is this computer's (core.net)."""
+    return bool(address) and is_loopback_ip(address or "")
 
 
 class Control:
@@ -47,12 +40,13 @@ class Control:
         ok = True
         try:
             if action == "latency":
-                self.faults.set_latency(float(values.get("seconds", "0")))
+                self.faults.set_latency(values.get("seconds", "0"))
             elif action == "fail_next":
-                self.faults.fail_next(int(values.get("n", "1")),
-                                      status=int(values.get("status", "500")))
+                self.faults.fail_next(guard.parse_count(values.get("n", "1")),
+                                      status=guard.parse_count(values.get("status", "500"),
+                                                               maximum=599, what="status"))
             elif action == "drop_next":
-                self.faults.drop_next(int(values.get("n", "1")))
+                self.faults.drop_next(guard.parse_count(values.get("n", "1")))
             elif action == "stall_processing":
                 self.faults.stall_processing(flag(values.get("on"), default=True))
             elif action == "revoke_token":

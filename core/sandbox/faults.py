@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from avatar_studio.core.sandbox import guard
 from avatar_studio.core.sandbox.state import SandboxState
 
 
@@ -30,6 +31,7 @@ class Faults:
         self._state = state
         self._lock = threading.Lock()
         self._latency = 0.0
+        self.pause = guard.Pause()
         self._fail_next = 0
         self._fail_status = 500
         self._drop_next = 0
@@ -47,10 +49,17 @@ class Faults:
         for callback in list(self._listeners):
             callback()
 
-    def set_latency(self, seconds: float) -> None:
-        """Delay every API response by this many seconds."""
+    def set_latency(self, seconds: float | str) -> None:
+        """Delay every API response by this many seconds (finite, 0 to 300)."""
+        value = guard.parse_seconds(seconds)
         with self._lock:
-            self._latency = max(0.0, float(seconds))
+            self._latency = value
+
+    def delay(self) -> None:
+        """Wait the configured latency; ends at once when the server stops."""
+        latency = self.latency
+        if latency > 0:
+            self.pause.sleep(latency)  # the fault *is* a delay
 
     def fail_next(self, n: int = 1, status: int = 500) -> None:
         """Answer the next n API requests with 500 (code 131) or 503 (code 130)."""

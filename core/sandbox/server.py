@@ -15,16 +15,10 @@ from avatar_studio.core.sandbox.faults import Faults
 from avatar_studio.core.sandbox.oauth import Endpoints, SandboxValidator
 from avatar_studio.core.sandbox.processing import ImageProcessor
 from avatar_studio.core.sandbox.ratelimit import RateLimiter
-from avatar_studio.core.sandbox.serving import (  # the private ones: for mastodon/server.py
-    BackgroundServer,
-    _BindFailed,
-    _QuietHandler,
-    _TrackingServer,
-)
+from avatar_studio.core.sandbox.serving import BackgroundServer
 from avatar_studio.core.sandbox.state import DemoAccount, SandboxState
 
-__all__ = ["DemoAccount", "SandboxConfig", "SandboxServer", "_BindFailed", "_QuietHandler",
-           "_TrackingServer"]
+__all__ = ["DemoAccount", "SandboxConfig", "SandboxServer"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +40,8 @@ class SandboxServer:
                               self.limiter, Endpoints(self.validator))
         self.state.ensure_demo()
         self._http = BackgroundServer(self.app, self.config.host, self.config.port,
-                                      allow_remote=self.config.allow_remote)
+                                      allow_remote=self.config.allow_remote,
+                                      pause=self.faults.pause)
 
     def start(self) -> str:
         """Bind, start serving in the background and return the base URL."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from avatar_studio.core.net import is_loopback_host
+from avatar_studio.core.sandbox.guard import Pause
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 __all__ = ["BackgroundServer"]
@@ -24,12 +25,21 @@ log = logging.getLogger(__name__)
 class _QuietHandler(WSGIRequestHandler):
     """werkzeug's handler, logging to our logger at DEBUG instead of stderr."""
 
+    # A request line that does not parse leaves http.server at HTTP/0.9, whose answers
+    # have no status line and no headers: clients saw no HTTP answer at all to a TLS
+    # hello, an HTTP/2 preface or HTTP/9.9. Errors are answered as HTTP/1.0 instead.
+    default_request_version = "HTTP/1.0"
+
     def log(self, type: str, message: str, *args: Any) -> None:
         log.debug("sandbox %s: " + message, type, *args)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # Method and path only: query strings may carry oauth_* values.
-        log.debug("sandbox %s %s -> %s", self.command, self.path.split("?", 1)[0], code)
+        # Method and path only: query strings may carry oauth_* values. A request line
+        # that did not parse (too long, HTTP/2 preface, TLS bytes) has neither: http.server
+        # answers it with 400/414/505, and logging that must not fail.
+        command = getattr(self, "command", None) or "-"
+        path = getattr(self, "path", None) or "-"
+        log.debug("sandbox %s %s -> %s", command, path.split("?", 1)[0][:200], code)
 
     def send_response(self, code: int, message: str | None = None) -> None:
         # http.server would add its own Date (and Server) header; the app sets Date itself
@@ -85,8 +95,11 @@ class BackgroundServer:
     """One WSGI app on ``host:port`` (0 = a free port) in a background thread."""
 
     def __init__(self, app: Callable[..., Any], host: str, port: int, *,
-                 allow_remote: bool = False, name: str = "sandbox-http") -> None:
+                 allow_remote: bool = False, name: str = "sandbox-http",
+                 pause: Pause | None = None) -> None:
         self.app = app
+        #: Interrupted on stop: a request sleeping on a latency fault ends at once.
+        self.pause = pause
         self.host = host
         self.port = port
         self.allow_remote = allow_remote
@@ -113,6 +126,8 @@ class BackgroundServer:
         if ":" in shown:
             shown = f"[{shown}]"
         self._base_url = f"http://{shown}:{port}"
+        if self.pause is not None:
+            self.pause.rearm()
         self._thread = threading.Thread(target=server.serve_forever, name=self.name,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -123,6 +138,8 @@ class BackgroundServer:
         server, thread = self._server, self._thread
         if server is None:
             return
+        if self.pause is not None:
+            self.pause.interrupt()
         server.shutdown()  # the accept loop has ended when this returns
         # werkzeug's serve_forever() then joins the request threads (server_close); idle
         # keep-alive connections would block that, so cut them first.

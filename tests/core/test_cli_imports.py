@@ -20,7 +20,9 @@ from tests.core.imaging import samples
 NOT_FOR_RENDER = ("requests", "requests_oauthlib", "oauthlib", "keyring", "werkzeug",
                   "urllib3", "PySide6", "avatar_studio.core.services.x.client",
                   "avatar_studio.core.sandbox", "avatar_studio.core.credentials",
-                  "avatar_studio.core.accounts")
+                  "avatar_studio.core.accounts",
+                  # Formats the input is not in: Pillow's other plugins, pillow-heif.
+                  "pillow_heif", "PIL._avif", "PIL._webp")
 
 
 def _imported_by(argv: list[str]) -> tuple[int, set[str]]:

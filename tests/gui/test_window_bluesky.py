@@ -60,6 +60,10 @@ def test_window_signs_in_by_handle_and_uploads(qtbot, tmp_path: Path):
         with qtbot.waitSignal(window.upload.finished, timeout=30_000) as done:
             window.upload_panel.upload.click()
         outcome = done.args[0]
+        # Rendered for Bluesky's spec (up to 1000 px; the 800 px source is not scaled up),
+        # not for X's 400 px.
+        assert (outcome.uploaded.width, outcome.uploaded.height) == (800, 800)
+        assert len(outcome.uploaded.data) < 1_000_000
         after = requests.get(f"{pds.base_url}/_sandbox/status", timeout=5).json()["profile"]
         cid = after["avatar"]["ref"]["$link"]
         assert outcome.confirmed.avatar_url.endswith(cid)

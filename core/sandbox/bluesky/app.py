@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from avatar_studio.core.sandbox import guard
 from avatar_studio.core.sandbox.bluesky import lexicon
 from avatar_studio.core.sandbox.bluesky.cids import blob_cid, is_cid, record_cid
 from avatar_studio.core.sandbox.bluesky.config import BlueskySandboxConfig
@@ -188,9 +189,7 @@ class BlueskyApp:
         return response
 
     def _apply_faults(self, request: Request) -> Response | None:
-        latency = self.faults.latency
-        if latency > 0:
-            time.sleep(latency)  # the fault *is* a delay
+        self.faults.delay()
         if self.faults.take_drop():
             sock = request.environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):
@@ -438,7 +437,8 @@ class BlueskyApp:
         with self.state.lock:
             existing = self.state.blobs.get((claims.did, cid))
             if existing is None:
-                self.state.blobs[(claims.did, cid)] = Blob(cid, mime, data, claims.did)
+                self.state.blobs[(claims.did, cid)] = Blob(cid, mime, data, claims.did,
+                                                           uploaded_at=time.time())
             else:
                 mime = existing.mime_type
         return json_response({"blob": {"$type": "blob", "ref": {"$link": cid},
@@ -470,8 +470,10 @@ class BlueskyApp:
             raise XrpcError(400, "InvalidRequest", 'Input must have the property "record"')
         swap_given = "swapRecord" in body
         swap = body.get("swapRecord")
-        if swap is not None and not is_cid(swap):
-            raise XrpcError(400, "InvalidRequest", "Input/swapRecord must be a cid string")
+        swap_commit = body.get("swapCommit")
+        for name, value in (("swapRecord", swap), ("swapCommit", swap_commit)):
+            if value is not None and not is_cid(value):
+                raise XrpcError(400, "InvalidRequest", f"Input/{name} must be a cid string")
         account = self.resolve_repo(repo)
         if account.did != claims.did:
             raise XrpcError(401, "AuthenticationRequired", "Authentication Required")
@@ -509,6 +511,10 @@ class BlueskyApp:
                 # The no-op check comes before the swap check, as on the PDS.
                 return json_response({"uri": current.uri, "cid": current.cid,
                                       "validationStatus": status}, 200, headers)
+            head = self.state.commits.get(claims.did)
+            if swap_commit is not None and swap_commit != head:
+                raise XrpcError(400, "InvalidSwap", f"Commit was at {head or 'null'}",
+                                headers)
             was = current.cid if current is not None else None
             if self.faults.take_invalid_swap() or (swap_given and swap != was):
                 raise XrpcError(400, "InvalidSwap", f"Record was at {was or 'null'}", headers)
@@ -516,7 +522,8 @@ class BlueskyApp:
             written = self.state.write_record(claims.did, collection, rkey, record)
             self._settle_blobs(claims.did, current, refs)
         return json_response({"uri": written.uri, "cid": written.cid,
-                              "commit": {"cid": written.cid, "rev": written.rev},
+                              "commit": {"cid": self.state.commits[claims.did],
+                                         "rev": written.rev},
                               "validationStatus": status}, 200, headers)
 
     def _upgrade_legacy_refs(self, did: str, record: dict[str, Any],
@@ -530,7 +537,18 @@ class BlueskyApp:
                                     "mimeType": ref.mime_type, "size": blob.size}
         return record
 
+    def collect_garbage(self, older_than_s: float) -> int:
+        """Delete temporary blobs (no record refers to them) older than this; the count."""
+        now = time.time()
+        with self.state.lock:
+            stale = [key for key, blob in self.state.blobs.items()
+                     if not blob.permanent and now - blob.uploaded_at >= older_than_s]
+            for key in stale:
+                del self.state.blobs[key]
+        return len(stale)
+
     def _check_blobs(self, did: str, refs: list[lexicon.BlobRef]) -> None:
+        self.collect_garbage(self.config.temp_blob_ttl_s)
         for ref in refs:
             blob = self.state.blobs.get((did, ref.cid))
             if blob is None:
@@ -683,15 +701,17 @@ class BlueskyApp:
         """One control action (also used in-process by the CLI and tests)."""
         faults = self.faults
         if action == "latency":
-            faults.set_latency(float(values.get("seconds", "0")))
+            faults.set_latency(values.get("seconds", "0"))
         elif action == "fail_next":
-            faults.fail_next(int(values.get("n", "1")), status=int(values.get("status", "500")))
+            faults.fail_next(guard.parse_count(values.get("n", "1")),
+                             status=guard.parse_count(values.get("status", "500"),
+                                                      maximum=599, what="status"))
         elif action == "drop_next":
-            faults.drop_next(int(values.get("n", "1")))
+            faults.drop_next(guard.parse_count(values.get("n", "1")))
         elif action == "invalid_swap":
-            faults.invalid_swap_next(int(values.get("n", "1")))
+            faults.invalid_swap_next(guard.parse_count(values.get("n", "1")))
         elif action == "rate_limit":
-            faults.rate_limit_next(int(values.get("n", "1")))
+            faults.rate_limit_next(guard.parse_count(values.get("n", "1")))
         elif action == "expire_access":
             with self.state.lock:
                 faults.expire_access_tokens(set(self.state.access_issued))
@@ -704,7 +724,8 @@ class BlueskyApp:
             with self.state.lock:
                 self.state.demo.two_factor = flag(values.get("on"), default=True)
         elif action == "appview_lag":
-            self.config.appview_lag_s = max(0.0, float(values.get("seconds", "0")))
+            self.config.appview_lag_s = guard.parse_seconds(values.get("seconds", "0"),
+                                                            what="seconds")
         elif action == "edit_profile":
             # Another app edits the profile (a concurrent write for swap tests).
             with self.state.lock:
@@ -716,6 +737,9 @@ class BlueskyApp:
                     if name in values:
                         value[name] = values[name]
                 self.state.write_record(demo.did, PROFILE, PROFILE_RKEY, value)
+        elif action == "gc_blobs":
+            # The PDS's blob garbage collection runs now, for every temporary blob.
+            self.collect_garbage(0.0)
         elif action == "reset":
             faults.reset()
             for limiter, _ in self.limiters.values():

@@ -55,6 +55,9 @@ class BlueskySandboxConfig:
     #: Appended to avatar URLs: "" (current AppView) or "@jpeg" (before March 2026).
     cdn_suffix: str = ""
     blob_upload_limit: int = BLOB_UPLOAD_LIMIT
+    #: An uploaded blob no record refers to is garbage-collected after this long
+    #: (the spec recommends at least an hour).
+    temp_blob_ttl_s: float = 3600.0
     json_limit: int = JSON_LIMIT
     rate_limits: dict[str, tuple[int, int]] = field(default_factory=default_rate_limits)
     #: What the didDoc names as the PDS endpoint; None = the URL the client used.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import asdict, dataclass
 
+from avatar_studio.core.sandbox import guard
+
 #: Statuses fail_next can answer with, and the XRPC error name of each.
 FAIL_STATUSES = {500: "InternalServerError", 502: "UpstreamFailure",
                  503: "NotEnoughResources", 504: "UpstreamTimeout"}
@@ -37,6 +39,7 @@ class BlueskyFaults:
 
     def _clear(self) -> None:
         self._latency = 0.0
+        self.pause = guard.Pause()
         self._fail_next = 0
         self._fail_status = 500
         self._drop_next = 0
@@ -45,9 +48,17 @@ class BlueskyFaults:
         self._expired: set[str] = set()
         self._takedown = False
 
-    def set_latency(self, seconds: float) -> None:
+    def set_latency(self, seconds: float | str) -> None:
+        """Delay every API response (finite, 0 to 300 s: core.sandbox.guard)."""
+        value = guard.parse_seconds(seconds)
         with self._lock:
-            self._latency = max(0.0, float(seconds))
+            self._latency = value
+
+    def delay(self) -> None:
+        """Wait the configured latency; ends at once when the server stops."""
+        latency = self.latency
+        if latency > 0:
+            self.pause.sleep(latency)  # the fault *is* a delay
 
     def fail_next(self, n: int = 1, status: int = 500) -> None:
         """Answer the next n XRPC requests with a 5xx XRPC error."""

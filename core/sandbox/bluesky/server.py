@@ -46,7 +46,7 @@ class BlueskySandbox:
         self.app = BlueskyApp(self.config, self.state, self.faults, self.issuer)
         self._http = BackgroundServer(self.app, host, self.config.port,
                                       allow_remote=self.config.allow_remote,
-                                      name="bluesky-sandbox-http")
+                                      name="bluesky-sandbox-http", pause=self.faults.pause)
 
     def start(self) -> str:
         base_url = self._http.start()

@@ -61,6 +61,7 @@ class Blob:
     data: bytes = field(repr=False)
     did: str
     permanent: bool = False
+    uploaded_at: float = 0.0
 
     @property
     def size(self) -> int:
@@ -107,6 +108,8 @@ class BlueskyState:
         #: did -> the e-mailed sign-in code still valid.
         self.pending_codes: dict[str, str] = {}
         self._rev = 0
+        #: did -> the CID of the repo's latest commit (what swapCommit compares with).
+        self.commits: dict[str, str] = {}
         self.demo = self._make_demo(config)
 
     def _make_demo(self, config: BlueskySandboxConfig) -> Account:
@@ -155,6 +158,8 @@ class BlueskyState:
                         value=value, rev=self.next_rev(),
                         written_at=time.time() if at is None else at)
         self.records[(did, collection, rkey)] = record
+        self.commits[did] = record_cid({"did": did, "version": 3, "rev": record.rev,
+                                        "data": {"$link": record.cid}})
         if collection == PROFILE_NSID and rkey == PROFILE_RKEY:
             self.profile_history.setdefault(did, []).append(record)
         return record

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from avatar_studio.core.sandbox import guard
 from avatar_studio.core.sandbox.app import DropConnection, Request
 from avatar_studio.core.sandbox.control import is_loopback
 from avatar_studio.core.sandbox.mastodon import avatars, entities, pages
@@ -167,9 +168,7 @@ class MastodonApp:
         return pages.error_page("The page you are looking for isn't here.", "", 404)
 
     def _apply_faults(self, request: Request) -> Response | None:
-        latency = self.faults.latency
-        if latency > 0:
-            time.sleep(latency)  # the fault *is* a delay
+        self.faults.delay()
         if self.faults.take_drop():
             sock = request.environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):
@@ -567,15 +566,18 @@ class MastodonApp:
         ok = True
         try:
             if action == "latency":
-                self.faults.set_latency(float(values.get("seconds", "0")))
+                self.faults.set_latency(values.get("seconds", "0"))
             elif action == "fail_next":
-                self.faults.fail_next(int(values.get("n", "1")),
-                                      status=int(values.get("status", "500")))
+                self.faults.fail_next(guard.parse_count(values.get("n", "1")),
+                                      status=guard.parse_count(values.get("status", "500"),
+                                                               maximum=599, what="status"))
             elif action == "drop_next":
-                self.faults.drop_next(int(values.get("n", "1")))
+                self.faults.drop_next(guard.parse_count(values.get("n", "1")))
             elif action == "rate_limit_next":
-                self.faults.rate_limit_next(int(values.get("n", "1")),
-                                            float(values.get("reset_in", "2")))
+                self.faults.rate_limit_next(
+                    guard.parse_count(values.get("n", "1")),
+                    guard.parse_seconds(values.get("reset_in", "2"), maximum=86_400,
+                                        what="reset_in"))
             elif action == "revoke_token":
                 ok = self.faults.revoke_token(values.get("access_token", ""))
             elif action == "scopes":

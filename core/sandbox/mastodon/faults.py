@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from avatar_studio.core.sandbox import guard
 from avatar_studio.core.sandbox.mastodon.state import MastodonState
 
 FAIL_STATUSES = (500, 502, 503)
@@ -31,6 +32,7 @@ class Faults:
         self._state = state
         self._lock = threading.Lock()
         self._latency = 0.0
+        self.pause = guard.Pause()
         self._fail_next = 0
         self._fail_status = 500
         self._drop_next = 0
@@ -40,9 +42,17 @@ class Faults:
         self._revoked: set[str] = set()
         self._scopes_before: dict[str, list[str]] = {}
 
-    def set_latency(self, seconds: float) -> None:
+    def set_latency(self, seconds: float | str) -> None:
+        """Delay every API response (finite, 0 to 300 s: core.sandbox.guard)."""
+        value = guard.parse_seconds(seconds)
         with self._lock:
-            self._latency = max(0.0, float(seconds))
+            self._latency = value
+
+    def delay(self) -> None:
+        """Wait the configured latency; ends at once when the server stops."""
+        latency = self.latency
+        if latency > 0:
+            self.pause.sleep(latency)  # the fault *is* a delay
 
     def fail_next(self, n: int = 1, status: int = 500) -> None:
         """Answer the next n API requests with 500 (Rails), 502 or 503 (the proxy)."""

@@ -56,7 +56,7 @@ class MastodonSandbox:
                                Endpoints(self.validator))
         self._http = BackgroundServer(self.app, self.config.host, self.config.port,
                                       allow_remote=self.config.allow_remote,
-                                      name="mastodon-sandbox-http")
+                                      name="mastodon-sandbox-http", pause=self.faults.pause)
 
     def start(self) -> str:
         base_url = self._http.start()

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
 import requests
 from avatar_studio.core.credentials import SERVICE_NAME, MemoryBackend
@@ -24,6 +25,7 @@ from PIL import Image
 from tests.core.bluesky.conftest import xrpc
 from tests.core.x.cli_helpers import CliRunner, run_cli
 from tests.core.x.keyrings import using_keyring
+from tests.secret_service import in_session
 
 __all__ = ["run_cli"]  # the fixture
 
@@ -176,3 +178,33 @@ def test_environment_errors_and_exit_codes(pds, run_cli: CliRunner,
     pds.control("takedown")
     assert run_cli("whoami").code == 51
     assert memory_keyring._values == {}
+
+
+@in_session
+def test_login_upload_logout_with_the_real_keyring(pds, photo: Path, http):
+    """As a user runs it: the app password from the environment, the real Secret Service
+    holding only the session, the rotated token written back to it, logout removing it."""
+    demo = pds.demo
+    env = {**os.environ, "AVATAR_STUDIO_APP_PASSWORD": demo.app_password}
+    login = subprocess.run([*CLI, "login", "--service", "bluesky", "--handle", demo.handle,
+                            "--api-base", pds.base_url], capture_output=True, text=True,
+                           timeout=60, env=env)
+    assert login.returncode == 0, login.stderr
+    record = load_settings().accounts[0]
+    try:
+        first = json.loads(keyring.get_password(SERVICE_NAME, record.key) or "{}")
+        assert first["did"] == demo.did
+        pds.control("expire_access")
+        upload = subprocess.run([*CLI, "upload", str(photo), "--json"], capture_output=True,
+                                text=True, timeout=120, env=os.environ.copy())
+        assert upload.returncode == 0, upload.stderr
+        second = json.loads(keyring.get_password(SERVICE_NAME, record.key) or "{}")
+        assert second["refresh_jwt"] != first["refresh_jwt"]
+    finally:
+        done = subprocess.run([*CLI, "logout"], capture_output=True, text=True, timeout=60,
+                              env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    assert keyring.get_password(SERVICE_NAME, record.key) is None
+    answer = xrpc(http, pds, "com.atproto.server.refreshSession",
+                  token=second["refresh_jwt"], method="POST")
+    assert answer.json()["message"] == "Token has been revoked"

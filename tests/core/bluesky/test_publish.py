@@ -196,9 +196,7 @@ def test_blob_not_found_is_image_rejected(pds):
     read = session.read_profile
 
     def blob_lost(**kwargs):  # the PDS garbage-collected the blob before the write
-        with pds.state.lock:
-            for key in [k for k, b in pds.state.blobs.items() if not b.permanent]:
-                del pds.state.blobs[key]
+        pds.control("gc_blobs")
         return read(**kwargs)
 
     session.read_profile = blob_lost  # type: ignore[method-assign]

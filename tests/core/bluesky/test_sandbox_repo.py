@@ -8,6 +8,10 @@ from typing import Any
 
 import pytest
 from avatar_studio.core.sandbox.bluesky import BlueskySandboxConfig
+from avatar_studio.core.sandbox.bluesky.cids import blob_cid
+from avatar_studio.core.sandbox.bluesky.lexicon import LexiconError, graphemes, validate_profile
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.core.bluesky.conftest import login, png_bytes, xrpc
 
@@ -179,3 +183,46 @@ def test_a_replaced_avatar_blob_is_deleted_but_the_cdn_keeps_it(pds, http, token
     old = xrpc(http, pds, "com.atproto.sync.getBlob",
                params={"did": pds.demo.did, "cid": first["ref"]["$link"]})
     assert old.json()["error"] == "BlobNotFound"
+
+
+@given(st.binary(max_size=2048))
+def test_blob_cid_is_the_raw_sha256_cidv1_for_any_bytes(data: bytes):
+    cid = blob_cid(data)
+    assert cid == _raw_cid(data)
+    assert cid.startswith("bafkrei")
+    assert len(cid) == 59
+
+
+@given(st.text(max_size=80))
+def test_display_name_limit_counts_graphemes_not_bytes(name: str):
+    fits = graphemes(name) <= 64 and len(name.encode()) <= 640
+    if fits:
+        validate_profile({"displayName": name})
+    else:
+        with pytest.raises(LexiconError, match=r"at \$\.record\.displayName"):
+            validate_profile({"displayName": name})
+
+
+def test_swap_commit(pds, http, token):
+    current = _get(http, pds)
+    first = _put(http, pds, token, dict(current["value"], displayName="One")).json()
+    head = first["commit"]["cid"]
+    assert head.startswith("bafyrei")
+    assert head != first["cid"]
+    stale = _put(http, pds, token, dict(current["value"], displayName="Two"),
+                 swapCommit=current["cid"])
+    assert stale.json() == {"error": "InvalidSwap", "message": f"Commit was at {head}"}
+    ok = _put(http, pds, token, dict(current["value"], displayName="Two"), swapCommit=head)
+    assert ok.status_code == 200
+
+
+def test_temporary_blobs_are_garbage_collected(pds, http, token):
+    blob = _upload(http, pds, token, png_bytes(colour=(5, 6, 7))).json()["blob"]
+    pds.control("gc_blobs")
+    response = _put(http, pds, token, {"avatar": blob})
+    assert response.json()["error"] == "BlobNotFound"
+    assert _get(http, pds)["value"]["banner"]  # referenced blobs are never collected
+    banner = _get(http, pds)["value"]["banner"]["ref"]["$link"]
+    kept = xrpc(http, pds, "com.atproto.sync.getBlob", params={"did": pds.demo.did,
+                                                               "cid": banner})
+    assert kept.status_code == 200

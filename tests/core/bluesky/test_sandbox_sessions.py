@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from avatar_studio.core.sandbox.bluesky import BlueskySandbox, BlueskySandboxConfig
+from werkzeug.test import Client
 
 from tests.core.bluesky.conftest import login, xrpc
 
@@ -211,3 +212,14 @@ def test_control_endpoints_refuse_unknown_actions(pds, http):
     assert response.status_code == 404
     assert http.get(f"{pds.base_url}/_sandbox/status", timeout=5).json()["profile"][
         "displayName"] == "Alice Sandbox"
+
+
+def test_control_endpoints_answer_loopback_clients_only(pds):
+    remote = Client(pds.app).post("/_sandbox/takedown",
+                                  environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert remote.status_code == 404
+    assert pds.faults.takedown is False
+    local = Client(pds.app).post("/_sandbox/takedown",
+                                 environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert local.status_code == 200
+    assert pds.faults.takedown is True

@@ -8,6 +8,7 @@ from avatar_studio.core.sandbox.bluesky import BlueskySandboxConfig
 from avatar_studio.core.services import errors as seam
 from avatar_studio.core.services import registry
 from avatar_studio.core.services.base import SignInKind, SignInRequest
+from avatar_studio.core.services.bluesky.discovery import Resolver, pds_from_doc
 from avatar_studio.core.services.bluesky.errors import AccountTakenDown, HandleNotResolved
 from avatar_studio.core.services.bluesky.spec import app_password_warning
 
@@ -118,3 +119,15 @@ def test_http_api_base_must_be_loopback(pds):
 def test_app_password_warning():
     assert app_password_warning("abcd-efgh-ijkl-mnop") == ""
     assert "app password" in app_password_warning("hunter2")
+
+
+def test_did_web_documents_are_read_from_the_host(pds):
+    host = pds.base_url.removeprefix("http://").replace(":", "%3A")
+    resolver = Resolver(nameservers=[], plc_url=pds.base_url)
+    try:
+        doc = resolver.did_document(f"did:web:{host}")
+        assert pds_from_doc(doc) == pds.base_url
+        with pytest.raises(HandleNotResolved):
+            resolver.did_document("did:key:z6Mk")
+    finally:
+        resolver.close()

@@ -1,0 +1,249 @@
+"""The Mastodon sign-in page: an instance or a handle, then the browser.
+
+A page of its own, plugged into the sign-in dialog as a tab; it reaches Mastodon only
+through the service interface (``services("mastodon")``). "Sign in with the browser"
+registers Avatar Studio with the instance (once), opens the instance's authorization
+page and waits for its redirect to our loopback listener; "Use a code instead" opens the
+page in out-of-band mode and asks for the code it shows. Every network step runs through
+the task runner; errors appear inline in the instance's own words. On success it emits
+:attr:`MastodonSignInPage.signed_in` with the :class:`SignedInAccount`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from avatar_studio.core.services.base import (
+    BrowserAuthorization,
+    SignedInAccount,
+    SignIn,
+    SignInKind,
+    SignInRequest,
+)
+from avatar_studio.gui.accounts import ServiceLookup
+from avatar_studio.gui.errors import user_message
+from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+
+log = logging.getLogger(__name__)
+
+SERVICE = "mastodon"
+#: How long the page waits for the browser's answer.
+BROWSER_TIMEOUT_S = 600.0
+EXPLANATION = (
+    "Type your instance (e.g. <i>mastodon.social</i>) or your full handle "
+    "(<i>@you@example.org</i>). Your browser opens the instance's page: press "
+    "<b>Authorize</b> there and come back. Avatar Studio asks only to read your own "
+    "profile and change it; your password never passes through it.")
+
+
+class MastodonSignInPage(QWidget):
+    """Signals:
+        signed_in(object): a SignedInAccount.
+    """
+
+    signed_in = Signal(object)
+
+    def __init__(self, runner: TaskRunner, services: ServiceLookup,
+                 parent: QWidget | None = None, *,
+                 open_url: Callable[[QUrl], object] | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mastodonSignInPage")
+        self._runner = runner
+        self._services = services
+        # Looked up at call time, so QDesktopServices.setUrlHandler reaches it.
+        self._open_url = open_url or QDesktopServices.openUrl
+        self._task: TaskHandle[Any] | None = None
+        self._attempt: SignIn | None = None
+        self._auth: BrowserAuthorization | None = None
+        form = QFormLayout(self)
+        intro = QLabel(EXPLANATION, self)
+        intro.setWordWrap(True)
+        intro.setTextFormat(Qt.TextFormat.RichText)
+        form.addRow(intro)
+        self.instance = QLineEdit(self)
+        self.instance.setAccessibleName("Mastodon instance or handle")
+        self.instance.setPlaceholderText("mastodon.social or @you@example.org")
+        form.addRow("Instance:", self.instance)
+        buttons = QHBoxLayout()
+        self.button = QPushButton("Sign in with the browser", self)
+        self.button.setToolTip("Opens the instance in your web browser; it sends the answer "
+                               "straight back to Avatar Studio")
+        self.button.clicked.connect(self.on_sign_in_clicked)
+        self.instance.returnPressed.connect(self.button.click)
+        buttons.addWidget(self.button)
+        self.code_button = QPushButton("Use a code instead", self)
+        self.code_button.setToolTip("For a browser on another computer: the instance shows "
+                                    "a code to paste here")
+        self.code_button.clicked.connect(self.on_code_clicked)
+        buttons.addWidget(self.code_button)
+        form.addRow(buttons)
+        self.status = QLabel(self)
+        self.status.setObjectName("mastodonStatus")
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.RichText)
+        self.status.setOpenExternalLinks(False)
+        self.status.linkActivated.connect(lambda url: self._open_url(QUrl(url)))
+        self.status.hide()
+        form.addRow(self.status)
+        self.code_label = QLabel("Code:", self)
+        self.code = QLineEdit(self)
+        self.code.setAccessibleName("Authorization code from the instance")
+        self.finish_button = QPushButton("Sign in", self)
+        self.finish_button.clicked.connect(self.on_finish_clicked)
+        self.code.returnPressed.connect(self.finish_button.click)
+        form.addRow(self.code_label, self.code)
+        form.addRow(self.finish_button)
+        for widget in (self.code_label, self.code, self.finish_button):
+            widget.hide()
+        self.stop_button = QPushButton("Stop waiting", self)
+        self.stop_button.clicked.connect(self.cancel)
+        self.stop_button.hide()
+        form.addRow(self.stop_button)
+        self.error = QLabel(self)
+        self.error.setObjectName("signInError")
+        self.error.setWordWrap(True)
+        # Bold window text, not a fixed red: AA contrast in light and dark alike.
+        bold = self.error.font()
+        bold.setBold(True)
+        self.error.setFont(bold)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.hide()
+        form.addRow(self.error)
+
+    # -- helpers ------------------------------------------------------------------
+    def _busy(self, busy: bool) -> None:
+        self.button.setEnabled(not busy)
+        self.code_button.setEnabled(not busy)
+        self.instance.setEnabled(not busy)
+        if busy:
+            self.error.hide()
+        self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._busy(False)
+        self.stop_button.hide()
+        self.status.hide()
+        log.info("Mastodon sign-in failed: %s", type(exc).__name__)
+        self.error.setText(user_message(exc))
+        self.error.show()
+        self._close_attempt()
+
+    def _close_attempt(self) -> None:
+        if self._attempt is not None:
+            self._attempt.close()
+            self._attempt = None
+        self._auth = None
+
+    def _start(self, kind: SignInKind, then: Callable[[BrowserAuthorization], None]) -> None:
+        text = self.instance.text().strip()
+        if not text:
+            self.error.setText("Type your instance (e.g. mastodon.social) or your handle.")
+            self.error.show()
+            return
+        self._close_attempt()
+        attempt = self._attempt = self._services(SERVICE).sign_in(
+            SignInRequest(kind, identifier=text))
+        self._busy(True)
+        self.status.setText("Contacting the instance…")
+        self.status.show()
+
+        def work(ctx: TaskContext) -> BrowserAuthorization:
+            return attempt.start_browser(cancel=ctx.cancel_event)
+
+        self._task = self._runner.run(work, on_success=then, on_error=self._failed)
+
+    def _show_link(self, auth: BrowserAuthorization, waiting: str) -> None:
+        self.status.setText(f"{waiting} If no browser opened, open <a href=\"{auth.url}\">"
+                            "the instance's authorization page</a>.")
+        self.status.show()
+        self._open_url(QUrl(auth.url))
+
+    # -- the browser with the loopback redirect -------------------------------------
+    @Slot()
+    def on_sign_in_clicked(self) -> None:
+        self._start(SignInKind.BROWSER_LOOPBACK, self._wait_for_browser)
+
+    def _wait_for_browser(self, auth: BrowserAuthorization) -> None:
+        attempt = self._attempt
+        if attempt is None:
+            return
+        self._auth = auth
+        self._show_link(auth, "Waiting for you to press Authorize in the browser…")
+        self.stop_button.show()
+
+        def work(ctx: TaskContext) -> SignedInAccount:
+            return attempt.finish_browser(auth, timeout_s=BROWSER_TIMEOUT_S,
+                                          cancel=ctx.cancel_event)
+
+        self._task = self._runner.run(work, on_success=self._done, on_error=self._failed)
+
+    # -- the out-of-band code -------------------------------------------------------
+    @Slot()
+    def on_code_clicked(self) -> None:
+        self._start(SignInKind.BROWSER_CODE, self._ask_for_code)
+
+    def _ask_for_code(self, auth: BrowserAuthorization) -> None:
+        self._busy(False)
+        self._auth = auth
+        self._show_link(auth, "Press Authorize in the browser, then paste the code it "
+                              "shows.")
+        for widget in (self.code_label, self.code, self.finish_button):
+            widget.show()
+        self.code.clear()
+        self.code.setFocus()
+
+    @Slot()
+    def on_finish_clicked(self) -> None:
+        attempt, auth = self._attempt, self._auth
+        code = self.code.text().strip()
+        if attempt is None or auth is None:
+            return
+        if not code:
+            self.error.setText("Paste the code the instance showed you.")
+            self.error.show()
+            return
+        self._busy(True)
+        self.finish_button.setEnabled(False)
+
+        def work(ctx: TaskContext) -> SignedInAccount:
+            return attempt.finish_browser(auth, code, cancel=ctx.cancel_event)
+
+        def failed(exc: BaseException) -> None:
+            self.finish_button.setEnabled(True)
+            # The same page and code may be retried (a typo): keep the attempt.
+            self._busy(False)
+            self.error.setText(user_message(exc))
+            self.error.show()
+
+        self._task = self._runner.run(work, on_success=self._done, on_error=failed)
+
+    def _done(self, account: SignedInAccount) -> None:
+        self._busy(False)
+        self.stop_button.hide()
+        self.status.hide()
+        self._close_attempt()
+        self.signed_in.emit(account)
+
+    @Slot()
+    def cancel(self) -> None:
+        """Stop waiting (or the dialog closes): the running step must not come back."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self._close_attempt()
+        self._busy(False)
+        self.stop_button.hide()
+        self.status.hide()
+
+
+def make_page(runner: TaskRunner, services: ServiceLookup, parent: QWidget,
+              on_signed_in: Callable[[SignedInAccount], None], *,
+              open_url: Callable[[QUrl], object] | None = None) -> MastodonSignInPage:
+    page = MastodonSignInPage(runner, services, parent, open_url=open_url)
+    page.signed_in.connect(on_signed_in)
+    return page
