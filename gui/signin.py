@@ -33,6 +33,7 @@ from avatar_studio.gui.sandboxhost import SandboxHost
 from avatar_studio.gui.signin_x import AppKeys, XSignInPage, error_label
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
