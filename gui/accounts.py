@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from avatar_studio.core.accounts import Accounts, identity_for
 from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable
+from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.services import registry
 from avatar_studio.core.services.base import Identity, Secret, Service, Session, SignedInAccount
 from avatar_studio.core.settings import AccountRecord, update_settings
@@ -58,6 +59,20 @@ class Current:
     secret: Secret
     #: Who the service says it is (with the current avatar URL), once asked.
     identity: Identity | None = None
+
+
+def _end_server_session(accounts: Accounts, current: Current) -> None:
+    """Where the service has one, end the session on the server first (Mastodon revokes
+    the token, Bluesky deletes the session); signing out here goes on whatever happens."""
+    try:
+        session = accounts.open_session(current.record, current.secret)
+        try:
+            session.sign_out()
+        finally:
+            session.close()
+    except UserFacingError as exc:
+        log.info("The server session of %s was not ended: %s", current.record.label,
+                 type(exc).__name__)
 
 
 class AccountManager(QObject):
@@ -242,6 +257,7 @@ class AccountManager(QObject):
         accounts = self._accounts_for(current.record)
 
         def work(ctx: TaskContext) -> KeyringUnavailable | None:
+            _end_server_session(accounts, current)
             try:
                 accounts.remove(current.record)
             except KeyringUnavailable as exc:
