@@ -211,8 +211,8 @@ class Publisher:
         for target in targets:
             lane = _Lane(target, cache, run._cancel[target.key], self._lock(target.key),
                          on_event, confirm, confirm_timeout_s, alt_text=alt_text)
+            lane.emit(Phase.QUEUED)  # before the lane can emit anything else
             run._futures[target.key] = self._network.submit(lane.run)
-            lane.emit(Phase.QUEUED)
         return run
 
     def close(self, *, wait: bool = True) -> None:

@@ -11,6 +11,7 @@ session only too: its secrets then stay in memory, and it is not written to sett
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -116,6 +117,11 @@ class AccountManager(QObject):
         #: replaces it, so an earlier, slower read never wins.
         self._selecting: str | None = None
         self.avatar = QImage()
+        #: Secrets a session rotated (Bluesky's refresh token), by account key: the next
+        #: session starts from these, not from the one read at selection (written from
+        #: worker threads, hence the lock).
+        self._rotated: dict[str, Secret] = {}
+        self._rotated_lock = threading.Lock()
 
     def _fail(self, retry: Callable[[], None] | None) -> Callable[[BaseException], None]:
         return lambda exc: self.failed.emit(exc, retry)
@@ -146,11 +152,17 @@ class AccountManager(QObject):
         identity = current.identity or identity_for(current.record)
         accounts = self._accounts_for(current.record)
 
+        key = current.record.key
+
         def keep(new: Secret) -> None:
             accounts.store.save(current.record, new)
+            with self._rotated_lock:
+                self._rotated[key] = new
 
+        with self._rotated_lock:
+            secret = self._rotated.get(key, current.secret)
         return self.services(current.record.service).open_session(
-            identity, current.secret, on_secret_changed=keep)
+            identity, secret, on_secret_changed=keep)
 
     # -- sign in / out ------------------------------------------------------------
     def add(self, signed_in: SignedInAccount, *, session_only: bool = False,
@@ -282,6 +294,8 @@ class AccountManager(QObject):
         self._runner.run(work, on_success=done, on_error=self._fail(self.sign_out))
 
     def _set_current(self, current: Current) -> None:
+        with self._rotated_lock:  # a sign-in or a keyring read: the newest secret
+            self._rotated.pop(current.record.key, None)
         self.current = current
         self.avatar = QImage()
         if self._accounts_for(current.record) is self.saved:

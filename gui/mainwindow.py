@@ -474,7 +474,8 @@ class MainWindow(QMainWindow):
         dialog = SignInDialog(self.context.runner, self.context.services,
                               self.context.sandbox, self, consumer=consumer,
                               store=self.store_sign_in,
-                              keyring_refused=self.accounts.keyring_declined)
+                              keyring_refused=self.accounts.keyring_declined,
+                              mastodon_sandbox=self.context.mastodon_sandbox)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.sign_in_dialog_opened.emit(dialog)
@@ -588,6 +589,8 @@ class MainWindow(QMainWindow):
             log.info("Closing: background work still waiting on the network is abandoned")
         if self.context.sandbox is not None:
             self.context.sandbox.stop()
+        if self.context.mastodon_sandbox is not None:
+            self.context.mastodon_sandbox.stop()
         super().closeEvent(event)
 
 

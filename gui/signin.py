@@ -29,7 +29,7 @@ from avatar_studio.core.services import registry
 from avatar_studio.core.services.base import SignedInAccount, SignInKind, SignInRequest
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import user_message
-from avatar_studio.gui.sandboxhost import SandboxHost
+from avatar_studio.gui.sandboxhost import MastodonSandboxHost, SandboxHost
 from avatar_studio.gui.signin_x import AppKeys, XSignInPage, error_label
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import QUrl, Signal, Slot
@@ -111,7 +111,8 @@ class SignInDialog(QDialog):
                  api_base: str | None = None,
                  consumer: AppKeys | None = None,
                  open_url: Callable[[QUrl], object] | None = None,
-                 store: Store | None = None, keyring_refused: bool = False) -> None:
+                 store: Store | None = None, keyring_refused: bool = False,
+                 mastodon_sandbox: MastodonSandboxHost | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign In")
         self.setObjectName("signInDialog")
@@ -121,6 +122,7 @@ class SignInDialog(QDialog):
         self._store = store
         self._x_options: dict[str, Any] = {"api_base": api_base or "", "consumer": consumer,
                                            "open_url": open_url}
+        self._mastodon_sandbox = mastodon_sandbox
         self._tasks: list[TaskHandle[Any]] = []
         self.pages: dict[str, QWidget] = {}
         self._pending: SignInOutcome | None = None
@@ -258,9 +260,15 @@ class SignInDialog(QDialog):
             if key == "mastodon":
                 # The browser step: the same opener as X's (tests pass their own).
                 options["open_url"] = self._open
+                options["sandbox"] = self._mastodon_sandbox
 
             page = module.make_page(self._runner, self._services, self.stack,
                                     self._on_page_signed_in, **options)
+        sandbox_signed_in = getattr(page, "sandbox_signed_in", None)
+        if sandbox_signed_in is not None:
+            # A service's own local sandbox: this session only, marked SANDBOX.
+            sandbox_signed_in.connect(lambda account: self._finish(
+                SignInOutcome(account, session_only=True, sandbox=True)))
         self.pages[key] = page
         self.stack.addWidget(page)
         return page
