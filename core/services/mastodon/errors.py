@@ -95,7 +95,7 @@ class SignInDenied(MastodonError, _base.CodeRejected):
 
 
 class BrowserSignInTimedOut(MastodonError, _base.Cancelled):
-    """Exit 48: no answer from the browser in time (or the loopback listener failed)."""
+    """Exit 48: no answer from the browser in time."""
 
     exit_code = 48
 

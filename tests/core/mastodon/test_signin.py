@@ -288,3 +288,22 @@ def test_no_secret_in_the_logs(sandbox, service, caplog):
     for secret in (account.secret["access_token"], app.client_secret, code,
                    auth.state.code_verifier):
         assert secret not in text
+
+
+def test_falls_back_to_the_code_without_a_loopback_listener(sandbox, service, monkeypatch):
+    from avatar_studio.core.services.mastodon import service as module
+
+    def no_listener(state: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(module, "LoopbackListener", no_listener)
+    attempt, auth = loopback(sandbox, service)
+    assert auth.kind is SignInKind.BROWSER_CODE
+    assert parse_qs(urlsplit(auth.url).query)["redirect_uri"] == [
+        "urn:ietf:wg:oauth:2.0:oob"]
+    with requests.Session() as browser:
+        answer = approve(browser, auth.url)
+        code = CODE.search(browser.get(answer.headers["Location"]).text)
+    assert code is not None
+    assert attempt.finish_browser(auth, code[1]).identity.account_id == \
+        sandbox.demo.account_id
