@@ -102,6 +102,8 @@ class LaneEvent:
     total: int = 0
     #: CHECKING: the number of the check just made (1-based).
     check: int = 0
+    #: PROCESSING: how long the service takes at least (0 = unknown).
+    wait_s: float = 0.0
     #: In a final phase: the lane's result.
     result: LaneResult | None = None
 
@@ -291,7 +293,7 @@ class _Lane:
         receipt = session.publish(
             picture, cancel=self.cancel,
             progress=lambda sent, total: self.emit(Phase.UPLOADING, sent=sent, total=total))
-        self.emit(Phase.PROCESSING)
+        self.emit(Phase.PROCESSING, wait_s=receipt.processing_s)
         return receipt
 
     def _confirm(self, session: Session, receipt: Receipt) -> Confirmed:

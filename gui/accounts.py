@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from avatar_studio.core.accounts import Accounts, identity_for
+from avatar_studio.core.accounts import Accounts, account_name, identity_for
 from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.services import registry
@@ -166,13 +166,18 @@ class AccountManager(QObject):
 
     # -- sign in / out ------------------------------------------------------------
     def add(self, signed_in: SignedInAccount, *, session_only: bool = False,
-            on_done: Callable[[AccountRecord], None] | None = None) -> None:
+            on_done: Callable[[AccountRecord], None] | None = None,
+            on_error: Callable[[BaseException], None] | None = None,
+            remember: bool = True) -> None:
         """Store the account (keyring write off the GUI thread) and make it current.
 
         If the keyring cannot take it, :attr:`keyring_failed` offers
         :meth:`keep_for_session`; once chosen, later sign-ins go to memory directly.
+        With ``on_error`` (the sign-in dialog, which stays open until this is done) the
+        error goes there instead. ``remember=False``: the user chose "this session only"
+        for this account: kept in memory, marked so, the keyring left alone.
         """
-        kept = not session_only and self.keyring_declined
+        kept = not session_only and (self.keyring_declined or not remember)
         target = self.session if session_only or kept else self.saved
         self._selecting = None
 
@@ -192,13 +197,16 @@ class AccountManager(QObject):
                 on_done(record)
 
         def retry() -> None:
-            self.add(signed_in, session_only=session_only, on_done=on_done)
+            self.add(signed_in, session_only=session_only, on_done=on_done,
+                     remember=remember)
 
         def keep() -> None:
             self.keep_for_session(signed_in, on_done=on_done)
 
         def failed(exc: BaseException) -> None:
-            if isinstance(exc, KeyringUnavailable) and target is self.saved:
+            if on_error is not None:
+                on_error(exc)
+            elif isinstance(exc, KeyringUnavailable) and target is self.saved:
                 self.keyring_failed.emit(exc, retry, keep)
             else:
                 self.failed.emit(exc, retry)
@@ -448,18 +456,13 @@ class AccountPanel(QWidget):
         for record in records:
             note = (" (this session only)" if self._manager.is_kept_for_session(record)
                     else " (sandbox)" if self._manager.is_sandbox(record) else "")
-            self.switcher.addItem(f"{self._name(record, records)}{note}", record.key)
+            self.switcher.addItem(f"{account_name(record, records)}{note}", record.key)
         current = self._manager.current
         if current is not None:
             self.switcher.setCurrentIndex(self.switcher.findData(current.record.key))
         self.switcher.blockSignals(False)
         self.switcher.setVisible(len(records) > 1)
 
-    @staticmethod
-    def _name(record: AccountRecord, records: list[AccountRecord]) -> str:
-        """The handle, with the service in front when another service has the same."""
-        same = [r for r in records if r.handle.lower() == record.handle.lower()]
-        return record.label if len(same) > 1 else record.handle
 
     @Slot(object)
     def on_manager_current_changed(self, current: Current | None) -> None:

@@ -84,7 +84,7 @@ class FakeSession:
             progress(len(picture.data) // 2, len(picture.data))
             progress(len(picture.data), len(picture.data))
         self.published.append(picture)
-        return Receipt(self.identity, "old", accepted_at=1.0)
+        return Receipt(self.identity, "old", accepted_at=1.0, processing_s=0.25)
 
     def confirm(self, receipt: Receipt, *, on_check: ConfirmCallback | None = None,
                 cancel: threading.Event | None = None, timeout_s: float | None = None
@@ -169,6 +169,8 @@ def test_renders_once_per_distinct_spec_on_the_render_pool(publisher: Publisher)
                                    Phase.DONE]
     done = next(e for e in events.seen if e.key == "a1" and e.phase is Phase.DONE)
     assert done.result is results[0]
+    (processing,) = [e for e in events.seen if e.key == "a1" and e.phase is Phase.PROCESSING]
+    assert processing.wait_s == 0.25
     uploads = [e for e in events.seen if e.key == "a1" and e.phase is Phase.UPLOADING]
     assert uploads[-1].sent == uploads[-1].total == 800
     assert results[0].confirmed is not None
