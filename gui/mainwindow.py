@@ -472,7 +472,8 @@ class MainWindow(QMainWindow):
                     and not self.accounts.is_sandbox(current.record) else None)
         dialog = SignInDialog(self.context.runner, self.context.services,
                               self.context.sandbox, self, consumer=consumer,
-                              mastodon_sandbox=self.context.mastodon_sandbox)
+                              mastodon_sandbox=self.context.mastodon_sandbox,
+                              bluesky_sandbox=self.context.bluesky_sandbox)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.signed_in.connect(self.on_signed_in)
         dialog.open()
@@ -579,6 +580,8 @@ class MainWindow(QMainWindow):
             self.context.sandbox.stop()
         if self.context.mastodon_sandbox is not None:
             self.context.mastodon_sandbox.stop()
+        if self.context.bluesky_sandbox is not None:
+            self.context.bluesky_sandbox.stop()
         super().closeEvent(event)
 
 

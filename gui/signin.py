@@ -22,7 +22,7 @@ from avatar_studio.core.services.base import (
 from avatar_studio.gui import signin_bluesky, signin_mastodon
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import user_message
-from avatar_studio.gui.sandboxhost import MastodonSandboxHost, SandboxHost
+from avatar_studio.gui.sandboxhost import BlueskySandboxHost, MastodonSandboxHost, SandboxHost
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
@@ -95,7 +95,8 @@ class SignInDialog(QDialog):
                  api_base: str | None = None,
                  consumer: AppKeys | None = None,
                  open_url: Callable[[QUrl], object] | None = None,
-                 mastodon_sandbox: MastodonSandboxHost | None = None) -> None:
+                 mastodon_sandbox: MastodonSandboxHost | None = None,
+                 bluesky_sandbox: BlueskySandboxHost | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in")
         self.setObjectName("signInDialog")
@@ -114,7 +115,10 @@ class SignInDialog(QDialog):
         self.tabs.addTab(self._build_tokens_tab(consumer), "Paste tokens")
         self.tabs.addTab(self._build_sandbox_tab(), "Sandbox (no account needed)")
         self.bluesky_page = signin_bluesky.make_page(
-            runner, services, self, lambda account: self._finish(SignInOutcome(account)))
+            runner, services, self, lambda account: self._finish(SignInOutcome(account)),
+            sandbox=bluesky_sandbox)
+        self.bluesky_page.sandbox_signed_in.connect(
+            lambda account: self._finish(SignInOutcome(account, session_only=True)))
         self.tabs.addTab(self.bluesky_page, "Bluesky")
         self.mastodon_page = signin_mastodon.make_page(
             runner, services, self, lambda account: self._finish(SignInOutcome(account)),

@@ -9,6 +9,7 @@ import pytest
 import requests
 from avatar_studio.core.sandbox.bluesky import BlueskySandbox, BlueskySandboxConfig
 from avatar_studio.core.services import registry
+from avatar_studio.gui.sandboxhost import BlueskySandboxHost
 from avatar_studio.gui.signin import SignInDialog
 from avatar_studio.gui.signin_bluesky import BlueskySignInPage
 from avatar_studio.gui.tasks import TaskRunner
@@ -79,3 +80,28 @@ def test_the_dialog_has_a_bluesky_tab(qtbot, runner):
     titles = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
     assert "Bluesky" in titles
     assert dialog.tabs.widget(titles.index("Bluesky")) is dialog.bluesky_page
+
+
+def test_the_local_sandbox_in_one_click(qtbot, runner):
+    host = BlueskySandboxHost()
+    try:
+        page = BlueskySignInPage(runner, registry.get, sandbox=host)
+        qtbot.addWidget(page)
+        page.show()
+        assert page.sandbox_button.isVisible()
+        with qtbot.waitSignal(page.sandbox_signed_in, timeout=15_000) as signal:
+            qtbot.mouseClick(page.sandbox_button, Qt.MouseButton.LeftButton)
+        account = signal.args[0]
+        assert host.server is not None
+        assert account.identity.account_id == host.server.demo.did
+        assert account.identity.api_base == host.server.base_url
+    finally:
+        host.stop()
+    assert not host.running
+
+
+def test_no_sandbox_button_without_a_sandbox(qtbot, runner):
+    page = BlueskySignInPage(runner, registry.get)
+    qtbot.addWidget(page)
+    page.show()
+    assert not page.sandbox_button.isVisible()
