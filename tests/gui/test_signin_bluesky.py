@@ -74,12 +74,12 @@ def test_warning_and_inline_error_for_a_main_password(qtbot, runner):
         assert page.button.isEnabled()
 
 
-def test_the_dialog_has_a_bluesky_tab(qtbot, runner):
+def test_the_assistant_offers_bluesky(qtbot, runner):
     dialog = SignInDialog(runner, registry.get, None)
     qtbot.addWidget(dialog)
-    titles = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
-    assert "Bluesky" in titles
-    assert dialog.tabs.widget(titles.index("Bluesky")) is dialog.bluesky_page
+    assert dialog.choices["bluesky"].isEnabled()
+    dialog.choices["bluesky"].click()
+    assert dialog.stack.currentWidget() is dialog.bluesky_page
 
 
 def test_the_local_sandbox_in_one_click(qtbot, runner):
@@ -105,3 +105,20 @@ def test_no_sandbox_button_without_a_sandbox(qtbot, runner):
     qtbot.addWidget(page)
     page.show()
     assert not page.sandbox_button.isVisible()
+
+
+def test_the_assistant_signs_in_to_the_bluesky_sandbox_for_this_session(qtbot, runner):
+    host = BlueskySandboxHost()
+    try:
+        dialog = SignInDialog(runner, registry.get, None, bluesky_sandbox=host)
+        qtbot.addWidget(dialog)
+        dialog.choices["bluesky"].click()
+        page = dialog.bluesky_page
+        with qtbot.waitSignal(dialog.signed_in, timeout=15_000) as signal:
+            page.sandbox_button.click()
+        outcome = signal.args[0]
+        assert outcome.session_only
+        assert outcome.sandbox
+        assert outcome.account.identity.service == "bluesky"
+    finally:
+        host.stop()
