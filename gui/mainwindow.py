@@ -495,7 +495,8 @@ class MainWindow(QMainWindow):
                               self.context.sandbox, self, consumer=consumer,
                               store=self.store_sign_in,
                               keyring_refused=self.accounts.keyring_declined,
-                              mastodon_sandbox=self.context.mastodon_sandbox)
+                              mastodon_sandbox=self.context.mastodon_sandbox,
+                              bluesky_sandbox=self.context.bluesky_sandbox)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.sign_in_dialog_opened.emit(dialog)
@@ -611,6 +612,8 @@ class MainWindow(QMainWindow):
             self.context.sandbox.stop()
         if self.context.mastodon_sandbox is not None:
             self.context.mastodon_sandbox.stop()
+        if self.context.bluesky_sandbox is not None:
+            self.context.bluesky_sandbox.stop()
         super().closeEvent(event)
 
 
