@@ -16,7 +16,7 @@ from avatar_studio.core.imaging.faces import default_face_finder
 from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.settings import AccountRecord, Settings, update_settings
 from avatar_studio.core.version import APP_NAME, __version__
-from avatar_studio.gui.accounts import AccountManager, AccountPanel
+from avatar_studio.gui.accounts import AccountManager, AccountPanel, Current
 from avatar_studio.gui.context import AppContext
 from avatar_studio.gui.cropeditor import CropEditor
 from avatar_studio.gui.document import CropDocument, LoadedImage
@@ -574,16 +574,37 @@ class MainWindow(QMainWindow):
         self.banner.show_error(exc, retry=retry)
 
     @Slot(object)
-    def on_current_account_changed(self, current: object) -> None:
-        """Preview for the limits of the account's service (Mastodon keeps animations)."""
-        record = getattr(current, "record", None)
-        if record is None:
+    def on_current_account_changed(self, current: Current | None) -> None:
+        """Preview for the limits of the account's service (Mastodon keeps animations):
+        its default ones at once, then those of the account's server (a Mastodon
+        instance's version decides its byte limit and alt text), so the preview is
+        rendered as the upload will be."""
+        if current is None:
             return
         try:
-            spec = self.accounts.services(record.service).default_spec
+            spec = self.accounts.services(current.record.service).default_spec
         except KeyError:
             return
         self.previews.set_spec(spec)
+        accounts = self.accounts
+
+        def work(ctx: TaskContext) -> RenderSpec:
+            session = accounts.open_session(current)
+            try:
+                return session.render_spec()
+            finally:
+                session.close()
+
+        def done(server_spec: RenderSpec) -> None:
+            self._account_specs[current.record.key] = server_spec
+            self._sync_account_actions()
+            if self.accounts.current is current:
+                self.previews.set_spec(server_spec)
+
+        def failed(exc: BaseException) -> None:
+            log.info("Could not ask the server for its limits: %s", type(exc).__name__)
+
+        self.context.runner.run(work, on_success=done, on_error=failed)
 
     @Slot(int)
     def on_frame_chosen(self, frame: int) -> None:
@@ -618,7 +639,8 @@ class MainWindow(QMainWindow):
                               self.context.sandbox, self, consumer=consumer,
                               store=self.store_sign_in,
                               keyring_refused=self.accounts.keyring_declined,
-                              mastodon_sandbox=self.context.mastodon_sandbox)
+                              mastodon_sandbox=self.context.mastodon_sandbox,
+                              bluesky_sandbox=self.context.bluesky_sandbox)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.sign_in_dialog_opened.emit(dialog)
@@ -734,6 +756,8 @@ class MainWindow(QMainWindow):
             self.context.sandbox.stop()
         if self.context.mastodon_sandbox is not None:
             self.context.mastodon_sandbox.stop()
+        if self.context.bluesky_sandbox is not None:
+            self.context.bluesky_sandbox.stop()
         super().closeEvent(event)
 
 

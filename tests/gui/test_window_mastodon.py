@@ -125,6 +125,9 @@ def test_window_signs_in_previews_the_animation_and_uploads_it(qtbot, tmp_path, 
         handle = f"@demo@{instance.base_url.split('//', 1)[1]}"
         assert window.account_panel.handle.text() == handle
         assert window.previews.spec.keeps_animation
+        # Then the instance's own limits (4.6: 8 MB, alt text up to 1500 characters).
+        qtbot.waitUntil(lambda: window.previews.spec.alt_text_max == 1500, timeout=10_000)
+        assert window.previews.spec.max_bytes_exclusive == 8 * 1024 * 1024
         with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
             window.open_path(gif(tmp_path / "anim.gif"))
         qtbot.waitUntil(lambda: window.previews.current() is not None
