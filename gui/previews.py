@@ -19,7 +19,6 @@ from avatar_studio.core.imaging.animation import (
 from avatar_studio.core.imaging.render import RenderResult, render
 from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.services import registry
-from avatar_studio.gui.alttext import AltTextField
 from avatar_studio.gui.animationpreview import AnimationPlayer
 from avatar_studio.gui.cropgeometry import render_quick
 from avatar_studio.gui.document import CropDocument, RenderJob
@@ -139,9 +138,6 @@ class PreviewPanel(QWidget):
         layout.addWidget(self.big)
         layout.addLayout(badge_row)
         layout.addLayout(strip)
-        self.alt_text = AltTextField(self)
-        self.alt_text.set_limit(self.spec.alt_text_max)
-        layout.addWidget(self.alt_text)
         layout.addStretch(1)
         self.shown: QImage = QImage()
         self.is_exact = False
@@ -287,17 +283,12 @@ class PreviewController(QObject):
     def spec(self) -> RenderSpec:
         return self._spec
 
-    def alt_text(self) -> str:
-        """What to send as the picture's alt text ("" where the service stores none)."""
-        return self._panel.alt_text.text()
-
     def set_spec(self, spec: RenderSpec) -> None:
         """Preview for another service's limits (the account in use changed)."""
         if spec == self._spec:
             return
         self._spec = spec
         self._panel.spec = spec
-        self._panel.alt_text.set_limit(spec.alt_text_max)
         self.latest = None
         self.player.stop()
         if self._doc.job() is not None:
