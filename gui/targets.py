@@ -83,6 +83,12 @@ class TargetRow(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(6)
         self.progress.hide()
+        self.show_button = QToolButton(self)
+        self.show_button.setText("Show")
+        self.show_button.setAccessibleName(f"Show {name}")
+        self.show_button.setToolTip("Show this account's picture, and its service's exact "
+                                    "preview on the right")
+        self.show_button.setAutoRaise(True)
         self.retry = QToolButton(self)
         self.retry.setText("Retry")
         self.retry.setAccessibleName(f"Retry {name}")
@@ -102,6 +108,7 @@ class TargetRow(QWidget):
         grid.addWidget(self.status, 0, 3)
         grid.addWidget(self.progress, 0, 4)
         grid.addWidget(self.retry, 0, 5)
+        grid.addWidget(self.show_button, 0, 6)
         grid.setColumnStretch(3, 1)
         self.setFixedHeight(max(self.check.sizeHint().height(),
                                 self.retry.sizeHint().height()))
@@ -186,6 +193,8 @@ class TargetList(QWidget):
                     lambda on, k=record.key: self._on_toggled(k, on))
                 row.retry.clicked.connect(
                     lambda _=False, k=record.key: self.retry_requested.emit(k))
+                row.show_button.clicked.connect(
+                    lambda _=False, k=record.key: self._manager.select(k))
                 self.rows[record.key] = row
                 self._layout.addWidget(row)
         self.targets_changed.emit()
@@ -201,6 +210,10 @@ class TargetList(QWidget):
     def _on_current_changed(self, current: object) -> None:
         # A new sign-in (or the first account) is a target until the user says not.
         record = getattr(current, "record", None)
+        for key, row in self.rows.items():
+            shown = record is not None and key == record.key
+            row.show_button.setText("Shown" if shown else "Show")
+            row.show_button.setEnabled(not shown)
         if record is not None and not self._checked:
             self.set_checked(record.key, True)
 
