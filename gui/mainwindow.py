@@ -172,8 +172,6 @@ class MainWindow(QMainWindow):
         self.alt_text.setAccessibleName("Alt text for the picture")
         self.alt_text.setPlaceholderText("Describe the picture (alt text)")
         self.alt_text.hide()
-        self.other_specs = OtherSpecs(self.document, self.previews, ctx.runner,
-                                      self._target_specs, central)
         right.addWidget(_rule(side))
         right.addWidget(self.preview_panel, 1)
         # Only on a screen smaller than 1024×700 does the column scroll: the 400 px
@@ -208,11 +206,9 @@ class MainWindow(QMainWindow):
         self.banner.visibility_changed.connect(self._on_banner_visibility)
 
         self._content = content = QHBoxLayout()
-        left = QVBoxLayout()
+        self._left = left = QVBoxLayout()
         left.addWidget(self.stack, 1)
         left.addWidget(self.targets)
-        left.addWidget(self.other_specs)
-        left.addWidget(self.alt_text)
         content.addLayout(left, 1)
         content.addWidget(scroll, 0)
         layout = QVBoxLayout(central)
@@ -230,6 +226,11 @@ class MainWindow(QMainWindow):
         self.upload_panel.upload.clicked.connect(self.publish)
         self.upload_panel.cancel.clicked.connect(self.multi.cancel)
         self.upload.alt_text = self.alt_text.text
+        self.other_specs = OtherSpecs(self.document, self.previews, ctx.runner,
+                                      self._target_specs, central,
+                                      cache=self.multi.cache_for_now)
+        left.addWidget(self.other_specs)
+        left.addWidget(self.alt_text)
         self.setCentralWidget(central)
         self.drop_target = central
         self.drops = DropHandler(central)

@@ -115,6 +115,11 @@ def test_publish_to_three_services_then_a_fault_on_one_leaves_two_done(
             for row in rows.values():
                 assert "Done" in row.status.text()
             assert "all 3 accounts" in window.upload_panel.status.text()
+            # One render per spec for the crop: the exact preview's own is reused, the
+            # other two (rendered for their previews) serve the publish as well.
+            cache = window.multi.cache_for_now()
+            assert cache is not None
+            assert cache.renders == 2
             save_artifact(window, "80-published-to-three")
 
             # A fault on X alone: the other two still finish.
