@@ -34,6 +34,7 @@ from avatar_studio.gui.signin import (
     SignInOutcome,
     sign_in_to_sandbox,
 )
+from avatar_studio.gui.specpreviews import OtherSpecs
 from avatar_studio.gui.targets import MultiPublish, PublishSummary, TargetList
 from avatar_studio.gui.tasks import TaskContext
 from avatar_studio.gui.theme import THEMES, apply_theme
@@ -171,6 +172,8 @@ class MainWindow(QMainWindow):
         self.alt_text.setAccessibleName("Alt text for the picture")
         self.alt_text.setPlaceholderText("Describe the picture (alt text)")
         self.alt_text.hide()
+        self.other_specs = OtherSpecs(self.document, self.previews, ctx.runner,
+                                      self._target_specs, central)
         right.addWidget(_rule(side))
         right.addWidget(self.preview_panel, 1)
         # Only on a screen smaller than 1024×700 does the column scroll: the 400 px
@@ -208,6 +211,7 @@ class MainWindow(QMainWindow):
         left = QVBoxLayout()
         left.addWidget(self.stack, 1)
         left.addWidget(self.targets)
+        left.addWidget(self.other_specs)
         left.addWidget(self.alt_text)
         content.addLayout(left, 1)
         content.addWidget(scroll, 0)
@@ -401,6 +405,7 @@ class MainWindow(QMainWindow):
         count = len(self.targets.targets())
         self.upload_panel.upload.setText("Publish" if count <= 1
                                          else f"Publish to {count} Accounts")
+        self.other_specs.refresh()
         takes_alt = [spec.alt_text_max for spec in self._target_specs()
                      if spec.alt_text_max > 0]
         self.alt_text.setVisible(bool(takes_alt))

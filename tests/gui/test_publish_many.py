@@ -18,6 +18,7 @@ from avatar_studio.core.services.mastodon.service import MastodonService
 from avatar_studio.core.settings import Settings
 from avatar_studio.gui.context import AppContext
 from avatar_studio.gui.mainwindow import MainWindow
+from avatar_studio.gui.previews import strip_sizes
 from avatar_studio.gui.sandboxhost import MastodonSandboxHost, SandboxHost
 from avatar_studio.gui.tasks import TaskRunner
 from PySide6.QtWidgets import QApplication
@@ -89,6 +90,19 @@ def test_publish_to_three_services_then_a_fault_on_one_leaves_two_done(
                 window.open_path(quadrants(tmp_path / "me.png"))
             qtbot.waitUntil(lambda: window.previews.current() is not None
                             and window.upload_panel.upload.isEnabled(), timeout=20_000)
+            # Each other spec among the targets gets its own preview and byte budget.
+            main = window.previews.spec
+            others = window.other_specs
+            qtbot.waitUntil(lambda: len(others.rows) == 2 and all(
+                " of " in row.info.text() for row in others.rows.values()), timeout=30_000)
+            assert main not in others.rows
+            assert {spec.key for spec in others.rows} == {"x", "mastodon", "bluesky"} - {
+                main.key}
+            for spec, spec_row in others.rows.items():
+                assert spec.name in spec_row.info.text()
+                assert not spec_row.picture.pixmap().isNull()
+            # The compact strip is at the current service's own display sizes and shape.
+            assert tuple(window.preview_panel.rounds) == strip_sizes(main)
             phases: dict[str, set[Phase]] = {}
             window.multi.lane_event.connect(
                 lambda e: phases.setdefault(e.key, set()).add(e.phase))
