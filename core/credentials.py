@@ -17,15 +17,17 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keyring
-import keyring.backend
-import keyring.errors
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.services import registry
 from avatar_studio.core.services.base import Secret, Service
 from avatar_studio.core.settings import AccountRecord
+
+if TYPE_CHECKING:
+    # keyring is imported on first use (the window paints before it needs a secret).
+    import keyring.backend
+    from avatar_studio.core.keyring_memory import MemoryBackend as MemoryBackend
 
 log = logging.getLogger(__name__)
 
@@ -75,39 +77,13 @@ def upgrade_secret_data(data: dict[str, Any], account: AccountRecord) -> dict[st
     return data
 
 
-class NotViable:
-    """A ``priority`` that raises on class access: keyring then never picks the backend."""
+def __getattr__(name: str) -> Any:
+    # MemoryBackend subclasses keyring's backend class: importing it imports keyring.
+    if name in ("MemoryBackend", "NotViable"):
+        from avatar_studio.core import keyring_memory
 
-    def __get__(self, obj: object, owner: type | None = None) -> float:
-        raise RuntimeError("this backend is only used when passed in explicitly")
-
-
-class MemoryBackend(keyring.backend.KeyringBackend):
-    """Secrets in this process only: "use for this session only", and unit tests."""
-
-    # Every KeyringBackend subclass is a candidate for keyring's automatic choice (and
-    # for its chainer, which would silently fall back to memory when the real keyring
-    # fails): a priority that raises makes this class "not viable", so it is only ever
-    # used when passed in explicitly.
-    priority = NotViable()
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._values: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()
-
-    def get_password(self, service: str, username: str) -> str | None:
-        with self._lock:
-            return self._values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        with self._lock:
-            self._values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        with self._lock:
-            if self._values.pop((service, username), None) is None:
-                raise keyring.errors.PasswordDeleteError("no such secret")
+        return getattr(keyring_memory, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _refuse_insecure(backend: keyring.backend.KeyringBackend) -> None:
@@ -124,6 +100,8 @@ def _refuse_insecure(backend: keyring.backend.KeyringBackend) -> None:
 
 
 def _problem(exc: Exception) -> KeyringUnavailable:
+    import keyring.errors
+
     if isinstance(exc, KeyringUnavailable):
         return exc
     if isinstance(exc, keyring.errors.NoKeyringError):
@@ -146,23 +124,32 @@ class CredentialStore:
     def __init__(self, backend: keyring.backend.KeyringBackend | None = None, *,
                  services: Callable[[str], Service] = registry.get) -> None:
         self._backend = backend
-        self._memory: MemoryBackend | None = None
+        self._session_only = False
+        self._memory: MemoryBackend | None = None  # made on first use (imports keyring)
+        self._memory_lock = threading.Lock()
         #: key -> Service, whose upgrade_secret checks (and upgrades) what is read.
         self._services = services
 
     @property
     def in_memory(self) -> bool:
         """True after :meth:`use_memory_for_session`: nothing outlives this process."""
-        return self._memory is not None
+        return self._session_only
 
     def use_memory_for_session(self) -> None:
-        if self._memory is None:
-            self._memory = MemoryBackend()
+        if not self._session_only:
+            self._session_only = True
             log.info("Keeping account secrets in memory for this session only")
 
     def backend(self) -> keyring.backend.KeyringBackend:
-        if self._memory is not None:
-            return self._memory
+        if self._session_only:
+            with self._memory_lock:  # workers call this: one memory for all of them
+                if self._memory is None:
+                    from avatar_studio.core.keyring_memory import MemoryBackend
+
+                    self._memory = MemoryBackend()
+                return self._memory
+        import keyring
+
         try:
             backend = self._backend or keyring.get_keyring()
         except Exception as exc:  # noqa: BLE001 - any backend init failure means "unavailable"
@@ -184,7 +171,9 @@ class CredentialStore:
 
     def describe(self) -> str:
         """Which backend is used, for messages and --debug (never any secret)."""
-        if self._memory is not None:
+        import keyring
+
+        if self._session_only:
             return "memory (this session only)"
         backend = self._backend or keyring.get_keyring()
         return f"{type(backend).__module__}.{type(backend).__name__}"
@@ -235,6 +224,8 @@ class CredentialStore:
 
     def delete(self, account: AccountRecord) -> bool:
         """Remove the secret; False if there was none. KeyringUnavailable if it failed."""
+        import keyring.errors
+
         backend = self.backend()
         try:
             if backend.get_password(SERVICE_NAME, account.key) is None:

@@ -15,11 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-import requests
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.version import DIST_NAME, __version__
+
+if TYPE_CHECKING:
+    # requests is imported by the first download (the window paints without it).
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +128,8 @@ def fetch_image(url: str, *, session: requests.Session | None = None,
     ``progress(received, total)`` is called per chunk (total is 0 when unknown).
     Raises :class:`FetchError` with a message for the user on every failure.
     """
+    import requests
+
     if not is_web_url(url):
         raise FetchError(f"Only http and https links can be opened, not {url[:80]!r}.")
     own = session is None
@@ -173,6 +179,8 @@ def _too_big(size: int, limits: FetchLimits) -> str:
 def _read_capped(resp: requests.Response, limits: FetchLimits, deadline: float,
                  cancel: threading.Event | None,
                  progress: Callable[[int, int], None] | None, total: int, host: str) -> bytes:
+    import requests
+
     chunks: list[bytes] = []
     received = 0
     try:

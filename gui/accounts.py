@@ -11,11 +11,13 @@ session only too: its secrets then stay in memory, and it is not written to sett
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from avatar_studio.core.accounts import Accounts, identity_for
 from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable
+from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.services import registry
 from avatar_studio.core.services.base import Identity, Secret, Service, Session, SignedInAccount
 from avatar_studio.core.settings import AccountRecord, update_settings
@@ -60,6 +62,20 @@ class Current:
     identity: Identity | None = None
 
 
+def _end_server_session(accounts: Accounts, current: Current) -> None:
+    """Where the service has one, end the session on the server first (Mastodon revokes
+    the token, Bluesky deletes the session); signing out here goes on whatever happens."""
+    try:
+        session = accounts.open_session(current.record, current.secret)
+        try:
+            session.sign_out()
+        finally:
+            session.close()
+    except UserFacingError as exc:
+        log.info("The server session of %s was not ended: %s", current.record.label,
+                 type(exc).__name__)
+
+
 class AccountManager(QObject):
     """Signals:
         accounts_changed(): the list changed (sign-in, sign-out).
@@ -101,6 +117,11 @@ class AccountManager(QObject):
         #: replaces it, so an earlier, slower read never wins.
         self._selecting: str | None = None
         self.avatar = QImage()
+        #: Secrets a session rotated (Bluesky's refresh token), by account key: the next
+        #: session starts from these, not from the one read at selection (written from
+        #: worker threads, hence the lock).
+        self._rotated: dict[str, Secret] = {}
+        self._rotated_lock = threading.Lock()
 
     def _fail(self, retry: Callable[[], None] | None) -> Callable[[BaseException], None]:
         return lambda exc: self.failed.emit(exc, retry)
@@ -131,11 +152,17 @@ class AccountManager(QObject):
         identity = current.identity or identity_for(current.record)
         accounts = self._accounts_for(current.record)
 
+        key = current.record.key
+
         def keep(new: Secret) -> None:
             accounts.store.save(current.record, new)
+            with self._rotated_lock:
+                self._rotated[key] = new
 
+        with self._rotated_lock:
+            secret = self._rotated.get(key, current.secret)
         return self.services(current.record.service).open_session(
-            identity, current.secret, on_secret_changed=keep)
+            identity, secret, on_secret_changed=keep)
 
     # -- sign in / out ------------------------------------------------------------
     def add(self, signed_in: SignedInAccount, *, session_only: bool = False,
@@ -234,6 +261,7 @@ class AccountManager(QObject):
         accounts = self._accounts_for(current.record)
 
         def work(ctx: TaskContext) -> KeyringUnavailable | None:
+            _end_server_session(accounts, current)
             try:
                 accounts.remove(current.record)
             except KeyringUnavailable as exc:
@@ -258,6 +286,8 @@ class AccountManager(QObject):
         self._runner.run(work, on_success=done, on_error=self._fail(self.sign_out))
 
     def _set_current(self, current: Current) -> None:
+        with self._rotated_lock:  # a sign-in or a keyring read: the newest secret
+            self._rotated.pop(current.record.key, None)
         self.current = current
         self.avatar = QImage()
         if self._accounts_for(current.record) is self.saved:

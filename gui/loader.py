@@ -6,9 +6,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from avatar_studio.core.fetch import DEFAULT_FETCH_LIMITS, FetchLimits, fetch_image
 from avatar_studio.core.imaging.faces import DetectorUnavailable, FaceFinder
 from avatar_studio.core.imaging.smartcrop import Framing, frame
@@ -19,6 +18,9 @@ from avatar_studio.gui.qtimage import pil_to_qimage, qimage_to_png
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 

@@ -72,7 +72,7 @@ class PreviewPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, *,
                  spec: RenderSpec | None = None) -> None:
         super().__init__(parent)
-        self.spec = spec or registry.default().default_spec
+        self.spec = spec or registry.default_spec(registry.keys()[0])
         self.setObjectName("previewPanel")
         side = self.spec.output_side
         self.big = QLabel(self)
@@ -233,7 +233,7 @@ class PreviewController(QObject):
         self._doc = document
         self._panel = panel
         self._runner = runner
-        self._spec = spec or registry.default().default_spec
+        self._spec = spec or registry.default_spec(registry.keys()[0])
         self.latest: ExactPreview | None = None
         self._render_now = False
         self._timer = QTimer(self)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-from avatar_studio.core.sandbox.config import SandboxConfig
-from avatar_studio.core.sandbox.server import SandboxServer
-from avatar_studio.core.sandbox.state import DemoAccount
+if TYPE_CHECKING:
+    # The sandbox (werkzeug, oauthlib's server side) loads when it starts, not with the
+    # window: its first paint does not wait for it.
+    from avatar_studio.core.sandbox.config import SandboxConfig
+    from avatar_studio.core.sandbox.server import SandboxServer
+    from avatar_studio.core.sandbox.state import DemoAccount
 
 
 class SandboxHost:
@@ -20,6 +24,9 @@ class SandboxHost:
     def ensure_started(self) -> DemoAccount:
         with self._lock:
             if self.server is None:
+                from avatar_studio.core.sandbox.config import SandboxConfig
+                from avatar_studio.core.sandbox.server import SandboxServer
+
                 server = SandboxServer(self._config or SandboxConfig())
                 server.start()
                 self.server = server

@@ -169,6 +169,9 @@ class MastodonSignInPage(QWidget):
         attempt = self._attempt
         if attempt is None:
             return
+        if auth.kind is SignInKind.BROWSER_CODE:  # no loopback here: the code it is
+            self._ask_for_code(auth)
+            return
         self._auth = auth
         self._show_link(auth, "Waiting for you to press Authorize in the browser…")
         self.stop_button.show()

@@ -194,7 +194,7 @@ class UploadController(QObject):
         self._runner = runner
         self._panel = panel
         self._banner = banner
-        self._spec = spec or registry.default().default_spec
+        self._spec = spec or registry.default_spec(registry.keys()[0])
         self._publisher = publisher or Publisher()
         self._handle: TaskHandle[Any] | None = None
         #: The publish run of the task in flight (set by the worker).

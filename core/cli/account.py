@@ -405,7 +405,7 @@ def _end_server_session(accounts: Accounts, record: AccountRecord) -> None:
     except UserFacingError as exc:
         log.info("Could not end the server session of %s: %s", record.label,
                  type(exc).__name__)
-        print(f"note: the server session could not be ended ({exc}); the secret is "
+        print(f"warning: the server session could not be ended ({exc}); the secret is "
               "removed anyway.", file=sys.stderr)
 
 

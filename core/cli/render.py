@@ -144,6 +144,10 @@ def render_crop_from_args(args: argparse.Namespace, *, spec: RenderSpec | None =
     frame_no = args.frame if args.frame is not None else 0
     source.check_frame(frame_no)
     spec = spec or spec_from_args(args)
+    if info.animated and not spec.keeps_animation and args.frame is None:
+        # Said once per render, as the window says it: the service takes one still frame.
+        print(f"warning: {spec.name} keeps one frame of an animation; frame 0 is used "
+              "(--frame N picks another).", file=sys.stderr)
     model = CropModel(info.width, info.height)
     if crop is not None:
         x, y, size = crop

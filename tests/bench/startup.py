@@ -28,7 +28,7 @@ from pathlib import Path
 ROUNDS = int(os.environ.get("AVATAR_BENCH_ROUNDS", "7"))
 #: Modules the window must not import before its first paint (network, keyring, the
 #: sandbox's web framework): they belong to sign-in and upload, which come later.
-LATE_MODULES = ("keyring", "werkzeug", "requests_oauthlib", "oauthlib",
+LATE_MODULES = ("keyring", "werkzeug", "requests", "requests_oauthlib", "oauthlib", "urllib3",
                 "avatar_studio.core.services.x.client", "avatar_studio.core.sandbox.server")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 from avatar_studio.core.credentials import CredentialStore, MemoryBackend
-from avatar_studio.core.sandbox.bluesky import BlueskySandbox
+from avatar_studio.core.sandbox.bluesky import BlueskySandbox, BlueskySandboxConfig
 from avatar_studio.core.sandbox.config import SandboxConfig
 from avatar_studio.core.services.base import Service
 from avatar_studio.core.services.bluesky.service import BlueskyService, ConfirmPolicy
@@ -70,5 +70,48 @@ def test_window_signs_in_by_handle_and_uploads(qtbot, tmp_path: Path):
         for name in ("displayName", "description", "banner", "sandbox.customField"):
             assert after[name] == before[name]
         save_artifact(window, "35-bluesky-upload-done")
+        current = window.accounts.current
+        assert current is not None
+        refresh = current.secret["refresh_jwt"]
+        with qtbot.waitSignal(window.accounts.current_changed, timeout=15_000,
+                              check_params_cb=lambda now: now is None):
+            window.accounts.sign_out()
+        # Signing out deleted the session on the PDS, not only the local secret.
+        gone = requests.post(f"{pds.base_url}/xrpc/com.atproto.server.refreshSession",
+                             headers={"Authorization": f"Bearer {refresh}"}, timeout=5)
+        assert gone.json() == {"error": "ExpiredToken", "message": "Token has been revoked"}
+        window.close()
+        context.runner.shutdown()
+
+
+def test_the_next_session_starts_from_the_rotated_token(qtbot, tmp_path: Path):
+    """No grace period: a window that reused the first refresh token would be signed out."""
+    with BlueskySandbox(BlueskySandboxConfig(refresh_grace_s=0)) as pds:
+        store = CredentialStore(MemoryBackend(), services=services)
+        context = AppContext(runner=TaskRunner(), store=store, services=services,
+                             sandbox=SandboxHost(SandboxConfig(processing_delay=0.3)),
+                             settings=Settings(), preview_debounce_ms=50)
+        window = MainWindow(context)
+        qtbot.addWidget(window)
+        dialog = window.show_sign_in()
+        page = dialog.bluesky_page
+        page.handle.setText(pds.demo.handle)
+        page.password.setText(pds.demo.app_password)
+        page.server.setText(pds.base_url)
+        with qtbot.waitSignal(window.accounts.current_changed, timeout=15_000):
+            page.button.click()
+        # The window's own profile refresh runs first (two sessions refreshing the same
+        # token at once is what the PDS's grace period is for; here there is none).
+        qtbot.waitUntil(lambda: not context.runner.busy, timeout=15_000)
+        for _ in range(2):  # each session refreshes (rotation) after the tokens expire
+            pds.control("expire_access")
+            session = window.accounts.open_session()
+            try:
+                assert session.whoami().account_id == pds.demo.did
+            finally:
+                session.close()
+        current = window.accounts.current
+        assert current is not None
+        assert store.load(current.record)["refresh_jwt"] != current.secret["refresh_jwt"]
         window.close()
         context.runner.shutdown()

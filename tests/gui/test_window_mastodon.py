@@ -149,6 +149,14 @@ def test_window_signs_in_previews_the_animation_and_uploads_it(qtbot, tmp_path, 
             assert im.size == (400, 400)
             durations = [f.info["duration"] for f in ImageSequence.Iterator(im)]
         assert durations == DURATIONS
+        # Sign out revokes the token the browser sign-in got.
+        current = window.accounts.current
+        assert current is not None
+        token = current.secret["access_token"]
+        assert not instance.state.tokens[token].revoked
+        with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
+            window.accounts.sign_out()
+        assert instance.state.tokens[token].revoked
         window.close()
         context.runner.shutdown()
 

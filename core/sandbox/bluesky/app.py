@@ -252,7 +252,7 @@ class BlueskyApp:
                             f"{request.mimetype}")
         try:
             body = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise XrpcError(400, "InvalidRequest", "Unable to parse JSON body") from None
         if not isinstance(body, dict):
             raise XrpcError(400, "InvalidRequest", "Input must be an object")
@@ -506,7 +506,12 @@ class BlueskyApp:
             key = (claims.did, collection, rkey)
             current = self.state.records.get(key)
             record = self._upgrade_legacy_refs(claims.did, record, refs)
-            new_cid = record_cid(record)
+            try:
+                new_cid = record_cid(record)
+            except (ValueError, TypeError, KeyError, RecursionError):
+                # Not in the data model (a $link that is no CID, a float, too deep).
+                raise XrpcError(400, "InvalidRequest", "Invalid record: not valid atproto "
+                                "data", headers) from None
             if current is not None and current.cid == new_cid:
                 # The no-op check comes before the swap check, as on the PDS.
                 return json_response({"uri": current.uri, "cid": current.cid,

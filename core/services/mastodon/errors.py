@@ -95,7 +95,7 @@ class SignInDenied(MastodonError, _base.CodeRejected):
 
 
 class BrowserSignInTimedOut(MastodonError, _base.Cancelled):
-    """Exit 48: no answer from the browser in time (or the loopback listener failed)."""
+    """Exit 48: no answer from the browser in time."""
 
     exit_code = 48
 
@@ -161,6 +161,11 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes, *,
             return CredentialsRejected(f"{host} no longer knows Avatar Studio's app "
                                        "registration.", hint="Sign in again: the app is "
                                        "registered anew.", **kwargs)
+    if context is Context.REGISTER and status < 500 and status != 429:
+        return AppRegistrationFailed(f"{host} refused to register Avatar Studio "
+                                     f"(HTTP {status}){words}.",
+                                     hint="The instance may not allow new apps; ask its "
+                                          "admins.", **kwargs)
     if status == 401:
         return TokenRevoked(f"Mastodon refused the sign-in{words}: the access token is "
                             "invalid or was revoked.",
@@ -187,11 +192,6 @@ def error_from_response(status: int, headers: Mapping[str, str], body: bytes, *,
     if status >= 500:
         return ServerError(f"{host} had a server error (HTTP {status}){words}.",
                            hint="Try again in a few minutes.", **kwargs)
-    if context is Context.REGISTER:
-        return AppRegistrationFailed(f"{host} refused to register Avatar Studio "
-                                     f"(HTTP {status}){words}.",
-                                     hint="The instance may not allow new apps; ask its "
-                                          "admins.", **kwargs)
     if status == 404:
         return InstanceNotFound(f"{host} has no such Mastodon API endpoint (HTTP 404).",
                                 hint="Check the instance address.", **kwargs)

@@ -148,13 +148,11 @@ class MastodonSignIn:
             try:
                 listener = LoopbackListener(state)
             except OSError as exc:
-                raise BrowserSignInTimedOut(
-                    f"Could not listen on 127.0.0.1 for the browser's answer "
-                    f"({exc.strerror or exc}).",
-                    hint="Sign in with the code instead (the oob page shows it).") from None
-            redirect = listener.redirect_uri
-        else:
-            redirect = spec.OOB_REDIRECT
+                # No loopback here (a sandboxed or locked-down system): the instance
+                # shows the code instead; the returned kind tells the caller to ask for it.
+                log.info("No loopback listener (%s); falling back to the pasted code",
+                         exc.strerror or type(exc).__name__)
+        redirect = listener.redirect_uri if listener is not None else spec.OOB_REDIRECT
         oauth = WebApplicationClient(app.client_id)
         params: list[tuple[str, str]] = [
             ("response_type", "code"), ("client_id", app.client_id),

@@ -26,3 +26,15 @@ def test_a_3mb_png_source_fits_bluesky(tmp_path: Path, capsys):
     with Image.open(written) as image:
         assert image.size == (report["width"], report["height"])
         assert getattr(image, "n_frames", 1) == 1
+
+
+def test_an_animation_says_one_frame_is_used(tmp_path: Path, capsys):
+    frames = [Image.new("RGB", (120, 120), (40 * i, 10, 10)) for i in range(4)]
+    source = tmp_path / "anim.gif"
+    frames[0].save(source, save_all=True, append_images=frames[1:], duration=80, loop=0)
+    out = tmp_path / "out"
+    assert main(["render", str(source), "--service", "bluesky", "-o", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "Bluesky keeps one frame of an animation; frame 0 is used" in captured.err
+    report = json.loads(captured.out.strip().splitlines()[-1])
+    assert report["format"] in ("PNG", "JPEG")

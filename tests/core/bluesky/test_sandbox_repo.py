@@ -226,3 +226,18 @@ def test_temporary_blobs_are_garbage_collected(pds, http, token):
     kept = xrpc(http, pds, "com.atproto.sync.getBlob", params={"did": pds.demo.did,
                                                                "cid": banner})
     assert kept.status_code == 200
+
+
+def test_records_outside_the_data_model_are_400(pds, http, token):
+    response = _put(http, pds, token, {"x.unknown": {"$link": "not-a-cid"}})
+    assert response.status_code == 400
+    assert response.json()["error"] == "InvalidRequest"
+
+
+def test_deeply_nested_json_is_400_not_a_crash(pds, http, token):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = http.post(f"{pds.base_url}/xrpc/com.atproto.repo.putRecord", data=deep,
+                         headers={"Authorization": f"Bearer {token}",
+                                  "Content-Type": "application/json"}, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["error"] == "InvalidRequest"

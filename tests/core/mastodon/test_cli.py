@@ -162,3 +162,45 @@ def test_browser_login_through_dollar_browser_and_logout_revokes(sandbox_process
 def live_tokens(demo: dict[str, str]) -> int:
     status = requests.get(demo["base_url"] + "/_sandbox/status", timeout=10).json()
     return int(status["accounts"][demo["account_id"]]["live_tokens"])
+
+
+def test_alt_text_stored_on_4_6(sandbox_process, tmp_path):
+    png = tmp_path / "a.png"
+    Image.new("RGB", (300, 300), (9, 99, 199)).save(png)
+    run = cli("upload", str(png), "--alt-text", "A blue square",
+              env=token_env(sandbox_process))
+    assert run.returncode == 0, run.stderr
+    assert "does not store alt text" not in run.stderr
+    status = requests.get(sandbox_process["base_url"] + "/_sandbox/status", timeout=10).json()
+    assert status["accounts"][sandbox_process["account_id"]]["avatar_description"] == \
+        "A blue square"
+
+
+@in_session
+def test_code_login_reads_the_pasted_code(sandbox_process):
+    from tests.core.mastodon.helpers import CODE, approve
+
+    demo = sandbox_process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "avatar_studio.core.cli", "login", "--service", "mastodon",
+         "--instance", demo["base_url"], "--code", "--no-browser"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=clean_env())
+    try:
+        assert proc.stdout is not None
+        assert proc.stdin is not None
+        url = proc.stdout.readline().strip()
+        assert "redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob" in url
+        with requests.Session() as web:
+            answer = approve(web, url)
+            code = CODE.search(web.get(answer.headers["Location"], timeout=10).text)
+        assert code is not None
+        proc.stdin.write(code[1] + "\n")
+        proc.stdin.flush()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Signed in as @demo@" in err

@@ -218,3 +218,92 @@ def test_sign_out_revokes(sandbox, service):
     with pytest.raises(errors.TokenRevoked):
         session.whoami()
     session.close()
+
+
+def test_no_answer_from_the_browser_times_out(sandbox, service):
+    attempt, auth = loopback(sandbox, service)
+    with pytest.raises(errors.Cancelled) as caught:
+        attempt.finish_browser(auth, timeout_s=0.3)
+    assert caught.value.exit_code == 48
+    assert "--code" in (caught.value.hint or "")
+
+
+def test_cancel_while_waiting_for_the_browser(sandbox, service):
+    attempt, auth = loopback(sandbox, service)
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    with pytest.raises(errors.Cancelled) as caught:
+        attempt.finish_browser(auth, timeout_s=30, cancel=cancel)
+    assert caught.value.exit_code == 32
+
+
+def test_instance_refusing_app_registration(service):
+    """An instance that answers 403 to POST /api/v1/apps, with its words."""
+    @Request.application
+    def closed(request: Request) -> Response:
+        if request.path == "/api/v2/instance":
+            return Response('{"version":"4.5.0","domain":"closed.test",'
+                            '"api_versions":{"mastodon":7}}', content_type="application/json")
+        if request.path == "/api/v1/apps":
+            return Response('{"error":"This instance does not allow new applications"}',
+                            status=403, content_type="application/json")
+        return Response("not found", status=404)
+
+    server = make_server("127.0.0.1", 0, closed)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        attempt = service.sign_in(SignInRequest(
+            SignInKind.BROWSER_CODE, identifier=f"http://127.0.0.1:{server.server_port}"))
+        with pytest.raises(errors.ServiceError) as caught:
+            attempt.start_browser()
+        assert caught.value.exit_code == 46
+        assert "This instance does not allow new applications" in str(caught.value)
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_no_secret_in_the_logs(sandbox, service, caplog):
+    caplog.set_level("DEBUG")
+    attempt, auth = loopback(sandbox, service)
+    with requests.Session() as browser:
+        answer = approve(browser, auth.url)
+        location = answer.headers["Location"]
+        browser.get(location, timeout=10)
+    account = attempt.finish_browser(auth, timeout_s=10)
+    session = service.open_session(account.identity, account.secret)
+    session.whoami()
+    session.sign_out()
+    session.close()
+    app = service.apps.load(sandbox.base_url)
+    assert app is not None
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    # Our records only: the test's stand-in browser (requests) logs its own URLs.
+    ours = "\n".join(r.getMessage() for r in caplog.records
+                     if r.name.startswith("avatar_studio"))
+    assert "Revoked the token" in ours
+    text = ours + repr(account) + repr(app) + repr(auth)
+    for secret in (account.secret["access_token"], app.client_secret, code,
+                   auth.state.code_verifier):
+        assert secret not in text
+
+
+def test_falls_back_to_the_code_without_a_loopback_listener(sandbox, service, monkeypatch):
+    from avatar_studio.core.services.mastodon import service as module
+
+    def no_listener(state: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(module, "LoopbackListener", no_listener)
+    attempt, auth = loopback(sandbox, service)
+    assert auth.kind is SignInKind.BROWSER_CODE
+    assert parse_qs(urlsplit(auth.url).query)["redirect_uri"] == [
+        "urn:ietf:wg:oauth:2.0:oob"]
+    with requests.Session() as browser:
+        answer = approve(browser, auth.url)
+        code = CODE.search(browser.get(answer.headers["Location"]).text)
+    assert code is not None
+    assert attempt.finish_browser(auth, code[1]).identity.account_id == \
+        sandbox.demo.account_id
