@@ -286,6 +286,7 @@ class BoundedSession(requests.Session):
         _local.limits = lim
         _local.following = bool(kwargs.get("allow_redirects", True))
         watchdog = threading.Timer(remaining, exchange.expire)
+        watchdog.name = "http-watchdog"
         watchdog.daemon = True
         watchdog.start()
         try:
@@ -304,6 +305,8 @@ class BoundedSession(requests.Session):
             return response
         finally:
             watchdog.cancel()
+            if watchdog is not threading.current_thread():
+                watchdog.join(1.0)  # it exits at once when cancelled: leave no thread
             _local.exchange, _local.limits, _local.following = previous
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
