@@ -56,7 +56,7 @@ typecheck: $(STAMP) typecheck-tree
 	$(BIN)/mypy
 
 contracts: $(STAMP) typecheck-tree
-	PYTHONPATH=$(TYPECHECK_TREE) $(BIN)/lint-imports
+	PYTHONPATH=$(TYPECHECK_TREE) $(BIN)/lint-imports --cache-dir $(TYPECHECK_TREE)/../import-linter-cache
 
 # The whole suite on the offscreen platform, with a real Secret Service.
 unit: $(STAMP)

@@ -57,11 +57,14 @@ def identity_for(record: AccountRecord) -> Identity:
                     display_name=record.display_name)
 
 
+def account_name(record: AccountRecord, records: Sequence[AccountRecord]) -> str:
+    """The handle, or ``SERVICE:@name`` where the plain handle would fit several."""
+    fits = sum(1 for other in records if other.matches(record.handle))
+    return record.label if fits > 1 else record.handle
+
+
 def _names(records: Sequence[AccountRecord]) -> str:
-    handles = [r.handle.lower() for r in records]
-    # SERVICE:@name only where the plain name would not say which one.
-    return ", ".join(r.label if handles.count(r.handle.lower()) > 1 else r.handle
-                     for r in records)
+    return ", ".join(account_name(r, records) for r in records)
 
 
 class Accounts:

@@ -102,6 +102,8 @@ class LaneEvent:
     total: int = 0
     #: CHECKING: the number of the check just made (1-based).
     check: int = 0
+    #: PROCESSING: how long the service takes at least (0 = unknown).
+    wait_s: float = 0.0
     #: In a final phase: the lane's result.
     result: LaneResult | None = None
 
@@ -211,8 +213,8 @@ class Publisher:
         for target in targets:
             lane = _Lane(target, cache, run._cancel[target.key], self._lock(target.key),
                          on_event, confirm, confirm_timeout_s, alt_text=alt_text)
+            lane.emit(Phase.QUEUED)  # before the lane can emit anything else
             run._futures[target.key] = self._network.submit(lane.run)
-            lane.emit(Phase.QUEUED)
         return run
 
     def close(self, *, wait: bool = True) -> None:
@@ -291,7 +293,7 @@ class _Lane:
         receipt = session.publish(
             picture, cancel=self.cancel,
             progress=lambda sent, total: self.emit(Phase.UPLOADING, sent=sent, total=total))
-        self.emit(Phase.PROCESSING)
+        self.emit(Phase.PROCESSING, wait_s=receipt.processing_s)
         return receipt
 
     def _confirm(self, session: Session, receipt: Receipt) -> Confirmed:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from avatar_studio.core.accounts import Accounts, identity_for
+from avatar_studio.core.accounts import Accounts, account_name, identity_for
 from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.services import registry
@@ -448,18 +448,13 @@ class AccountPanel(QWidget):
         for record in records:
             note = (" (this session only)" if self._manager.is_kept_for_session(record)
                     else " (sandbox)" if self._manager.is_sandbox(record) else "")
-            self.switcher.addItem(f"{self._name(record, records)}{note}", record.key)
+            self.switcher.addItem(f"{account_name(record, records)}{note}", record.key)
         current = self._manager.current
         if current is not None:
             self.switcher.setCurrentIndex(self.switcher.findData(current.record.key))
         self.switcher.blockSignals(False)
         self.switcher.setVisible(len(records) > 1)
 
-    @staticmethod
-    def _name(record: AccountRecord, records: list[AccountRecord]) -> str:
-        """The handle, with the service in front when another service has the same."""
-        same = [r for r in records if r.handle.lower() == record.handle.lower()]
-        return record.label if len(same) > 1 else record.handle
 
     @Slot(object)
     def on_manager_current_changed(self, current: Current | None) -> None:

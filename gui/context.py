@@ -9,7 +9,7 @@ from avatar_studio.core.publish import Publisher
 from avatar_studio.core.services import registry
 from avatar_studio.core.settings import Settings, load_settings
 from avatar_studio.gui.accounts import ServiceLookup
-from avatar_studio.gui.sandboxhost import SandboxHost
+from avatar_studio.gui.sandboxhost import MastodonSandboxHost, SandboxHost
 from avatar_studio.gui.tasks import TaskRunner
 
 
@@ -22,6 +22,8 @@ class AppContext:
     #: The publish use case: its render and network pools outlive single uploads.
     publisher: Publisher = field(default_factory=Publisher)
     sandbox: SandboxHost | None = field(default_factory=SandboxHost)
+    #: The Mastodon sandbox behind the Mastodon page's "Try the sandbox".
+    mastodon_sandbox: MastodonSandboxHost | None = field(default_factory=MastodonSandboxHost)
     settings: Settings = field(default_factory=load_settings)
     #: Milliseconds of pause before the exact preview is rendered.
     preview_debounce_ms: int = 300

@@ -471,7 +471,8 @@ class MainWindow(QMainWindow):
                     if current is not None and current.record.service == SERVICE
                     and not self.accounts.is_sandbox(current.record) else None)
         dialog = SignInDialog(self.context.runner, self.context.services,
-                              self.context.sandbox, self, consumer=consumer)
+                              self.context.sandbox, self, consumer=consumer,
+                              mastodon_sandbox=self.context.mastodon_sandbox)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.signed_in.connect(self.on_signed_in)
         dialog.open()
@@ -576,6 +577,8 @@ class MainWindow(QMainWindow):
             log.info("Closing: background work still waiting on the network is abandoned")
         if self.context.sandbox is not None:
             self.context.sandbox.stop()
+        if self.context.mastodon_sandbox is not None:
+            self.context.mastodon_sandbox.stop()
         super().closeEvent(event)
 
 

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     # The sandbox (werkzeug, oauthlib's server side) loads when it starts, not with the
     # window: its first paint does not wait for it.
     from avatar_studio.core.sandbox.config import SandboxConfig
+    from avatar_studio.core.sandbox.mastodon.server import MastodonDemo, MastodonSandbox
     from avatar_studio.core.sandbox.server import SandboxServer
     from avatar_studio.core.sandbox.state import DemoAccount
 
@@ -28,6 +29,34 @@ class SandboxHost:
                 from avatar_studio.core.sandbox.server import SandboxServer
 
                 server = SandboxServer(self._config or SandboxConfig())
+                server.start()
+                self.server = server
+            return self.server.demo
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None and self.server.running
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.server is not None:
+                self.server.stop()
+                self.server = None
+
+
+class MastodonSandboxHost:
+    """The embedded Mastodon sandbox: started on first use, stopped at exit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.server: MastodonSandbox | None = None
+
+    def ensure_started(self) -> MastodonDemo:
+        with self._lock:
+            if self.server is None:
+                from avatar_studio.core.sandbox.mastodon.server import MastodonSandbox
+
+                server = MastodonSandbox()
                 server.start()
                 self.server = server
             return self.server.demo

@@ -22,7 +22,7 @@ from avatar_studio.core.services.base import (
 from avatar_studio.gui import signin_bluesky, signin_mastodon
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import user_message
-from avatar_studio.gui.sandboxhost import SandboxHost
+from avatar_studio.gui.sandboxhost import MastodonSandboxHost, SandboxHost
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
@@ -94,7 +94,8 @@ class SignInDialog(QDialog):
                  sandbox: SandboxHost | None, parent: QWidget | None = None, *,
                  api_base: str | None = None,
                  consumer: AppKeys | None = None,
-                 open_url: Callable[[QUrl], object] | None = None) -> None:
+                 open_url: Callable[[QUrl], object] | None = None,
+                 mastodon_sandbox: MastodonSandboxHost | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in")
         self.setObjectName("signInDialog")
@@ -117,7 +118,9 @@ class SignInDialog(QDialog):
         self.tabs.addTab(self.bluesky_page, "Bluesky")
         self.mastodon_page = signin_mastodon.make_page(
             runner, services, self, lambda account: self._finish(SignInOutcome(account)),
-            open_url=lambda url: self._open_url(url))
+            open_url=lambda url: self._open_url(url), sandbox=mastodon_sandbox)
+        self.mastodon_page.sandbox_signed_in.connect(
+            lambda account: self._finish(SignInOutcome(account, session_only=True)))
         self.tabs.addTab(self.mastodon_page, "Mastodon")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         buttons.rejected.connect(self.reject)

@@ -24,6 +24,7 @@ from avatar_studio.core.services.base import (
 )
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import user_message
+from avatar_studio.gui.sandboxhost import MastodonSandboxHost
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
@@ -44,13 +45,16 @@ EXPLANATION = (
 class MastodonSignInPage(QWidget):
     """Signals:
         signed_in(object): a SignedInAccount.
+        sandbox_signed_in(object): a SignedInAccount of the local sandbox (this session).
     """
 
     signed_in = Signal(object)
+    sandbox_signed_in = Signal(object)
 
     def __init__(self, runner: TaskRunner, services: ServiceLookup,
                  parent: QWidget | None = None, *,
-                 open_url: Callable[[QUrl], object] | None = None) -> None:
+                 open_url: Callable[[QUrl], object] | None = None,
+                 sandbox: MastodonSandboxHost | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mastodonSignInPage")
         self._runner = runner
@@ -58,6 +62,7 @@ class MastodonSignInPage(QWidget):
         # Looked up at call time, so QDesktopServices.setUrlHandler reaches it.
         self._open_url = open_url or QDesktopServices.openUrl
         self._task: TaskHandle[Any] | None = None
+        self._sandbox = sandbox
         self._attempt: SignIn | None = None
         self._auth: BrowserAuthorization | None = None
         form = QFormLayout(self)
@@ -82,6 +87,12 @@ class MastodonSignInPage(QWidget):
         self.code_button.clicked.connect(self.on_code_clicked)
         buttons.addWidget(self.code_button)
         form.addRow(buttons)
+        self.sandbox_button = QPushButton("Try the local Mastodon sandbox", self)
+        self.sandbox_button.setToolTip("A Mastodon server on this computer with a demo "
+                                       "account: no real account needed")
+        self.sandbox_button.clicked.connect(self.on_sandbox_clicked)
+        self.sandbox_button.setVisible(sandbox is not None)
+        form.addRow(self.sandbox_button)
         self.status = QLabel(self)
         self.status.setObjectName("mastodonStatus")
         self.status.setWordWrap(True)
@@ -222,6 +233,37 @@ class MastodonSignInPage(QWidget):
 
         self._task = self._runner.run(work, on_success=self._done, on_error=failed)
 
+    # -- the local sandbox ----------------------------------------------------------
+    @Slot()
+    def on_sandbox_clicked(self) -> None:
+        host = self._sandbox
+        if host is None:
+            return
+        services = self._services
+        self._busy(True)
+        self.sandbox_button.setEnabled(False)
+
+        def work(ctx: TaskContext) -> SignedInAccount:
+            demo = host.ensure_started()
+            attempt = services(SERVICE).sign_in(SignInRequest(SignInKind.TOKENS,
+                                                              identifier=demo.base_url))
+            try:
+                return attempt.with_tokens({"access_token": demo.access_token},
+                                           cancel=ctx.cancel_event)
+            finally:
+                attempt.close()
+
+        def done(account: SignedInAccount) -> None:
+            self._busy(False)
+            self.sandbox_button.setEnabled(True)
+            self.sandbox_signed_in.emit(account)
+
+        def failed(exc: BaseException) -> None:
+            self.sandbox_button.setEnabled(True)
+            self._failed(exc)
+
+        self._task = self._runner.run(work, on_success=done, on_error=failed)
+
     def _done(self, account: SignedInAccount) -> None:
         self._busy(False)
         self.stop_button.hide()
@@ -243,7 +285,8 @@ class MastodonSignInPage(QWidget):
 
 def make_page(runner: TaskRunner, services: ServiceLookup, parent: QWidget,
               on_signed_in: Callable[[SignedInAccount], None], *,
-              open_url: Callable[[QUrl], object] | None = None) -> MastodonSignInPage:
-    page = MastodonSignInPage(runner, services, parent, open_url=open_url)
+              open_url: Callable[[QUrl], object] | None = None,
+              sandbox: MastodonSandboxHost | None = None) -> MastodonSignInPage:
+    page = MastodonSignInPage(runner, services, parent, open_url=open_url, sandbox=sandbox)
     page.signed_in.connect(on_signed_in)
     return page

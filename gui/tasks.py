@@ -164,7 +164,11 @@ class TaskRunner(QObject):
         for handle in running:
             handle.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        # A task still queued was just cancelled without notifying futures.wait()'s
+        # waiters (CANCELLED, never CANCELLED_AND_NOTIFIED): waiting for it would never
+        # end. Only tasks that started can still be running.
+        started = [handle.future for handle in running if not handle.future.cancelled()]
         if not wait:
-            return all(handle.done() for handle in running)
-        _, pending = futures_wait([handle.future for handle in running], timeout=timeout)
+            return all(f.done() for f in started)
+        _, pending = futures_wait(started, timeout=timeout)
         return not pending

@@ -356,8 +356,9 @@ class UploadController(QObject):
                             f"{format_bytes(total)}")
         elif event.phase is Phase.PROCESSING:
             self._panel.progress.setRange(0, 0)
+            wait = f" (about {event.wait_s:g} s)" if event.wait_s > 0 else ""
             self._set_phase("processing", f"Uploaded. {self._spec.name} is "
-                            "processing the picture…")
+                            f"processing the picture{wait}…")
         elif event.phase is Phase.CHECKING:
             n = event.check
             self.attempt.emit(n)

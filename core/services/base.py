@@ -203,6 +203,9 @@ class Receipt:
     token: str = ""
     #: time.monotonic() when the service accepted the upload.
     accepted_at: float = 0.0
+    #: Seconds the service takes at least before ``confirm`` can see the new picture
+    #: (X: its documented processing wait); 0 = unknown or none. For progress text only.
+    processing_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -42,12 +43,11 @@ def test_recent_files_are_unique_and_bounded() -> None:
     assert s.recent_files.count("/img/3.jpg") == 1
 
 
-@pytest.mark.allow_log_warnings
-def test_damaged_file_gives_defaults_and_wrong_types_are_ignored(caplog) -> None:
+def test_damaged_file_gives_defaults_and_wrong_types_are_ignored(expect_log) -> None:
     path = st.settings_path()
     path.parent.mkdir(parents=True)
     path.write_text("{not json", encoding="utf-8")
-    with caplog.at_level("WARNING"):
+    with expect_log("WARNING", "unreadable", logger="avatar_studio.core.settings"):
         assert st.load_settings() == st.Settings()
     path.write_text(json.dumps({"mask_shape": 5, "fill_color": "#000000", "bogus": 1}),
                     encoding="utf-8")
@@ -56,16 +56,16 @@ def test_damaged_file_gives_defaults_and_wrong_types_are_ignored(caplog) -> None
     assert s.fill_color == "#000000"
 
 
-@pytest.mark.allow_log_warnings
 @pytest.mark.parametrize("accounts", [["@alice"], [None, 3], {"screen_name": "alice"}, 7])
-def test_damaged_account_list_is_skipped_not_a_crash(accounts: object) -> None:
+def test_damaged_account_list_is_skipped_not_a_crash(accounts: object, expect_log) -> None:
     good = {"service": "x", "base_url": "http://127.0.0.1:1", "user_id": "42",
             "screen_name": "bob"}
     path = st.settings_path()
     path.parent.mkdir(parents=True)
     listed = [*accounts, good] if isinstance(accounts, list) else accounts
     path.write_text(json.dumps({"accounts": listed, "theme": "dark"}), encoding="utf-8")
-    s = st.load_settings()
+    with expect_log("WARNING", "malformed account entry"):
+        s = st.load_settings()
     assert s.theme == "dark"
     expected = ["@bob"] if isinstance(accounts, list) else []
     assert [a.handle for a in s.accounts] == expected
@@ -90,3 +90,16 @@ def test_update_settings_keeps_what_others_wrote() -> None:
     loaded = st.load_settings()
     assert loaded.theme == "dark"
     assert [a.key for a in loaded.accounts] == [acc.key]
+
+
+def test_expect_log_needs_a_matching_record(expect_log) -> None:
+    log = logging.getLogger("avatar_studio.core.settings")
+    # The failed expectation leaves the record it did not match: still unexpected, so an
+    # outer expectation has to take it.
+    with expect_log("WARNING", "something else"), \
+            pytest.raises(pytest.fail.Exception, match="expected a WARNING record"), \
+            expect_log("WARNING", "never logged"):
+        log.warning("something else")
+    with expect_log("WARNING", "^exactly this$") as matched:
+        log.warning("exactly this")
+    assert [r.getMessage() for r in matched] == ["exactly this"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,17 +13,32 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _source_copy(tmp_path: Path) -> Path:
+    """What the wheel is built from, copied: setuptools builds in the source tree
+    (build/, *.egg-info), and the suite writes nothing into the checkout."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("core", "gui", "resources"):
+        shutil.copytree(ROOT / name, src / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    return src
+
+
 @pytest.mark.slow
 def test_wheel_contains_only_namespaced_packages(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, timeout=300,
+                    str(wheels), str(_source_copy(tmp_path))], check=True, timeout=300,
                    capture_output=True)
-    (wheel,) = tmp_path.glob("avatar_studio-*.whl")
+    (wheel,) = wheels.glob("avatar_studio-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
     assert tops == {"avatar_studio", next(t for t in tops if t.endswith(".dist-info"))}
     assert "avatar_studio/__init__.py" not in names  # stays a namespace package
     for must in ("avatar_studio/core/__init__.py", "avatar_studio/gui/app.py",
+                 "avatar_studio/core/services/x/service.py", "avatar_studio/core/publish.py",
                  "avatar_studio/core/py.typed", "avatar_studio/resources/avatar-studio.svg",
                  "avatar_studio/resources/io.github.avatarstudio.AvatarStudio.desktop"):
         assert must in names

@@ -192,6 +192,8 @@ def test_upload_progress_processing_and_refreshed_avatar(qtbot, window: MainWind
         assert window.upload._handle is first
         assert not window.upload_panel.upload.isEnabled()
         qtbot.waitUntil(lambda: window.upload.phase == "processing", timeout=10_000)
+        # X's documented wait, as the test's service has it (FAST_POLL: 0.2 s).
+        assert "processing the picture (about 0.2 s)" in window.upload_panel.status.text()
         save_artifact(window, "30-upload-processing")
         save_artifact(window.side_column, "30-upload-processing-side")
     outcome = done.args[0]

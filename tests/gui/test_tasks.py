@@ -114,6 +114,24 @@ def test_bounded_shutdown_does_not_wait_for_a_task_stuck_on_the_network(qtbot) -
     assert runner.shutdown(timeout=10) is True
 
 
+def test_shutdown_does_not_wait_for_a_task_it_cancelled_in_the_queue(qtbot) -> None:
+    # One worker, busy until cancelled; a second task waits in the queue. shutdown()
+    # cancels the queued one without running it: it must not be waited for (it would
+    # never finish), while the running one is, until it sees its cancel flag.
+    runner = TaskRunner(max_workers=1)
+    started = threading.Event()
+
+    def busy(ctx: TaskContext) -> None:
+        started.set()
+        ctx.cancel_event.wait(30)
+
+    runner.run(busy)
+    queued = runner.run(lambda ctx: None)
+    assert started.wait(5)
+    assert runner.shutdown(timeout=10) is True
+    assert queued.future.cancelled()
+
+
 def test_closing_the_window_is_not_held_by_stuck_work(qtbot) -> None:
     import dataclasses
 

@@ -198,3 +198,34 @@ def test_page_shows_the_error_inline(qtbot):
     assert "Could not reach 127.0.0.1:9" in page.error.text()
     assert page.button.isEnabled()
     runner.shutdown()
+
+
+def test_sandbox_button_signs_in_for_this_session(qtbot):
+    from avatar_studio.gui.sandboxhost import MastodonSandboxHost
+
+    host = MastodonSandboxHost()
+    context = AppContext(runner=TaskRunner(),
+                         store=CredentialStore(MemoryBackend(), services=services),
+                         services=services, sandbox=None, mastodon_sandbox=host,
+                         settings=Settings(), preview_debounce_ms=50)
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    dialog = window.show_sign_in()
+    page = dialog.mastodon_page
+    dialog.tabs.setCurrentWidget(page)
+    assert page.sandbox_button.isVisible()
+    with qtbot.waitSignal(window.accounts.current_changed, timeout=20_000):
+        page.sandbox_button.click()
+    current = window.accounts.current
+    assert current is not None
+    assert current.record.service == "mastodon"
+    assert window.accounts.is_sandbox(current.record)  # this session only
+    def running() -> bool:
+        return host.running
+
+    assert running()
+    window.close()
+    assert not running()  # stopped with the window
+    context.runner.shutdown()

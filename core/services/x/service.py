@@ -174,7 +174,8 @@ class XSession:
                                        avatar_url=before)
         self._identity = identity
         changed = uploaded.profile_image_url_https
-        return Receipt(identity, before, changed if changed != before else "", accepted)
+        return Receipt(identity, before, changed if changed != before else "", accepted,
+                       self.client.poll.min_wait_s)
 
     def confirm(self, receipt: Receipt, *, on_check: ConfirmCallback | None = None,
                 cancel: threading.Event | None = None, timeout_s: float | None = None

@@ -15,7 +15,7 @@ CLI = [sys.executable, "-m", "avatar_studio.core.cli"]
 
 def test_json_first_line_is_exactly_the_demo_account_then_clean_exit():
     proc = subprocess.Popen([*CLI, "sandbox", "--service", "bluesky", "--port", "0", "--json",
-                             "--invalid-swap", "1", "--two-factor"],
+                             "--invalid-swap", "1", "--two-factor", "--rate-limit-next", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=os.environ.copy())
     try:
@@ -25,12 +25,16 @@ def test_json_first_line_is_exactly_the_demo_account_then_clean_exit():
         assert first["service"] == "bluesky"
         assert first["base_url"].startswith("http://127.0.0.1:")
         base = first["base_url"]
-        response = requests.post(f"{base}/xrpc/com.atproto.server.createSession",
-                                 json={"identifier": first["handle"],
-                                       "password": first["app_password"]}, timeout=10)
-        assert response.json()["error"] == "AuthFactorTokenRequired"
+        creds = {"identifier": first["handle"], "password": first["app_password"]}
+        url = f"{base}/xrpc/com.atproto.server.createSession"
+        limited = requests.post(url, json=creds, timeout=10)
+        assert limited.status_code == 429  # --rate-limit-next 1
+        assert limited.json()["error"] == "RateLimitExceeded"
+        response = requests.post(url, json=creds, timeout=10)
+        assert response.json()["error"] == "AuthFactorTokenRequired"  # --two-factor
         status = requests.get(f"{base}/_sandbox/status", timeout=10).json()
         assert status["faults"]["invalid_swap_next"] == 1
+        assert status["faults"]["rate_limit_next"] == 0
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=15)
     finally:

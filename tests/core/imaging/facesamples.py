@@ -75,11 +75,33 @@ def pasted_variants(name: str) -> Iterator[Variant]:
                 canvas.paste(piece, (ox, oy))
                 yield Variant(f"{name}@{cw}x{ch},k={k},at={px},{py}", canvas,
                               (ox + fx * k, oy + fy * k, fw * k, fh * k))
+    # Mirrored (a new pose for the detector) in a 2:1.4 canvas, at three places.
+    mirror = src.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    for px, py in places[:3]:
+        seed += 1
+        cw, ch = src.width * 2, round(src.height * 1.4)
+        canvas = _background((cw, ch), seed)
+        ox, oy = round((cw - src.width) * px), round((ch - src.height) * py)
+        canvas.paste(mirror, (ox, oy))
+        yield Variant(f"{name}@{cw}x{ch},mirrored,at={px},{py}", canvas,
+                      (ox + src.width - fx - fw, oy + fy, fw, fh))
     for side in (400, 320, 256):
         k = side / src.width
         yield Variant(f"{name}@{side}px", src.resize((side, round(src.height * k)),
                                                     Image.Resampling.LANCZOS),
                       (fx * k, fy * k, fw * k, fh * k))
+
+
+def group(seed: int = 11) -> tuple[Image.Image, tuple[float, float, float, float],
+                                    tuple[float, float, float, float]]:
+    """Both portraits side by side, the astronaut larger: (picture, her face, his face)."""
+    a, c = load("astronaut.jpg"), load("camera.jpg").resize((384, 384))
+    canvas = _background((1200, 700), seed)
+    canvas.paste(c, (60, 250))
+    canvas.paste(a, (620, 90))
+    ax, ay, aw, ah = PORTRAITS["astronaut.jpg"]
+    cx, cy, cw, ch = (v * 0.75 for v in PORTRAITS["camera.jpg"])
+    return canvas, (620 + ax, 90 + ay, aw, ah), (60 + cx, 250 + cy, cw, ch)
 
 
 def upright_variants() -> list[Variant]:

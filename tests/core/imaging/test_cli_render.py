@@ -216,3 +216,17 @@ def test_installed_command_prints_no_traceback(tmp_path, photo):
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 11
     assert bad.stderr.strip() == "error: nope.png: no such file"
+
+
+def test_render_for_a_named_service(capsys, photo, tmp_path):
+    out_default, out_x = tmp_path / "default.bin", tmp_path / "x.bin"
+    assert _run(capsys, str(photo), "-o", str(out_default), "--crop", "centre")[0] == 0
+    assert _run(capsys, str(photo), "-o", str(out_x), "--crop", "centre",
+                "--service", "X")[0] == 0
+    assert out_x.read_bytes() == out_default.read_bytes()  # x is the default
+    code, stdout, err = _run(capsys, str(photo), "-o", str(tmp_path / "n.bin"),
+                             "--service", "myspace")
+    assert code == 2
+    assert "--service 'myspace'" in err
+    assert "known services are x" in err
+    assert stdout == ""

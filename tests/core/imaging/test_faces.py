@@ -95,6 +95,21 @@ def test_exif_turned_files_crop_the_same_face(finder, orientation):
     assert fs.iou((f.x, f.y, f.width, f.height), upright.face) >= 0.6
 
 
+def test_in_a_group_the_largest_face_is_framed(finder):
+    picture, hers, his = fs.group()
+    framing = frame(picture, picture.width, picture.height, finder=finder, min_side=0)
+    assert framing.source == "face"
+    assert len(framing.faces) == 2
+    primary, other = framing.faces
+    assert fs.iou((primary.x, primary.y, primary.width, primary.height), hers) >= 0.5
+    assert fs.iou((other.x, other.y, other.width, other.height), his) >= 0.5
+    # Her face is about half the square, her eyes 40 % from its top.
+    assert abs(framing.size - 2 * primary.width) <= 1
+    assert primary.eyes is not None
+    eye_y = (primary.eyes[0][1] + primary.eyes[1][1]) / 2
+    assert abs((eye_y - framing.y) / framing.size - 0.40) < 0.01
+
+
 # -- forced fallbacks ----------------------------------------------------------------------
 def cpuinfo(tmp_path: Path, flags: str) -> Path:
     path = tmp_path / "cpuinfo"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from avatar_studio.core.imaging.crop import CropModel
-from avatar_studio.core.imaging.faces import DetectorUnavailable, Face
+from avatar_studio.core.imaging.faces import DetectorUnavailable, Face, detection_copy
 from avatar_studio.core.imaging.saliency import saliency_square
 from avatar_studio.core.imaging.smartcrop import (
     centre_square,
@@ -170,6 +170,17 @@ def test_a_failing_detector_degrades_instead_of_raising():
     framing = frame(Image.new("RGB", (800, 600), (90, 90, 90)), 800, 600, finder=Broken())
     assert framing.source == "centre"
     assert framing.reason.startswith("the face detector failed (RuntimeError: boom)")
+
+
+def test_the_detection_copy_is_reduced_rgb_with_transparency_on_white():
+    rgba = Image.new("RGBA", (1280, 960), (255, 0, 0, 0))
+    rgba.paste((0, 0, 255, 255), (0, 0, 640, 960))
+    small = detection_copy(rgba)
+    assert (small.mode, small.size) == ("RGB", (640, 480))
+    assert small.getpixel((100, 100)) == (0, 0, 255)
+    assert small.getpixel((500, 100)) == (255, 255, 255)  # not the hidden red
+    grey = detection_copy(Image.new("L", (300, 200), 90))
+    assert (grey.mode, grey.size) == ("RGB", (300, 200))  # never enlarged
 
 
 def test_centre_square_is_the_crop_models_reset():

@@ -159,3 +159,31 @@ def test_every_error_class_has_its_own_exit_code() -> None:
     # UploadCancelled is a Cancelled and shares its code on purpose.
     assert xe.UploadCancelled.exit_code == xe.Cancelled.exit_code
     assert all(20 <= c < 40 for c in codes)
+
+
+@pytest.mark.parametrize(("body", "codes", "messages"), [
+    (b'{"errors": "Over capacity"}', (), ("Over capacity",)),
+    (b'{"code": 131, "errors": [{"code": 32, "message": "a"}]}', (32, 131), ("a",)),
+])
+def test_rarer_body_shapes(body: bytes, codes: tuple[int, ...],
+                           messages: tuple[str, ...]) -> None:
+    parsed = parse_error_body(body)
+    assert (parsed.codes, parsed.messages) == (codes, messages)
+
+
+def test_rate_limit_without_reset_headers_says_later_and_a_past_reset_says_when() -> None:
+    body = b'{"errors":[{"code":88,"message":"Rate limit exceeded"}]}'
+    later = error_from_response(429, {}, body, now=1_000.0)
+    assert isinstance(later, xe.RateLimited)
+    assert later.reset_at is None
+    assert "resets later" in later.message
+    past = error_from_response(429, {"x-rate-limit-reset": "900"}, body, now=1_000.0)
+    assert "in about" not in past.message
+    assert "resets at " in past.message
+
+
+def test_a_bad_date_header_gives_no_clock_offset() -> None:
+    from avatar_studio.core.services.x.errors import clock_offset_s
+
+    assert clock_offset_s({"date": "not a date"}) is None
+    assert clock_offset_s({}) is None

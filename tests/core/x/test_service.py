@@ -116,6 +116,7 @@ def test_pin_sign_in_publish_and_confirm_through_the_seam(sandbox: SandboxServer
             progress=lambda done, total: sent.append((done, total)))
         assert sent
         assert sent[-1][0] == sent[-1][1]
+        assert receipt.processing_s == FAST_POLL.min_wait_s
         checks: list[int] = []
         confirmed = session.confirm(receipt, on_check=checks.append)
         assert confirmed.avatar_url != receipt.old_avatar_url
