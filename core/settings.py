@@ -39,6 +39,8 @@ class AccountRecord:
     #: As the service writes it: "@name", "@user@instance", "@alice.bsky.social".
     handle: str
     display_name: str = ""
+    #: Keys of this entry that this release does not know: written back unchanged.
+    unknown: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -156,8 +158,10 @@ def _from_dict(data: dict[str, Any]) -> Settings:
         try:
             if not isinstance(raw, dict):
                 raise TypeError("not an object")
-            accounts.append(AccountRecord(**{k: str(v) for k, v in raw.items()
-                                              if k in AccountRecord.__dataclass_fields__}))
+            names = set(AccountRecord.__dataclass_fields__) - {"unknown"}
+            accounts.append(AccountRecord(
+                **{k: str(v) for k, v in raw.items() if k in names},
+                unknown={k: v for k, v in raw.items() if k not in names}))
         except TypeError:
             log.warning("Ignoring a malformed account entry in the settings file")
     settings = Settings(accounts=accounts,
@@ -203,6 +207,8 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = asdict(settings)
     unknown = data.pop("unknown")
+    for entry in data["accounts"]:
+        entry.update({k: v for k, v in entry.pop("unknown").items() if k not in entry})
     data["version"] = SETTINGS_VERSION
     text = json.dumps({**unknown, **data}, indent=2, sort_keys=True)
     fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=path.parent)

@@ -166,13 +166,18 @@ class AccountManager(QObject):
 
     # -- sign in / out ------------------------------------------------------------
     def add(self, signed_in: SignedInAccount, *, session_only: bool = False,
-            on_done: Callable[[AccountRecord], None] | None = None) -> None:
+            on_done: Callable[[AccountRecord], None] | None = None,
+            on_error: Callable[[BaseException], None] | None = None,
+            remember: bool = True) -> None:
         """Store the account (keyring write off the GUI thread) and make it current.
 
         If the keyring cannot take it, :attr:`keyring_failed` offers
         :meth:`keep_for_session`; once chosen, later sign-ins go to memory directly.
+        With ``on_error`` (the sign-in dialog, which stays open until this is done) the
+        error goes there instead. ``remember=False``: the user chose "this session only"
+        for this account: kept in memory, marked so, the keyring left alone.
         """
-        kept = not session_only and self.keyring_declined
+        kept = not session_only and (self.keyring_declined or not remember)
         target = self.session if session_only or kept else self.saved
         self._selecting = None
 
@@ -192,13 +197,16 @@ class AccountManager(QObject):
                 on_done(record)
 
         def retry() -> None:
-            self.add(signed_in, session_only=session_only, on_done=on_done)
+            self.add(signed_in, session_only=session_only, on_done=on_done,
+                     remember=remember)
 
         def keep() -> None:
             self.keep_for_session(signed_in, on_done=on_done)
 
         def failed(exc: BaseException) -> None:
-            if isinstance(exc, KeyringUnavailable) and target is self.saved:
+            if on_error is not None:
+                on_error(exc)
+            elif isinstance(exc, KeyringUnavailable) and target is self.saved:
                 self.keyring_failed.emit(exc, retry, keep)
             else:
                 self.failed.emit(exc, retry)

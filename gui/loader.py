@@ -16,7 +16,7 @@ from avatar_studio.gui.document import LoadedImage
 from avatar_studio.gui.imageinput import ImageRequest
 from avatar_studio.gui.qtimage import pil_to_qimage, qimage_to_png
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 if TYPE_CHECKING:
@@ -75,6 +75,8 @@ class ImageLoader(QObject):
         self._face_finder = face_finder
         self._framing_min_side = framing_min_side
         self._framing: TaskHandle[Any] | None = None
+        #: Bumped by every open(): a framing deferred for an older image never starts.
+        self._opened = 0
         self._fetch_limits = fetch_limits
         self._session = session
         self._current: TaskHandle[Any] | None = None
@@ -91,6 +93,7 @@ class ImageLoader(QObject):
             self._current.cancel()
         if self._framing is not None:
             self._framing.cancel()
+        self._opened += 1
         limits, session = self._fetch_limits, self._session
         origin = str(request.path) if request.path else request.url or request.name
 
@@ -116,10 +119,17 @@ class ImageLoader(QObject):
                                          on_progress=self.progress.emit)
 
     def _on_loaded(self, loaded: LoadedImage) -> None:
-        # The first frame goes out now, centred; the face comes after, off this thread.
+        # The first frame goes out now, centred; the face comes after, off this thread,
+        # started from the next turn of the event loop: after the first frame's paint
+        # (posted events come before timers), so it never competes with it.
         self.loaded.emit(loaded)
-        if self._face_finder is not None:
-            self.find_framing(loaded, self._face_finder)
+        finder_for, opened = self._face_finder, self._opened
+        if finder_for is not None:
+            def start() -> None:
+                if self._opened == opened:
+                    self.find_framing(loaded, finder_for)
+
+            QTimer.singleShot(0, self, start)
 
     def find_framing(self, loaded: LoadedImage,
                      finder_for: Callable[[], FaceFinder | DetectorUnavailable]) -> None:

@@ -9,6 +9,7 @@ action. So nothing jumps when a banner or a status appears.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from avatar_studio.core.imaging.faces import default_face_finder
@@ -472,12 +473,23 @@ class MainWindow(QMainWindow):
                     and not self.accounts.is_sandbox(current.record) else None)
         dialog = SignInDialog(self.context.runner, self.context.services,
                               self.context.sandbox, self, consumer=consumer,
+                              store=self.store_sign_in,
+                              keyring_refused=self.accounts.keyring_declined,
                               mastodon_sandbox=self.context.mastodon_sandbox)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.signed_in.connect(self.on_signed_in)
         dialog.open()
         self.sign_in_dialog_opened.emit(dialog)
         return dialog
+
+    def store_sign_in(self, outcome: SignInOutcome, on_done: Callable[[], None],
+                      on_error: Callable[[BaseException], None]) -> None:
+        """The sign-in dialog's store: keyring (or memory) first, then it closes."""
+        self.banner.hide()
+        if outcome.keyring_refused:
+            self.accounts.keyring_declined = True
+        self.accounts.add(outcome.account, session_only=outcome.sandbox,
+                          remember=not outcome.session_only,
+                          on_done=lambda _record: on_done(), on_error=on_error)
 
     @Slot(object)
     def on_signed_in(self, outcome: SignInOutcome) -> None:

@@ -1,91 +1,107 @@
-"""The sign-in dialog: X with a PIN, pasted tokens, or the built-in sandbox.
+"""The sign-in assistant: pick the service, then the one page it needs.
 
-Every network step runs through the task runner; errors appear inline, in the client's
-own words. On success the dialog emits :attr:`SignInDialog.signed_in` with a
-:class:`SignInOutcome`; storing it is the account manager's job.
+The first page lists the registry's services (and the sandbox); each service's page is
+a widget of its own module, ``avatar_studio.gui.signin_<key>``, with a
+``make_page(runner, services, parent, on_signed_in)`` factory. A page offers:
+
+* ``signed_in(SignedInAccount)`` — the service accepted the sign-in;
+* ``cancel()`` — the dialog closes: nothing may come back to the page;
+* optionally ``submit()`` (what Enter does), ``first_field()`` (where focus starts) and
+  ``current_error_label()`` (where its inline errors go).
+
+The dialog does not close on the service's "yes": it first stores the account through
+the ``store`` it was given (the keyring, off the GUI thread) — "Remember on this
+computer" — or keeps it in memory — "This session only" — and says so inline when the
+keyring refuses, offering to keep it for this session instead.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from avatar_studio.core.services.base import (
-    BrowserAuthorization,
-    SignedInAccount,
-    SignIn,
-    SignInKind,
-    SignInRequest,
-)
-from avatar_studio.gui import signin_bluesky, signin_mastodon
+from avatar_studio.core.credentials import KeyringUnavailable
+from avatar_studio.core.services import registry
+from avatar_studio.core.services.base import SignedInAccount, SignInKind, SignInRequest
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import user_message
 from avatar_studio.gui.sandboxhost import MastodonSandboxHost, SandboxHost
+from avatar_studio.gui.signin_x import AppKeys, XSignInPage, error_label
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
-from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QDialog,
-    QDialogButtonBox,
-    QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTabWidget,
+    QRadioButton,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
+__all__ = ["AppKeys", "SignInDialog", "SignInOutcome", "sign_in_to_sandbox"]
 
-
-#: The service the dialog's tabs sign in to (Mastodon and Bluesky get their own tabs).
+#: The service the sandbox demo signs in to.
 SERVICE = "x"
+SANDBOX = "sandbox"
+#: What each choice says under its name on the first page.
+BLURBS = {
+    "x": "Your own X developer app's keys, then a PIN or an access token",
+    "mastodon": "Your instance or your @user@instance handle; you allow the app in the "
+                "browser",
+    "bluesky": "Your handle and an app password",
+    SANDBOX: "A local stand-in for X that runs inside the app: try everything, nothing "
+             "leaves your computer",
+}
 
 
 @dataclass(frozen=True)
 class SignInOutcome:
     account: SignedInAccount
-    #: Sandbox sign-ins last for this session only.
+    #: Not written to the keyring or the settings: sandbox sign-ins, or "This session
+    #: only".
     session_only: bool = False
+    #: The built-in sandbox's demo account (marked SANDBOX in the window).
+    sandbox: bool = False
+    #: The keyring refused and the user chose this session only: later sign-ins of
+    #: this session skip the keyring too.
+    keyring_refused: bool = False
 
 
-@dataclass(frozen=True)
-class AppKeys:
-    """The X app's API key and secret, as typed (never shown in a repr)."""
-
-    api_key: str = field(repr=False)
-    api_secret: str = field(repr=False)
+#: store(outcome, on_done, on_error): save the account (keyring off the GUI thread).
+Store = Callable[[SignInOutcome, Callable[[], None], Callable[[BaseException], None]], None]
 
 
-def _secret_field(parent: QWidget, name: str) -> QLineEdit:
-    edit = QLineEdit(parent)
-    edit.setEchoMode(QLineEdit.EchoMode.Password)
-    edit.setAccessibleName(name)
-    return edit
+class SignInPage(Protocol):
+    """What a service's page module's ``make_page`` returns (a QWidget besides)."""
+
+    def cancel(self) -> None: ...
 
 
-def _error_label(parent: QWidget) -> QLabel:
-    label = QLabel(parent)
-    label.setObjectName("signInError")
-    label.setWordWrap(True)
-    # The window's text colour, in bold after a warning sign: AA contrast in either theme
-    # (a fixed red was 1.9:1 on dark).
-    bold = label.font()
-    bold.setBold(True)
-    label.setFont(bold)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
+def page_module(key: str) -> str:
+    return f"avatar_studio.gui.signin_{key}"
+
+
+def has_page(key: str) -> bool:
+    try:
+        return importlib.util.find_spec(page_module(key)) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 class SignInDialog(QDialog):
     """Signals:
-        signed_in(object): a SignInOutcome.
+        signed_in(object): a SignInOutcome, once stored (or handed on, without a store).
     """
 
     signed_in = Signal(object)
@@ -95,167 +111,283 @@ class SignInDialog(QDialog):
                  api_base: str | None = None,
                  consumer: AppKeys | None = None,
                  open_url: Callable[[QUrl], object] | None = None,
+                 store: Store | None = None, keyring_refused: bool = False,
                  mastodon_sandbox: MastodonSandboxHost | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Sign in")
+        self.setWindowTitle("Sign In")
         self.setObjectName("signInDialog")
         self._runner = runner
         self._services = services
         self._sandbox = sandbox
-        api_base = api_base or services(SERVICE).default_api_base
-        # Looked up at call time, so QDesktopServices.setUrlHandler reaches it.
-        self._open_url = open_url or QDesktopServices.openUrl
-        self._auth: BrowserAuthorization | None = None
-        #: The PIN flow's attempt, from "Open authorization page" to "Sign in".
-        self._pin_sign_in: SignIn | None = None
+        self._store = store
+        self._x_options: dict[str, Any] = {"api_base": api_base or "", "consumer": consumer,
+                                           "open_url": open_url}
+        self._mastodon_sandbox = mastodon_sandbox
         self._tasks: list[TaskHandle[Any]] = []
-        self.tabs = QTabWidget(self)
-        self.tabs.addTab(self._build_pin_tab(api_base, consumer), "X account")
-        self.tabs.addTab(self._build_tokens_tab(consumer), "Paste tokens")
-        self.tabs.addTab(self._build_sandbox_tab(), "Sandbox (no account needed)")
-        self.bluesky_page = signin_bluesky.make_page(
-            runner, services, self, lambda account: self._finish(SignInOutcome(account)))
-        self.tabs.addTab(self.bluesky_page, "Bluesky")
-        self.mastodon_page = signin_mastodon.make_page(
-            runner, services, self, lambda account: self._finish(SignInOutcome(account)),
-            open_url=lambda url: self._open_url(url), sandbox=mastodon_sandbox)
-        self.mastodon_page.sandbox_signed_in.connect(
-            lambda account: self._finish(SignInOutcome(account, session_only=True)))
-        self.tabs.addTab(self.mastodon_page, "Mastodon")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
-        buttons.rejected.connect(self.reject)
+        self.pages: dict[str, QWidget] = {}
+        self._pending: SignInOutcome | None = None
+
+        self.title = QLabel("Where do you want to sign in?", self)
+        big = self.title.font()
+        big.setPointSizeF(big.pointSizeF() * 1.25)
+        big.setBold(True)
+        self.title.setFont(big)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self._build_choices())
+
+        # Remember on this computer (keyring) or this session only (memory).
+        self.remember_row = QWidget(self)
+        remember = QHBoxLayout(self.remember_row)
+        remember.setContentsMargins(0, 0, 0, 0)
+        self.remember = QRadioButton("&Remember on this computer", self.remember_row)
+        self.remember.setToolTip("The secrets go to your system keyring, never to a file")
+        self.session_only = QRadioButton("This session &only", self.remember_row)
+        self.session_only.setToolTip("Kept in memory and forgotten when you quit")
+        self.remember.setChecked(not keyring_refused)
+        self.session_only.setChecked(keyring_refused)
+        if keyring_refused:
+            self.remember.setEnabled(False)
+            self.remember.setToolTip("The keyring refused earlier in this session")
+        group = QButtonGroup(self.remember_row)
+        group.addButton(self.remember)
+        group.addButton(self.session_only)
+        remember.addWidget(self.remember)
+        remember.addWidget(self.session_only)
+        remember.addStretch(1)
+        self.remember_row.hide()
+
+        # What the keyring said, with the ways on.
+        self.store_row = QWidget(self)
+        store_layout = QHBoxLayout(self.store_row)
+        store_layout.setContentsMargins(0, 0, 0, 0)
+        self.store_message = error_label(self.store_row)
+        self.store_message.show()
+        self.keep_button = QPushButton("&Keep for This Session Only", self.store_row)
+        self.keep_button.clicked.connect(self.on_keep_clicked)
+        self.store_retry = QPushButton("&Try Again", self.store_row)
+        self.store_retry.setToolTip("Ask the keyring again (after unlocking it)")
+        self.store_retry.clicked.connect(self.on_store_retry_clicked)
+        store_layout.addWidget(self.store_message, 1)
+        store_layout.addWidget(self.keep_button)
+        store_layout.addWidget(self.store_retry)
+        self.store_row.hide()
+
+        self.back = QPushButton("&Back", self)
+        self.back.setAutoDefault(False)
+        self.back.clicked.connect(self.show_choices)
+        self.back.hide()
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setAutoDefault(False)
+        self.cancel_button.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back)
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.tabs)
-        layout.addWidget(buttons)
-        self.resize(520, 380)
+        layout.addWidget(self.title)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.store_row)
+        layout.addWidget(self.remember_row)
+        layout.addLayout(buttons)
+        self.resize(560, 440)
 
-    # -- tabs ---------------------------------------------------------------------
-    def _build_pin_tab(self, api_base: str, consumer: AppKeys | None) -> QWidget:
-        tab = QWidget(self)
-        form = QFormLayout(tab)
-        intro = QLabel("Enter your X app's API key and secret (from the developer portal) "
-                       "once, open the authorization page, allow the app, then paste the "
-                       "PIN X shows you.", tab)
-        intro.setWordWrap(True)
-        form.addRow(intro)
-        self.api_key = QLineEdit(tab)
-        self.api_key.setAccessibleName("API key")
-        self.api_secret = _secret_field(tab, "API key secret")
-        if consumer is not None:
-            self.api_key.setText(consumer.api_key)
-            self.api_secret.setText(consumer.api_secret)
-        self.api_base = QLineEdit(api_base, tab)
-        self.api_base.setAccessibleName("API server")
-        self.api_base.setToolTip("Leave as it is for X; the sandbox CLI prints its own address")
-        form.addRow("API key:", self.api_key)
-        form.addRow("API key secret:", self.api_secret)
-        form.addRow("API server:", self.api_base)
-        self.open_page = QPushButton("Open authorization page", tab)
-        self.open_page.setToolTip("Opens X in your web browser to allow this app")
-        self.open_page.clicked.connect(self.on_open_page_clicked)
-        form.addRow(self.open_page)
-        self.auth_link = QLabel(tab)
-        self.auth_link.setWordWrap(True)
-        self.auth_link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.auth_link.setOpenExternalLinks(False)
-        self.auth_link.linkActivated.connect(lambda url: self._open_url(QUrl(url)))
-        form.addRow(self.auth_link)
-        self.pin = QLineEdit(tab)
-        self.pin.setAccessibleName("PIN")
-        self.pin.setPlaceholderText("the 7-digit PIN X shows after you allow the app")
-        self.pin.setEnabled(False)
-        form.addRow("PIN:", self.pin)
-        self.pin_button = QPushButton("Sign in", tab)
-        self.pin_button.setEnabled(False)
-        self.pin_button.clicked.connect(self.on_pin_button_clicked)
-        self.pin.returnPressed.connect(self.pin_button.click)
-        form.addRow(self.pin_button)
-        self.pin_error = _error_label(tab)
-        form.addRow(self.pin_error)
-        return tab
+    # -- the first page -----------------------------------------------------------------
+    def _build_choices(self) -> QWidget:
+        page = QWidget(self)
+        box = QVBoxLayout(page)
+        self.choices: dict[str, QPushButton] = {}
+        for key in (*registry.keys(), SANDBOX):
+            name = self._display_name(key)
+            if name is None:
+                continue
+            button = QPushButton(f"{name}\n{BLURBS.get(key, '')}", page)
+            button.setObjectName(f"choose-{key}")
+            button.setAccessibleName(f"Sign in to {name}")
+            button.setMinimumHeight(52)
+            button.setAutoDefault(False)
+            available = (self._sandbox is not None) if key == SANDBOX else has_page(key)
+            button.setEnabled(available)
+            if not available:
+                button.setToolTip("Not available in this build")
+            button.clicked.connect(lambda _=False, k=key: self.choose(k))
+            box.addWidget(button)
+            self.choices[key] = button
+        box.addStretch(1)
+        return page
 
-    def _build_tokens_tab(self, consumer: AppKeys | None) -> QWidget:
-        tab = QWidget(self)
-        form = QFormLayout(tab)
-        intro = QLabel("Already have an access token for your account (from the developer "
-                       "portal's \"Keys and tokens\")? Paste all four values.", tab)
-        intro.setWordWrap(True)
-        form.addRow(intro)
-        self.tok_api_key = QLineEdit(tab)
-        self.tok_api_key.setAccessibleName("API key")
-        self.tok_api_secret = _secret_field(tab, "API key secret")
-        self.tok_token = QLineEdit(tab)
-        self.tok_token.setAccessibleName("Access token")
-        self.tok_secret = _secret_field(tab, "Access token secret")
-        if consumer is not None:
-            self.tok_api_key.setText(consumer.api_key)
-            self.tok_api_secret.setText(consumer.api_secret)
-        form.addRow("API key:", self.tok_api_key)
-        form.addRow("API key secret:", self.tok_api_secret)
-        form.addRow("Access token:", self.tok_token)
-        form.addRow("Access token secret:", self.tok_secret)
-        self.tokens_button = QPushButton("Sign in", tab)
-        self.tokens_button.clicked.connect(self.on_tokens_button_clicked)
-        form.addRow(self.tokens_button)
-        self.tokens_error = _error_label(tab)
-        form.addRow(self.tokens_error)
-        return tab
+    def _display_name(self, key: str) -> str | None:
+        if key == SANDBOX:
+            return "Sandbox (no account needed)"
+        try:
+            return str(self._services(key).display_name)
+        except KeyError:
+            return None  # not a service this app (or this test) knows
 
-    def _build_sandbox_tab(self) -> QWidget:
-        tab = QWidget(self)
+    @Slot()
+    def show_choices(self) -> None:
+        self.stack.setCurrentIndex(0)
+        self.title.setText("Where do you want to sign in?")
+        self.back.hide()
+        self.remember_row.hide()
+        self.store_row.hide()
+        first = next((b for b in self.choices.values() if b.isEnabled()), None)
+        if first is not None:
+            first.setFocus()
+
+    def choose(self, key: str, *, tokens: bool = False) -> QWidget:
+        """Show ``key``'s page (made on first use) and put the focus in its first field."""
+        page = self.pages.get(key) or self._make_page(key)
+        self.stack.setCurrentWidget(page)
+        name = self._display_name(key) or key
+        self.title.setText(f"Sign in to {name}" if key != SANDBOX else name)
+        self.back.show()
+        self.remember_row.setVisible(key != SANDBOX)
+        self.store_row.hide()
+        if tokens and isinstance(page, XSignInPage):
+            page.mode_tokens.setChecked(True)
+        first = getattr(page, "first_field", None)
+        target = first() if callable(first) else page.findChild(QLineEdit)
+        if isinstance(target, QWidget):
+            target.setFocus()
+        return page
+
+    def _make_page(self, key: str) -> QWidget:
+        if key == SANDBOX:
+            page = self._build_sandbox_page()
+        else:
+            module = importlib.import_module(page_module(key))
+            options: dict[str, Any] = dict(self._x_options) if key == "x" else {}
+            if key == "mastodon":
+                # The browser step: the same opener as X's (tests pass their own).
+                options["open_url"] = self._open
+                options["sandbox"] = self._mastodon_sandbox
+
+            page = module.make_page(self._runner, self._services, self.stack,
+                                    self._on_page_signed_in, **options)
+        sandbox_signed_in = getattr(page, "sandbox_signed_in", None)
+        if sandbox_signed_in is not None:
+            # A service's own local sandbox: this session only, marked SANDBOX.
+            sandbox_signed_in.connect(lambda account: self._finish(
+                SignInOutcome(account, session_only=True, sandbox=True)))
+        self.pages[key] = page
+        self.stack.addWidget(page)
+        return page
+
+    def page(self, key: str) -> QWidget:
+        return self.pages.get(key) or self._make_page(key)
+
+    # Pages by name, for the window and the tests.
+    @property
+    def x_page(self) -> XSignInPage:
+        page = self.page("x")
+        assert isinstance(page, XSignInPage)
+        return page
+
+    @property
+    def bluesky_page(self) -> Any:
+        return self.page("bluesky")
+
+    @property
+    def mastodon_page(self) -> Any:
+        return self.page("mastodon")
+
+    def _open(self, url: QUrl) -> object:
+        opener = self._x_options.get("open_url") or QDesktopServices.openUrl
+        return opener(url)
+
+    def current_error_label(self) -> QLabel | None:
+        page = self.stack.currentWidget()
+        get = getattr(page, "current_error_label", None)
+        if callable(get):
+            label = get()
+            return label if isinstance(label, QLabel) else None
+        label = getattr(page, "error", None)
+        return label if isinstance(label, QLabel) else None
+
+    # -- the sandbox --------------------------------------------------------------------
+    def _build_sandbox_page(self) -> QWidget:
+        tab = QWidget(self.stack)
         box = QVBoxLayout(tab)
         intro = QLabel("The sandbox is a faithful local stand-in for X's API that runs inside "
                        "this app: try signing in, uploading and the refresh without an "
-                       "account or a network. Nothing leaves your computer.", tab)
+                       "account or a network. Nothing leaves your computer, and the sign-in "
+                       "lasts for this session only.", tab)
         intro.setWordWrap(True)
         box.addWidget(intro)
-        self.sandbox_button = QPushButton("Start the sandbox and sign in", tab)
+        self.sandbox_button = QPushButton("&Start the Sandbox and Sign In", tab)
         self.sandbox_button.setAccessibleName("Start the sandbox and sign in")
         self.sandbox_button.setEnabled(self._sandbox is not None)
         self.sandbox_button.clicked.connect(self.on_sandbox_button_clicked)
         box.addWidget(self.sandbox_button)
-        self.sandbox_error = _error_label(tab)
+        self.sandbox_error = error_label(tab)
         box.addWidget(self.sandbox_error)
         box.addStretch(1)
+        tab.first_field = lambda: self.sandbox_button  # type: ignore[attr-defined]
         return tab
 
-    # -- helpers ------------------------------------------------------------------
-    def _consumer(self, key: QLineEdit, secret: QLineEdit, error: QLabel) -> AppKeys | None:
-        if not key.text().strip() or not secret.text().strip():
-            self._show_error(error, "Enter the API key and its secret first.")
-            return None
-        return AppKeys(key.text().strip(), secret.text().strip())
+    @Slot()
+    def on_sandbox_button_clicked(self) -> None:
+        host = self._sandbox
+        if host is None:
+            return
+        services = self._services
+        self.sandbox_button.setEnabled(False)
+        self.sandbox_error.hide()
 
-    def _sign_in(self, kind: SignInKind, consumer: AppKeys, api_base: str) -> SignIn:
-        return self._services(SERVICE).sign_in(SignInRequest(
-            kind, api_base=api_base, app_key=consumer.api_key,
-            app_secret=consumer.api_secret))
+        def work(ctx: TaskContext) -> SignInOutcome:
+            return sign_in_to_sandbox(host, services)
 
-    def _show_error(self, label: QLabel, text: str) -> None:
-        label.setText(f"⚠ {text}")
-        label.show()
+        def failed(exc: BaseException) -> None:
+            self.sandbox_button.setEnabled(True)
+            self.sandbox_error.setText(f"⚠ {user_message(exc)}")
+            self.sandbox_error.show()
 
-    def _busy(self, button: QPushButton, label: QLabel, busy: bool) -> None:
-        button.setEnabled(not busy)
-        if busy:
-            label.hide()
-        self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
+        self._tasks = [t for t in self._tasks if not t.done()]
+        self._tasks.append(self._runner.run(work, on_success=self._finish, on_error=failed))
 
-    def _failed(self, button: QPushButton, label: QLabel) -> Callable[[BaseException], None]:
-        def handler(exc: BaseException) -> None:
-            self._busy(button, label, False)
-            log.info("Sign-in step failed: %s", type(exc).__name__)
-            self._show_error(label, user_message(exc))
-        return handler
+    # -- storing, then closing ------------------------------------------------------------
+    def _on_page_signed_in(self, account: SignedInAccount) -> None:
+        self._finish(SignInOutcome(account, session_only=self.session_only.isChecked()))
 
     def _finish(self, outcome: SignInOutcome) -> None:
-        self.signed_in.emit(outcome)
+        if self._store is None:
+            self.signed_in.emit(outcome)
+            self.accept()
+            return
+        self._pending = outcome
+        self.store_row.show()
+        self.keep_button.hide()
+        self.store_retry.hide()
+        self.store_message.setText("Saving the sign-in…" if not outcome.session_only
+                                   else "Signing in for this session…")
+        self.setEnabled(False)  # no second sign-in while the keyring answers
+        self._store(outcome, self._stored, self._store_failed)
+
+    def _stored(self) -> None:
+        self.setEnabled(True)
+        if self._pending is not None:
+            self.signed_in.emit(self._pending)
+        self._pending = None
         self.accept()
 
-    def _run(self, work: Callable[[TaskContext], T], on_success: Callable[[T], None],
-             on_error: Callable[[BaseException], None]) -> None:
-        self._tasks = [t for t in self._tasks if not t.done()]
-        self._tasks.append(self._runner.run(work, on_success=on_success, on_error=on_error))
+    def _store_failed(self, exc: BaseException) -> None:
+        self.setEnabled(True)
+        self.store_message.setText(f"⚠ {user_message(exc)}")
+        keyring = isinstance(exc, KeyringUnavailable)
+        self.keep_button.setVisible(keyring)
+        self.store_retry.setVisible(True)
+        (self.keep_button if keyring else self.store_retry).setFocus()
+
+    @Slot()
+    def on_keep_clicked(self) -> None:
+        if self._pending is not None:
+            self._finish(SignInOutcome(self._pending.account, session_only=True,
+                                       sandbox=self._pending.sandbox, keyring_refused=True))
+
+    @Slot()
+    def on_store_retry_clicked(self) -> None:
+        if self._pending is not None:
+            self._finish(self._pending)
 
     def done(self, result: int) -> None:
         # Closed (Cancel, Esc, or signed in) with a step still running: the dialog is
@@ -264,94 +396,16 @@ class SignInDialog(QDialog):
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
-        self.bluesky_page.cancel()
-        self.mastodon_page.cancel()
-        if self._pin_sign_in is not None:
-            self._pin_sign_in.close()
-            self._pin_sign_in = None
+        for page in self.pages.values():
+            cancel = getattr(page, "cancel", None)
+            if callable(cancel):
+                cancel()
         super().done(result)
 
-    # -- PIN ----------------------------------------------------------------------
-    @Slot()
-    def on_open_page_clicked(self) -> None:
-        consumer = self._consumer(self.api_key, self.api_secret, self.pin_error)
-        if consumer is None:
-            return
-        api_base = self.api_base.text().strip()
-        if self._pin_sign_in is not None:
-            self._pin_sign_in.close()
-        sign_in = self._pin_sign_in = self._sign_in(SignInKind.BROWSER_CODE, consumer, api_base)
-        self._busy(self.open_page, self.pin_error, True)
-
-        def work(ctx: TaskContext) -> BrowserAuthorization:
-            return sign_in.start_browser(cancel=ctx.cancel_event)
-
-        def done(auth: BrowserAuthorization) -> None:
-            self._busy(self.open_page, self.pin_error, False)
-            self._auth = auth
-            self.auth_link.setText(f"If no browser opened, visit <a href=\"{auth.url}\">"
-                                   "the authorization page</a>.")
-            self.pin.setEnabled(True)
-            self.pin_button.setEnabled(True)
-            self.pin.setFocus()
-            self._open_url(QUrl(auth.url))
-
-        self._run(work, done, self._failed(self.open_page, self.pin_error))
-
-    @Slot()
-    def on_pin_button_clicked(self) -> None:
-        auth, sign_in = self._auth, self._pin_sign_in
-        consumer = self._consumer(self.api_key, self.api_secret, self.pin_error)
-        if auth is None or sign_in is None or consumer is None:
-            return
-        pin = self.pin.text().strip()
-        if not pin:
-            self._show_error(self.pin_error, "Paste the PIN X showed you.")
-            return
-        self._busy(self.pin_button, self.pin_error, True)
-
-        def work(ctx: TaskContext) -> SignedInAccount:
-            return sign_in.finish_browser(auth, pin, cancel=ctx.cancel_event)
-
-        self._run(work, lambda account: self._finish(SignInOutcome(account)),
-                  self._failed(self.pin_button, self.pin_error))
-
-    # -- tokens -------------------------------------------------------------------
-    @Slot()
-    def on_tokens_button_clicked(self) -> None:
-        consumer = self._consumer(self.tok_api_key, self.tok_api_secret, self.tokens_error)
-        if consumer is None:
-            return
-        if not self.tok_token.text().strip() or not self.tok_secret.text().strip():
-            self._show_error(self.tokens_error, "Enter the access token and its secret.")
-            return
-        tokens = {"access_token": self.tok_token.text().strip(),
-                  "access_secret": self.tok_secret.text().strip()}
-        sign_in = self._sign_in(SignInKind.TOKENS, consumer, self.api_base.text().strip())
-        self._busy(self.tokens_button, self.tokens_error, True)
-
-        def work(ctx: TaskContext) -> SignedInAccount:
-            try:
-                return sign_in.with_tokens(tokens, cancel=ctx.cancel_event)
-            finally:
-                sign_in.close()
-
-        self._run(work, lambda account: self._finish(SignInOutcome(account)),
-                  self._failed(self.tokens_button, self.tokens_error))
-
-    # -- sandbox ------------------------------------------------------------------
-    @Slot()
-    def on_sandbox_button_clicked(self) -> None:
-        host = self._sandbox
-        if host is None:
-            return
-        services = self._services
-        self._busy(self.sandbox_button, self.sandbox_error, True)
-
-        def work(ctx: TaskContext) -> SignInOutcome:
-            return sign_in_to_sandbox(host, services)
-
-        self._run(work, self._finish, self._failed(self.sandbox_button, self.sandbox_error))
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self.stack.currentIndex() == 0:
+            self.show_choices()
 
 
 def sign_in_to_sandbox(host: SandboxHost, services: ServiceLookup) -> SignInOutcome:
@@ -365,4 +419,4 @@ def sign_in_to_sandbox(host: SandboxHost, services: ServiceLookup) -> SignInOutc
                                        "access_secret": demo.access_secret})
     finally:
         sign_in.close()
-    return SignInOutcome(account, session_only=True)
+    return SignInOutcome(account, session_only=True, sandbox=True)

@@ -85,7 +85,10 @@ class BlueskySignInPage(QWidget):
         self.error = QLabel(self)
         self.error.setObjectName("signInError")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b00020;")
+        # Bold window text, not a fixed red: AA contrast in light and dark alike.
+        bold = self.error.font()
+        bold.setBold(True)
+        self.error.setFont(bold)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.hide()
         form.addRow(self.error)
@@ -109,7 +112,6 @@ class BlueskySignInPage(QWidget):
         self.code.clear()
         self.code.setFocus()
         self.error.setText(user_message(exc))
-        self.error.setStyleSheet("")
         self.error.show()
 
     def _failed(self, exc: BaseException) -> None:
@@ -118,8 +120,7 @@ class BlueskySignInPage(QWidget):
         if isinstance(exc, SecondFactorRequired):
             self._ask_for_code(exc)
             return
-        self.error.setStyleSheet("color: #b00020;")
-        self.error.setText(user_message(exc))
+        self.error.setText(f"⚠ {user_message(exc)}")
         self.error.show()
 
     @Slot()

@@ -118,7 +118,10 @@ class MastodonSignInPage(QWidget):
         self.error = QLabel(self)
         self.error.setObjectName("signInError")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b00020;")
+        # Bold window text, not a fixed red: AA contrast in light and dark alike.
+        bold = self.error.font()
+        bold.setBold(True)
+        self.error.setFont(bold)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.hide()
         form.addRow(self.error)

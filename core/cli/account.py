@@ -147,12 +147,13 @@ def add_api_base_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_account_argument(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
     if many:
-        parser.add_argument(
+        choice = parser.add_mutually_exclusive_group()
+        choice.add_argument(
             "--account", metavar="@NAME", action="append", default=None,
             help="which signed-in account: @name, or SERVICE:@name when two services "
                  "share a name; give it again for several (default: the last used or "
                  "only one)")
-        parser.add_argument("--all", action="store_true",
+        choice.add_argument("--all", action="store_true",
                             help="every signed-in account (on --api-base, if given)")
     else:
         parser.add_argument("--account", metavar="@NAME",

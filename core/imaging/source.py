@@ -372,7 +372,11 @@ class ImageSource:
             im, transform = self._decode_stored(frame, draft, max_side)
             im = self._orient(apply_transform(im, transform, in_place=True))
             w, h = self.info.width, self.info.height
-            if w % im.width == 0 and h % im.height == 0 and w // im.width == h // im.height:
+            exact = w % im.width == 0 and h % im.height == 0 and w // im.width == h // im.height
+            # An integer reduce averages RGBA unpremultiplied (fine to look at, not to
+            # upload: colour bleeds in from transparent pixels); DCT scaling has no alpha.
+            straight_alpha = im.mode == "RGBA" and im.width != w
+            if exact and not straight_alpha:
                 # An exact 1/k scale of the oriented sRGB frame: the render can resample
                 # from it (the window's first exact preview decodes nothing again).
                 self._keep(RenderBase(frame, im, None, 1, im.width / w))

@@ -7,9 +7,14 @@ listing the keys costs nothing at start-up.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from avatar_studio.core.imaging.spec import RenderSpec
-from avatar_studio.core.services.base import Service
+
+if TYPE_CHECKING:
+    # Only the services use it at run time (they import it themselves): ``render``
+    # needs a spec and no more.
+    from avatar_studio.core.services.base import Service
 
 #: key -> module that defines ``SERVICE``; the order is the order users see.
 _MODULES: dict[str, str] = {

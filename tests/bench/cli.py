@@ -16,9 +16,11 @@ PNG's IDAT data (zlib).
 Inputs are generated deterministically in a temporary folder: 24 MP and 47 MP JPEGs
 stored sideways (EXIF orientation 6) with an Adobe RGB (1998) profile, fine photo-like
 detail and saturated colours outside sRGB, and a 4000×4000 RGBA PNG. Every output is the
-centred square at 400×400. Quality is the PSNR of the *encoded output file* against an
-exact reference: the full-resolution decode, oriented, converted to sRGB, the square
-resampled with Lanczos once in floating point (for RGBA compared premultiplied).
+centred square at 400×400 (ours with ``--crop`` naming it; ``ours-default``, the command
+without a crop option, frames the first crop on a face instead and is timed only).
+Quality is the PSNR of the *encoded output file* against an exact reference: the
+full-resolution decode, oriented, converted to sRGB, the square resampled with Lanczos
+once in floating point (for RGBA compared premultiplied).
 
 Run: ``python -m tests.bench cli`` (``AVATAR_BENCH_ROUNDS`` rounds, default 7).
 """
@@ -276,8 +278,16 @@ def _commands(folder: Path, source: Path, kind: str) -> list[Command]:
     py = sys.executable
     cli = str(Path(py).with_name("avatar-studio-cli"))
     out = folder / "out"
-    cmds = [Command("ours", [cli, "render", str(source), "-o", str(out / f"ours.{ext}")],
-                    out / f"ours.{ext}")]
+    # The peers make the centred square; so does "ours" (--crop with that square), so the
+    # same job is timed and the same reference applies. "ours-default" is the command
+    # with no crop option, which frames the first crop on a face (face detection).
+    w, h = _upright_size(source)
+    side = min(w, h)
+    centre = f"{(w - side) // 2},{(h - side) // 2},{side}"
+    cmds = [Command("ours", [cli, "render", str(source), "--crop", centre,
+                             "-o", str(out / f"ours.{ext}")], out / f"ours.{ext}"),
+            Command("ours-default", [cli, "render", str(source),
+                                     "-o", str(out / f"ours-default.{ext}")], None)]
     vips = shutil.which("vipsthumbnail")
     if vips:
         opts = "[Q=95,strip]" if ext == "jpg" else "[strip]"
@@ -301,6 +311,17 @@ def _commands(folder: Path, source: Path, kind: str) -> list[Command]:
     floor = "jpeg_floor.py" if kind == "jpeg" else "inflate_floor.py"
     cmds.append(Command("floor", [py, str(folder / floor), str(source)], None))
     return cmds
+
+
+def _upright_size(path: Path) -> tuple[int, int]:
+    """Width and height after EXIF orientation, read from the header in a child (this
+    process stays small: its peak would count in the children's, see _run_once)."""
+    code = ("import sys; from PIL import Image\n"
+            "im = Image.open(sys.argv[1]); w, h = im.size\n"
+            "print(h, w) if im.getexif().get(0x0112, 1) in (5, 6, 7, 8) else print(w, h)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, check=True, timeout=60).stdout.split()
+    return int(out[0]), int(out[1])
 
 
 def _run_once(cmd: Command, folder: Path) -> None:

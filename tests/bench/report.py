@@ -45,6 +45,10 @@ def table(f: dict[str, float]) -> list[tuple[str, str, str, str, bool | None]]:
             ok = ratio <= 1.0 and mb <= 130
         else:
             target, ok = "-", None
+        default = p + "ours_default_"
+        if default + "wall_ms" in f:
+            new += (f"; default crop (face framing) {_g(f, default + 'wall_ms'):.0f} ms, "
+                    f"{_g(f, default + 'rss_mb'):.0f} MB")
         rows.append((label, TODAY[case], new, target, ok))
     ratio = _g(f, "startup_ratio")
     rows.append(("window cold start -> first paint",

@@ -99,30 +99,31 @@ def test_pin_sign_in_through_the_browser(qtbot, browser: _Browser) -> None:
     server = server_of(window)
     demo = server.demo
     dialog = window.show_sign_in()
+    dialog.choose("x")
     assert isinstance(dialog, SignInDialog)
-    dialog.api_key.setText("")
-    dialog.open_page.click()
-    assert "Enter the API key" in dialog.pin_error.text()  # inline, nothing sent
-    dialog.api_key.setText(demo.api_key)
-    dialog.api_secret.setText(demo.api_secret)
-    dialog.api_base.setText(server.base_url)
-    dialog.open_page.click()
+    dialog.x_page.api_key.setText("")
+    dialog.x_page.open_page.click()
+    assert "Enter the API key" in dialog.x_page.pin_error.text()  # inline, nothing sent
+    dialog.x_page.api_key.setText(demo.api_key)
+    dialog.x_page.api_secret.setText(demo.api_secret)
+    dialog.x_page.api_base.setText(server.base_url)
+    dialog.x_page.open_page.click()
     qtbot.waitUntil(lambda: bool(browser.opened), timeout=10_000)
     assert browser.opened[0].startswith(f"{server.base_url}/oauth/authorize?oauth_token=")
-    assert dialog.pin.isEnabled()
+    assert dialog.x_page.pin.isEnabled()
 
-    dialog.pin.setText("0000000")  # a wrong PIN first: the client's message, inline
-    dialog.pin_button.click()
-    qtbot.waitUntil(lambda: dialog.pin_error.isVisible(), timeout=10_000)
-    assert dialog.pin_error.text()
+    dialog.x_page.pin.setText("0000000")  # a wrong PIN first: the client's message, inline
+    dialog.x_page.pin_button.click()
+    qtbot.waitUntil(lambda: dialog.x_page.pin_error.isVisible(), timeout=10_000)
+    assert dialog.x_page.pin_error.text()
     assert dialog.isVisible()
     save_artifact(dialog, "20-sign-in-wrong-pin")
 
-    dialog.open_page.click()  # the wrong PIN used up the request token: start again
+    dialog.x_page.open_page.click()  # the wrong PIN used up the request token: start again
     qtbot.waitUntil(lambda: len(browser.opened) == 2, timeout=10_000)
-    dialog.pin.setText(_pin_from_authorize_page(browser.opened[1]))
+    dialog.x_page.pin.setText(_pin_from_authorize_page(browser.opened[1]))
     with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
-        dialog.pin_button.click()
+        dialog.x_page.pin_button.click()
     qtbot.waitUntil(lambda: not window.accounts.avatar.isNull(), timeout=10_000)
     assert window.account_panel.handle.text() == f"@{demo.screen_name}"
     assert window.account_panel.name.text()
@@ -150,7 +151,8 @@ def test_pin_sign_in_through_the_browser(qtbot, browser: _Browser) -> None:
 
 def test_sandbox_in_one_click(qtbot, window: MainWindow) -> None:
     dialog = window.show_sign_in()
-    dialog.tabs.setCurrentIndex(2)
+    dialog.choose("x")
+    dialog.choose("sandbox")
     save_artifact(dialog, "21-sign-in-sandbox-tab")
     with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
         dialog.sandbox_button.click()
@@ -161,6 +163,7 @@ def test_sandbox_in_one_click(qtbot, window: MainWindow) -> None:
 
 def test_closing_the_dialog_mid_step_drops_the_step(qtbot, window: MainWindow) -> None:
     dialog = window.show_sign_in()
+    dialog.choose("sandbox")
     dialog.sandbox_button.click()
     assert window.context.runner.busy
     dialog.reject()
@@ -381,20 +384,24 @@ def test_paste_tokens_path(qtbot, window: MainWindow) -> None:
     server = server_of(window)
     demo = server.demo
     dialog = window.show_sign_in()
-    dialog.tabs.setCurrentIndex(1)
-    dialog.api_base.setText(server.base_url)
-    dialog.tok_api_key.setText(demo.api_key)
-    dialog.tok_api_secret.setText(demo.api_secret)
-    dialog.tok_token.setText(demo.access_token)
-    dialog.tok_secret.setText("not-the-secret")
-    dialog.tokens_button.click()
-    qtbot.waitUntil(dialog.tokens_error.isVisible, timeout=10_000)
-    assert "401" in dialog.tokens_error.text() or "authenticate" in dialog.tokens_error.text()
-    assert dialog.tokens_button.isEnabled()
+    dialog.choose("x")
+    dialog.choose("x", tokens=True)
+    dialog.x_page.api_base.setText(server.base_url)
+    dialog.x_page.api_key.setText(demo.api_key)
+    dialog.x_page.api_secret.setText(demo.api_secret)
+    dialog.x_page.tok_token.setText(demo.access_token)
+    dialog.x_page.tok_secret.setText("not-the-secret")
+    dialog.x_page.tokens_button.click()
+    qtbot.waitUntil(dialog.x_page.tokens_error.isVisible, timeout=10_000)
+    error = dialog.x_page.tokens_error
+    assert "rejected" in error.text() or "authenticate" in error.text()
+    assert "HTTP" not in error.text()  # plain words; the code is in the tooltip
+    assert "401" in error.toolTip()
+    assert dialog.x_page.tokens_button.isEnabled()
     save_artifact(dialog, "22-sign-in-tokens-error")
-    dialog.tok_secret.setText(demo.access_secret)
+    dialog.x_page.tok_secret.setText(demo.access_secret)
     with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
-        dialog.tokens_button.click()
+        dialog.x_page.tokens_button.click()
     assert window.account_panel.handle.text() == f"@{demo.screen_name}"
 
 

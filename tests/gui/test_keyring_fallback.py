@@ -83,13 +83,13 @@ def _server(window: MainWindow) -> SandboxServer:
 
 def _paste_tokens(dialog: SignInDialog, server: SandboxServer) -> None:
     demo = server.demo
-    dialog.tabs.setCurrentIndex(1)
-    dialog.api_base.setText(server.base_url)
-    dialog.tok_api_key.setText(demo.api_key)
-    dialog.tok_api_secret.setText(demo.api_secret)
-    dialog.tok_token.setText(demo.access_token)
-    dialog.tok_secret.setText(demo.access_secret)
-    dialog.tokens_button.click()
+    dialog.choose("x", tokens=True)
+    dialog.x_page.api_base.setText(server.base_url)
+    dialog.x_page.api_key.setText(demo.api_key)
+    dialog.x_page.api_secret.setText(demo.api_secret)
+    dialog.x_page.tok_token.setText(demo.access_token)
+    dialog.x_page.tok_secret.setText(demo.access_secret)
+    dialog.x_page.tokens_button.click()
 
 
 def _no_secret_on_disk(server: SandboxServer, dirs: dict[str, Path]) -> None:
@@ -114,25 +114,26 @@ def test_failing_keyring_at_sign_in_offers_this_session_only(
     banner = window.banner
 
     dialog = window.show_sign_in()
-    with qtbot.waitSignal(banner.shown, timeout=10_000) as shown:
-        _paste_tokens(dialog, server)
-    message = str(shown.args[0]) if shown.args else ""
+    dialog.choose("x")
+    # The dialog stays open until the keyring has the secret, and says what went wrong.
+    _paste_tokens(dialog, server)
+    qtbot.waitUntil(dialog.keep_button.isVisible, timeout=10_000)
+    message = dialog.store_message.text()
     assert problem in message
-    assert "this session only" in message
-    assert banner.isVisible()
-    assert banner.action_button.text() == Action.KEEP_FOR_SESSION.value
-    assert banner.retry_button.isVisible()
+    assert dialog.isVisible()
+    assert dialog.store_retry.isVisible()
+    assert not banner.isVisible()
     assert window.accounts.current is None  # not signed in behind the user's back
-    save_artifact(window, f"40-keyring-{kind.replace(' ', '-')}")
+    save_artifact(dialog, f"40-keyring-{kind.replace(' ', '-')}")
 
     if kind == "locked":
-        # Still locked: Retry asks the keyring again and says the same thing.
-        with qtbot.waitSignal(banner.shown, timeout=10_000):
-            banner.retry_button.click()
-        assert banner.action_button.text() == Action.KEEP_FOR_SESSION.value
+        # Still locked: Try Again asks the keyring again and says the same thing.
+        dialog.store_retry.click()
+        qtbot.waitUntil(dialog.keep_button.isVisible, timeout=10_000)
+        assert problem in dialog.store_message.text()
 
     with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
-        banner.action_button.click()
+        dialog.keep_button.click()
     assert not banner.isVisible()
     current = _current(window)
     assert current is not None
@@ -149,6 +150,7 @@ def test_failing_keyring_at_sign_in_offers_this_session_only(
     # Signing in again this session goes to memory without asking again.
     calls = getattr(backend, "calls", 0)
     again = window.show_sign_in()
+    again.choose("x")
     with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
         _paste_tokens(again, server)
     assert not banner.isVisible()
@@ -215,6 +217,7 @@ def test_sign_out_with_a_locked_keyring_still_signs_out_and_names_the_leftover(
     window = open_window(qtbot, store=CredentialStore(backend))
     server = _server(window)
     dialog = window.show_sign_in()
+    dialog.choose("x")
     with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
         _paste_tokens(dialog, server)
     current = _current(window)

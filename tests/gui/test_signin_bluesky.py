@@ -73,9 +73,9 @@ def test_warning_and_inline_error_for_a_main_password(qtbot, runner):
         assert page.button.isEnabled()
 
 
-def test_the_dialog_has_a_bluesky_tab(qtbot, runner):
+def test_the_assistant_offers_bluesky(qtbot, runner):
     dialog = SignInDialog(runner, registry.get, None)
     qtbot.addWidget(dialog)
-    titles = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
-    assert "Bluesky" in titles
-    assert dialog.tabs.widget(titles.index("Bluesky")) is dialog.bluesky_page
+    assert dialog.choices["bluesky"].isEnabled()
+    dialog.choices["bluesky"].click()
+    assert dialog.stack.currentWidget() is dialog.bluesky_page

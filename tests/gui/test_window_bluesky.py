@@ -44,7 +44,7 @@ def test_window_signs_in_by_handle_and_uploads(qtbot, tmp_path: Path):
         window.show()
         qtbot.waitExposed(window)
         dialog = window.show_sign_in()
-        dialog.tabs.setCurrentWidget(dialog.bluesky_page)
+        dialog.choose("bluesky")
         page = dialog.bluesky_page
         page.handle.setText(pds.demo.handle)
         page.password.setText(pds.demo.app_password)

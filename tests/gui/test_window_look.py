@@ -93,14 +93,15 @@ def test_window_text_keeps_aa_contrast_in_both_themes_after_switching(
     dialog = SignInDialog(window.context.runner, window.context.services, None, window)
     qtbot.addWidget(dialog)
     dialog.show()
-    dialog._show_error(dialog.pin_error, "That did not work.")
+    dialog.choose("x")
+    dialog.x_page.show_error(dialog.x_page.pin_error, "That did not work.")
     for name in ("dark", "light", "dark"):
         window.set_theme(name)
         QApplication.processEvents()  # the palette reaches the widgets by events
         expected = app.palette().color(ROLE.WindowText)
         labels = [window.account_panel.name, window.account_panel.handle,
                   window.banner.label, window.preview_panel.badge, window.activity,
-                  window.upload_panel.status, dialog.pin_error]
+                  window.upload_panel.status, dialog.x_page.pin_error]
         for label in labels:
             ratio = _text_contrast(label)
             assert ratio >= AA, f"{name}: {label.objectName() or label.text()!r} {ratio:.2f}"

@@ -116,7 +116,7 @@ def test_window_signs_in_previews_the_animation_and_uploads_it(qtbot, tmp_path, 
         qtbot.waitExposed(window)
         dialog = window.show_sign_in()
         page = dialog.mastodon_page
-        dialog.tabs.setCurrentWidget(page)
+        dialog.choose("mastodon")
         page.instance.setText(instance.base_url)
         save_artifact(dialog, "26-sign-in-mastodon")
         with qtbot.waitSignal(window.accounts.current_changed, timeout=20_000):
@@ -214,7 +214,7 @@ def test_sandbox_button_signs_in_for_this_session(qtbot):
     qtbot.waitExposed(window)
     dialog = window.show_sign_in()
     page = dialog.mastodon_page
-    dialog.tabs.setCurrentWidget(page)
+    dialog.choose("mastodon")
     assert page.sandbox_button.isVisible()
     with qtbot.waitSignal(window.accounts.current_changed, timeout=20_000):
         page.sandbox_button.click()

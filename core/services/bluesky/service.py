@@ -12,6 +12,7 @@ InvalidSwap. Confirming asks getProfile until its avatar URL carries the new CID
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import urllib.parse
@@ -49,6 +50,8 @@ from avatar_studio.core.services.bluesky.errors import (
     map_failure,
 )
 from avatar_studio.core.services.bluesky.xrpc import Timeouts, Xrpc, validate_base
+
+log = logging.getLogger(__name__)
 
 SECRET_VERSION = 2  # the keyring format version all services share
 SECRET_KEYS = ("did", "handle", "pds", "access_jwt", "refresh_jwt")
@@ -350,13 +353,19 @@ class BlueskySession:
         wait = cancel or threading.Event()
         while True:
             checks += 1
-            identity = self.whoami(cancel=cancel)
+            try:
+                identity: Identity | None = self.whoami(cancel=cancel)
+            except (seam.ServerError, seam.NetworkError, seam.RateLimited) as exc:
+                # The picture is already saved: a passing failure while asking is "not
+                # yet", and the checks go on until the time limit.
+                log.info("Bluesky confirm check %d failed: %s", checks, type(exc).__name__)
+                identity = None
             if on_check is not None:
                 on_check(checks)
             # Compare the CID, not the URL: the CDN's URL form changes (the @jpeg suffix
             # was dropped in 2026).
-            if identity.avatar_url and cid_of_avatar_url(identity.avatar_url) == \
-                    receipt.token:
+            if identity is not None and identity.avatar_url and \
+                    cid_of_avatar_url(identity.avatar_url) == receipt.token:
                 image = self.download(identity.avatar_url, cancel=cancel)
                 waited = time.monotonic() - (receipt.accepted_at or start)
                 return Confirmed(identity, identity.avatar_url, image, checks, waited)

@@ -256,3 +256,13 @@ def test_publish_refuses_formats_bluesky_does_not_take(pds):
 
 def test_service_for_is_cheap_to_build(pds):
     assert service_for(pds).confirm_policy.timeout_s == 2.0
+
+
+def test_passing_failures_while_confirming_are_not_yet_not_an_error(pds):
+    session = open_session(pds)
+    receipt = session.publish(picture())
+    pds.control("fail_next", n="2", status="503")
+    checks: list[int] = []
+    confirmed = session.confirm(receipt, on_check=checks.append)
+    assert checks == [1, 2, 3]
+    assert cid_of_avatar_url(confirmed.avatar_url) == receipt.token

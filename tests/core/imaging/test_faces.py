@@ -66,8 +66,11 @@ def test_hit_rate_on_upright_variants(finder):
     assert hits / len(variants) >= 0.95, misses
 
 
-def test_no_face_on_pictures_without_one(finder):
+@pytest.mark.parametrize("scale", [0.5, 1.0, 2.0])
+def test_no_face_on_pictures_without_one(finder, scale):
     for name, image in fs.negatives():
+        if scale != 1.0:
+            image = image.resize((round(image.width * scale), round(image.height * scale)))
         found = find_faces(finder, image, image.width, image.height)
         assert found == [], name
 

@@ -342,3 +342,22 @@ def test_concurrent_full_decodes_run_once() -> None:
     assert len(calls) == 1
     assert len(got) == 3
     assert all(im is got[0] for im in got)
+
+
+def test_a_reduced_rgba_proxy_is_not_rendered_from() -> None:
+    # Its integer reduce mixes colour from transparent pixels into the edges: the upload
+    # must come from a decode resampled premultiplied.
+    from avatar_studio.core.imaging.crop import CropModel
+    from avatar_studio.core.imaging.render import render_image
+    from avatar_studio.core.services.x.spec import X_SPEC
+
+    disc = samples.white_disc_on_transparent(1600)
+    data = samples.encode(disc, "PNG")
+    src = ImageSource.open_bytes(data)
+    calls = _count_decodes(src)
+    assert src.proxy(max_side=800).image.size == (800, 800)  # reduced by 2
+    out = render_image(src, CropModel(1600, 1600).state, spec=X_SPEC)
+    assert len(calls) == 2  # a decode of its own for the render
+    fresh = render_image(ImageSource.open_bytes(data), CropModel(1600, 1600).state,
+                         spec=X_SPEC)
+    assert samples.psnr(out, fresh) == float("inf")

@@ -119,6 +119,9 @@ def test_account_names_that_are_wrong_or_ambiguous(run_cli: CliRunner,
     assert run.out == ""
     run = run_cli("upload", str(photo), "--account", "mastodon:@second_user")
     assert run.code == 36
+    with pytest.raises(SystemExit) as usage:  # argparse: one way to choose, not both
+        run_cli("upload", str(photo), "--all", "--account", "@second_user")
+    assert usage.value.code == 2
     listed = json.loads(run_cli("accounts", "--json").out)
     assert {a["service"] for a in listed} == {"x"}
     assert [a["handle"] for a in listed] == ["@sandbox_user", "@second_user"]

@@ -104,8 +104,13 @@ def test_upgrade_steps_are_one_per_version_and_keep_unknown_keys() -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
     settings = st.load_settings()
     assert settings.unknown == {"from_a_newer_release": {"nested": [1, 2]}}
+    assert settings.accounts[0].unknown == {"unknown_field": "kept"}
     st.save_settings(settings)
-    assert json.loads(path.read_text())["from_a_newer_release"] == {"nested": [1, 2]}
+    written = json.loads(path.read_text())
+    assert written["from_a_newer_release"] == {"nested": [1, 2]}
+    assert written["accounts"][0]["unknown_field"] == "kept"
+    assert written["accounts"][0]["handle"] == "@alice"
+    assert "unknown" not in written["accounts"][0]
 
 
 @pytest.mark.parametrize("version", [None, "1", 0, True])
