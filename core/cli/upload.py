@@ -58,7 +58,7 @@ class ProgressBar:
 
     def waiting(self, poll: int) -> None:
         if self.enabled:
-            self.stream.write(f"\rWaiting for X to publish the new picture (check {poll})…")
+            self.stream.write(f"\rWaiting for the service to show the new picture (check {poll})…")
             self.stream.flush()
 
     def end_line(self) -> None:
@@ -211,8 +211,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser(
         "upload", help="render an image and make it the profile picture of one or more "
                        "accounts",
-        description="Render INPUT with the render options, upload it, wait until X "
-                    "publishes it and print the new profile_image_url_https.")
+        description="Render INPUT with the render options for each account's service, "
+                    "upload it, wait until the service shows it and print the new "
+                    "picture's URL.")
     add_render_arguments(p)
     account.add_account_argument(p, many=True)
     account.add_api_base_argument(p)
