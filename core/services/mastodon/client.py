@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from avatar_studio.core import http
 from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.services.mastodon import spec
 from avatar_studio.core.services.mastodon.errors import (
@@ -218,7 +219,8 @@ class MastodonClient:
                  retry: RetryPolicy = RetryPolicy()) -> None:
         self.api_base = normalize_api_base(api_base)
         self.token = token
-        self.session = session or requests.Session()
+        # Deadlines, size caps, safe redirects, plain http only to loopback: core.http.
+        self.session = session or http.BoundedSession()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.timeouts = timeouts
         self.retry = retry
@@ -273,6 +275,9 @@ class MastodonClient:
                 last = self._network_error(exc)
                 log.info("%s %s failed: %s", method, urllib.parse.urlsplit(url).path,
                          type(exc).__name__)
+                if isinstance(exc, http.DeadlineExceeded | http.ResponseTooLarge
+                              | http.UnsafeRedirect | http.PlainHttpNotLoopback):
+                    break  # asking again cannot help (or there is no time left)
                 continue
             if response.status_code >= 500 and attempt + 1 < attempts:
                 last = ServerError(f"{self.host} had a server error "
@@ -285,6 +290,10 @@ class MastodonClient:
         raise last
 
     def _network_error(self, exc: requests.RequestException) -> NetworkError:
+        if isinstance(exc, http.PlainHttpNotLoopback | http.UnsafeRedirect
+                      | http.ResponseTooLarge | http.BadEncoding):
+            return NetworkError(f"Could not use {self.host}: {exc}.",
+                                hint="Check the instance address.")
         if isinstance(exc, requests.ConnectTimeout):
             what = "the connection timed out"
         elif isinstance(exc, requests.Timeout):
@@ -314,7 +323,7 @@ class MastodonClient:
         if response.status_code != 200:
             raise self.fail(response, context)
         try:
-            return response.json()
+            return http.parse_json(response.content)
         except ValueError:
             raise UnexpectedResponse(
                 f"{self.host} answered {urllib.parse.urlsplit(response.url).path} with "
@@ -351,7 +360,7 @@ class MastodonClient:
         metadata = None
         if meta_response.status_code == 200:
             try:
-                candidate = meta_response.json()
+                candidate = http.parse_json(meta_response.content)
             except ValueError:
                 candidate = None  # some servers answer with their web app's HTML
             metadata = candidate if isinstance(candidate, dict) else None
