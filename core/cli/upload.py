@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import threading
 from typing import Any, TextIO
@@ -25,6 +26,8 @@ from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.imaging.render import RenderResult
 from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.publish import LaneEvent, LaneResult, Phase, Publisher, Target
+
+log = logging.getLogger(__name__)
 
 #: Several accounts, and at least one of them failed (each JSON line says which and why).
 EXIT_SOME_FAILED = 40
@@ -200,6 +203,10 @@ def _report(args: argparse.Namespace, result: LaneResult, creds: account.Credent
         summary["exit_code"] = (error.exit_code if isinstance(error, UserFacingError)
                                 else EXIT_INTERNAL)
         if not single:
+            if not isinstance(error, UserFacingError):
+                # Alone it would reach main()'s handler; here its traceback goes to the log.
+                log.error("Unexpected error publishing to %s", identity.handle,
+                          exc_info=error)
             print(f"error: {identity.handle} ({identity.service}): {error}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary), flush=True)

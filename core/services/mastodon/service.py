@@ -19,6 +19,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from avatar_studio.core import http
 from avatar_studio.core.credentials import KeyringUnavailable
 from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.net import is_loopback_host
@@ -400,7 +401,7 @@ class MastodonService:
                                        hint="Check the handle, or type the instance "
                                             "address instead.")
             try:
-                links = response.json().get("links") or []
+                links = http.parse_json(response.content).get("links") or []
             except (ValueError, AttributeError):
                 links = []
         for link in links:
