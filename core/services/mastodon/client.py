@@ -32,6 +32,7 @@ from avatar_studio.core.services.mastodon.errors import (
     UploadCancelled,
     error_from_response,
 )
+from avatar_studio.core.version import __version__
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from urllib3 import encode_multipart_formdata
 
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], None]
 #: A downloaded avatar larger than this is refused (Mastodon stores at most 8 MB).
 MAX_IMAGE_DOWNLOAD = 16 * 1024 * 1024
-USER_AGENT = "AvatarStudio (+https://github.com/avatar-studio/avatar-studio)"
+USER_AGENT = f"AvatarStudio/{__version__}"
 
 
 @dataclass(frozen=True)
@@ -386,9 +387,10 @@ class MastodonClient:
         url = instance.endpoint("app_registration_endpoint", "/api/v1/apps")
         response = self.request("POST", url, auth=False, context=Context.REGISTER,
                                 cancel=cancel,
+                                # No "website": the project publishes none to name.
                                 data={"client_name": spec.CLIENT_NAME,
                                       "redirect_uris": "\n".join(redirect_uris),
-                                      "scopes": " ".join(scopes), "website": spec.WEBSITE})
+                                      "scopes": " ".join(scopes)})
         data = self.json(response, Context.REGISTER)
         if not isinstance(data, dict) or not data.get("client_id") or \
                 not data.get("client_secret"):
