@@ -43,7 +43,6 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import math
-import re
 import socket
 import threading
 import time
@@ -55,6 +54,7 @@ from typing import Any
 
 import requests
 import urllib3
+from avatar_studio.core import jsonlimits
 from avatar_studio.core.net import is_loopback_ip
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -105,10 +105,6 @@ class UnsafeRedirect(requests.RequestException):
 
 class PlainHttpNotLoopback(requests.ConnectionError):
     """Plain http to an address that is not this computer's."""
-
-
-class JsonTooDeep(ValueError):
-    """JSON nested deeper than allowed."""
 
 
 # -- deadlines ------------------------------------------------------------------------
@@ -424,33 +420,12 @@ def _read_body(response: requests.Response, lim: Limits, exchange: _Exchange) ->
 
 
 # -- JSON -----------------------------------------------------------------------------
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
-
-
-def json_depth_ok(text: str, max_depth: int) -> bool:
-    depth = 0
-    for match in _BRACKET.finditer(_STRING.sub('""', text)):
-        if match.group() in "[{":
-            depth += 1
-            if depth > max_depth:
-                return False
-        else:
-            depth -= 1
-    return True
+JsonTooDeep = jsonlimits.JsonTooDeep
 
 
 def parse_json(data: bytes | str, *, max_depth: int = DEFAULT_LIMITS.max_json_depth) -> Any:
     """``json.loads`` that refuses deep nesting (JsonTooDeep, a ValueError)."""
-    import json
-
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-    if not json_depth_ok(text, max_depth):
-        raise JsonTooDeep(f"JSON nested deeper than {max_depth} levels")
-    try:
-        return json.loads(text)
-    except RecursionError:  # pragma: no cover - the depth check comes first
-        raise JsonTooDeep("JSON nested too deeply") from None
+    return jsonlimits.loads(data, max_depth=max_depth)
 
 
 # -- rate-limit headers ---------------------------------------------------------------

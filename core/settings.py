@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from avatar_studio.core import http, paths, safefile
+from avatar_studio.core import jsonlimits, paths, safefile
 from avatar_studio.core.errors import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def _read(path: Path) -> dict[str, Any] | str | None:
     except UnicodeDecodeError:
         return "not UTF-8 text"
     try:
-        if not http.json_depth_ok(text, MAX_SETTINGS_DEPTH):
+        if not jsonlimits.depth_ok(text, MAX_SETTINGS_DEPTH):
             return "nested too deeply"
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:

@@ -6,6 +6,8 @@ line), within its deadline: never a hang, a MemoryError, a RecursionError or a V
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -14,7 +16,9 @@ from typing import Any
 import pytest
 from avatar_studio.core import http
 from avatar_studio.core.services import errors as seam
+from avatar_studio.core.services.base import Identity, Receipt, Secret
 from avatar_studio.core.services.bluesky.errors import Context, XrpcFailure, map_failure
+from avatar_studio.core.services.bluesky.service import BlueskyService, BlueskySession
 from avatar_studio.core.services.bluesky.xrpc import Xrpc
 from avatar_studio.core.services.mastodon.client import MastodonClient
 from avatar_studio.core.services.x import refresh
@@ -106,5 +110,28 @@ def test_upload_wait_timeout_is_honoured_against_a_dripping_server(server):
     started = time.monotonic()
     with pytest.raises(seam.NotPublishedYet):
         refresh.wait_for_new_image(client, "12", "https://old", policy=policy)
+    took = time.monotonic() - started
+    assert took < 4.5, f"waited {took:.1f} s"
+
+
+def _jwt() -> str:
+    def part(doc: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+    now = int(time.time())
+    return f"{part({'alg': 'HS256'})}.{part({'exp': now + 3600, 'iat': now})}.c2ln"
+
+
+def test_bluesky_confirm_timeout_is_honoured_against_a_dripping_pds(server):
+    server.default_attack = "drip"
+    service = BlueskyService()  # the default session: 120 s per exchange
+    identity = Identity("bluesky", server.base_url, "did:plc:abc", "@a.test", "", "")
+    secret = Secret("bluesky", {"did": "did:plc:abc", "handle": "a.test",
+                                "pds": server.base_url, "access_jwt": _jwt(),
+                                "refresh_jwt": _jwt()})
+    session = BlueskySession(service, identity, secret, None)
+    started = time.monotonic()
+    with pytest.raises(seam.NotPublishedYet):
+        session.confirm(Receipt(identity, "", "bafkrei" + "a" * 52), timeout_s=2.0)
     took = time.monotonic() - started
     assert took < 4.5, f"waited {took:.1f} s"

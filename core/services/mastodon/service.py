@@ -311,7 +311,11 @@ class MastodonSession:
         if on_check is not None:
             on_check(1)
         url = receipt.token or self._identity.avatar_url
-        image = self.client.download(url, cancel=cancel)
+        if timeout_s is not None:
+            with http.deadline(seconds=timeout_s + 1.0):  # --wait-timeout bounds it
+                image = self.client.download(url, cancel=cancel)
+        else:
+            image = self.client.download(url, cancel=cancel)
         identity = dataclasses.replace(receipt.identity, avatar_url=url)
         self._identity = identity
         waited = time.monotonic() - receipt.accepted_at if receipt.accepted_at else 0.0
