@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,13 @@ from avatar_studio.core.credentials import (
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.services import registry
 from avatar_studio.core.services.base import Identity, Secret, Service, Session, SignedInAccount
-from avatar_studio.core.settings import AccountRecord, Settings, load_settings, update_settings
+from avatar_studio.core.settings import (
+    AccountRecord,
+    Settings,
+    load_settings,
+    settings_path,
+    update_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +93,43 @@ class Accounts:
         return saved + [a for a in self._session if a.key not in keys]
 
     def add(self, account: SignedInAccount) -> AccountRecord:
+        """Save the account: the settings entry first, the secret second. Settings that
+        cannot be written raise before any secret is stored (no orphan in the keyring);
+        a keyring that then fails gets the settings rolled back to what they were."""
         record = record_for(account.identity)
-        self.store.save(record, account.secret)
         if self.store.in_memory:
+            self.store.save(record, account.secret)
             self._session = [a for a in self._session if a.key != record.key] + [record]
             return record
+        path = self.settings_path or settings_path()
+        existed = os.path.lexists(path)
+        before = self._load()
+        previous = next((a for a in before.accounts if a.key == record.key), None)
+        previous_last = before.last_account
 
         def change(settings: Settings) -> None:
             settings.upsert_account(record)
             settings.last_account = record.key
 
         update_settings(change, self.settings_path)
+        try:
+            self.store.save(record, account.secret)
+        except BaseException:
+            def undo(settings: Settings) -> None:
+                settings.remove_account(record.key)
+                if previous is not None:
+                    settings.upsert_account(previous)
+                if settings.last_account in ("", record.key):
+                    settings.last_account = previous_last
+
+            try:
+                if existed:
+                    update_settings(undo, self.settings_path)
+                else:
+                    path.unlink(missing_ok=True)  # as before: no settings file at all
+            except Exception as exc:  # noqa: BLE001 - the keyring's error is the one to show
+                log.warning("Could not undo the settings entry for %s: %s", record.label, exc)
+            raise
         log.info("Signed in as %s (%s)", record.label, record.api_base)
         return record
 

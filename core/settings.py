@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from avatar_studio.core import paths
+from avatar_studio.core import jsonlimits, paths, safefile
+from avatar_studio.core.errors import UserFacingError
 
 log = logging.getLogger(__name__)
 
@@ -174,19 +175,109 @@ def _from_dict(data: dict[str, Any]) -> Settings:
     return settings
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """Read the settings; a missing or damaged file gives defaults (and is logged)."""
-    path = path or settings_path()
+#: A settings file is a few KB; anything this large is not ours (a link to /dev/zero).
+MAX_SETTINGS_BYTES = 1024 * 1024
+#: Deeper JSON is not a settings file (and would exhaust the parser's recursion).
+MAX_SETTINGS_DEPTH = 32
+
+
+class SettingsNotSaved(UserFacingError):
+    """The settings could not be written (the change is not kept)."""
+
+    exit_code = 55
+
+
+def backup_path(path: Path, when: float | None = None) -> Path:
+    """Where an unreadable ``path`` is moved: ``settings.json.damaged-20261201-173000``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
+    candidate = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    return candidate
+
+
+def _move_aside(path: Path, reason: str, *, strict: bool) -> Path | None:
+    """Rename the unreadable ``path`` (file, FIFO, link, folder) to a timestamped backup
+    beside it; the user is told both names. Never deletes anything. When it cannot be
+    moved: a warning, and with ``strict`` (about to write) SettingsNotSaved."""
+    target = backup_path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        os.rename(path, target)
     except FileNotFoundError:
-        return Settings()
-    except (OSError, ValueError) as exc:
-        log.warning("Settings file %s unreadable (%s); using defaults", path, exc)
-        return Settings()
+        return None  # another process moved it first
+    except OSError as exc:
+        log.warning("Settings file %s is unreadable (%s) and could not be moved aside "
+                    "(%s); using defaults without saving over it", path, reason,
+                    exc.strerror or exc)
+        if not strict:
+            return None
+        raise SettingsNotSaved(f"{path} is unreadable ({reason}) and cannot be moved "
+                               f"aside: {exc.strerror or exc}",
+                               hint="Move or delete it yourself, then try again.") from None
+    then = ("the new settings are saved in its place" if strict else
+            "the defaults are used (signed-in accounts must be added again)")
+    log.warning("Settings file %s was unreadable (%s): it is kept as %s, and %s",
+                path, reason, target, then)
+    return target
+
+
+def _read(path: Path) -> dict[str, Any] | str | None:
+    """The settings dict, None when there is no file, or why it cannot be used."""
+    try:
+        raw = safefile.read_file(path, MAX_SETTINGS_BYTES)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return "its folder is a file"
+    except safefile.NotARegularFile as exc:
+        return exc.kind
+    except safefile.TooLarge:
+        return f"larger than {MAX_SETTINGS_BYTES:,} bytes"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    try:
+        # utf-8-sig: a BOM (added by some editors) is no reason to lose the settings.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    try:
+        if not jsonlimits.depth_ok(text, MAX_SETTINGS_DEPTH):
+            return "nested too deeply"
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return f"not valid JSON: {str(exc)[:80]}"
     if not isinstance(data, dict):
+        return f"JSON {type(data).__name__ if data is not None else 'null'}, not an object"
+    return data
+
+
+def _config_folder_problem(path: Path) -> Path | None:
+    """The first folder on the way to ``path`` that exists but is not a folder."""
+    for parent in reversed(path.parents):
+        if os.path.lexists(parent) and not parent.is_dir():
+            return parent
+    return None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the settings. A missing file gives defaults. An unreadable one (damaged,
+    not JSON, not an object, a FIFO, a device, a folder, ...) is moved aside to
+    :func:`backup_path` with a warning naming both files, and defaults are used: it is
+    never read forever, hung on, or silently overwritten."""
+    path = path or settings_path()
+    blocker = _config_folder_problem(path)
+    if blocker is not None:
+        _move_aside(blocker, f"it should be the folder holding {path.name}", strict=False)
         return Settings()
-    return _from_dict(data)
+    found = _read(path)
+    if found is None:
+        return Settings()
+    if isinstance(found, str):
+        _move_aside(path, found, strict=False)
+        return Settings()
+    return _from_dict(found)
 
 
 def update_settings(change: Callable[[Settings], None], path: Path | None = None) -> Settings:
@@ -202,20 +293,23 @@ def update_settings(change: Callable[[Settings], None], path: Path | None = None
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
-    """Write atomically so a crash never leaves half a settings file."""
+    """Write atomically (core.safefile: fsync, 0600 in a 0700 folder, stale temp files
+    of a killed writer removed); an unreadable file in the way is moved aside first.
+    Raises SettingsNotSaved (exit 55) when the disk refuses."""
     path = path or settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = asdict(settings)
     unknown = data.pop("unknown")
     for entry in data["accounts"]:
         entry.update({k: v for k, v in entry.pop("unknown").items() if k not in entry})
     data["version"] = SETTINGS_VERSION
     text = json.dumps({**unknown, **data}, indent=2, sort_keys=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=path.parent)
+    blocker = _config_folder_problem(path)
+    if blocker is not None:
+        _move_aside(blocker, f"it should be the folder holding {path.name}", strict=True)
+    elif os.path.lexists(path) and isinstance(problem := _read(path), str):
+        _move_aside(path, problem, strict=True)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        safefile.write_text(path, text, private=True)
+    except OSError as exc:
+        raise SettingsNotSaved(f"cannot save the settings to {path}: {exc.strerror or exc}",
+                               hint="Check that the folder exists and is writable.") from None

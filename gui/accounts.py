@@ -143,6 +143,23 @@ class AccountManager(QObject):
         return (self._accounts_for(record) is self.session
                 and not self.is_kept_for_session(record))
 
+    def session_opener(self, record: AccountRecord) -> Callable[[], Session]:
+        """For a publish lane: reads the account's secret (the keyring) and opens its
+        session on the lane's own thread, so several accounts never wait on the GUI."""
+        current = self.current if (self.current is not None
+                                   and self.current.record.key == record.key) else None
+        accounts = self._accounts_for(record)
+
+        def open_on_lane() -> Session:
+            with self._rotated_lock:
+                rotated = self._rotated.get(record.key)
+            secret = (rotated or (current.secret if current is not None
+                                  else accounts.store.load(record)))
+            return self.open_session(Current(record, secret,
+                                             current.identity if current else None))
+
+        return open_on_lane
+
     def open_session(self, current: Current | None = None) -> Session:
         """A session for ``current`` (built at once; it talks only when used). Rotated
         secrets are written back to where the account's secret lives."""
@@ -461,7 +478,8 @@ class AccountPanel(QWidget):
         if current is not None:
             self.switcher.setCurrentIndex(self.switcher.findData(current.record.key))
         self.switcher.blockSignals(False)
-        self.switcher.setVisible(len(records) > 1)
+        # The window's target list (one line per account, with Show) replaces it.
+        self.switcher.setVisible(False)
 
 
     @Slot(object)

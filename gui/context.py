@@ -9,7 +9,7 @@ from avatar_studio.core.publish import Publisher
 from avatar_studio.core.services import registry
 from avatar_studio.core.settings import Settings, load_settings
 from avatar_studio.gui.accounts import ServiceLookup
-from avatar_studio.gui.sandboxhost import MastodonSandboxHost, SandboxHost
+from avatar_studio.gui.sandboxhost import BlueskySandboxHost, MastodonSandboxHost, SandboxHost
 from avatar_studio.gui.tasks import TaskRunner
 
 
@@ -24,6 +24,8 @@ class AppContext:
     sandbox: SandboxHost | None = field(default_factory=SandboxHost)
     #: The Mastodon sandbox behind the Mastodon page's "Try the sandbox".
     mastodon_sandbox: MastodonSandboxHost | None = field(default_factory=MastodonSandboxHost)
+    #: The Bluesky PDS sandbox behind the Bluesky page's "Try the sandbox".
+    bluesky_sandbox: BlueskySandboxHost | None = field(default_factory=BlueskySandboxHost)
     settings: Settings = field(default_factory=load_settings)
     #: Milliseconds of pause before the exact preview is rendered.
     preview_debounce_ms: int = 300

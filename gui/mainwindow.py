@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from avatar_studio.core.imaging.faces import default_face_finder
-from avatar_studio.core.settings import Settings, update_settings
+from avatar_studio.core.imaging.spec import RenderSpec
+from avatar_studio.core.settings import AccountRecord, Settings, update_settings
 from avatar_studio.core.version import APP_NAME, __version__
-from avatar_studio.gui.accounts import AccountManager, AccountPanel
+from avatar_studio.gui.accounts import AccountManager, AccountPanel, Current
 from avatar_studio.gui.context import AppContext
 from avatar_studio.gui.cropeditor import CropEditor
 from avatar_studio.gui.document import CropDocument, LoadedImage
@@ -33,6 +34,8 @@ from avatar_studio.gui.signin import (
     SignInOutcome,
     sign_in_to_sandbox,
 )
+from avatar_studio.gui.specpreviews import OtherSpecs
+from avatar_studio.gui.targets import MultiPublish, PublishSummary, TargetList
 from avatar_studio.gui.tasks import TaskContext
 from avatar_studio.gui.theme import THEMES, apply_theme
 from avatar_studio.gui.upload import UploadController, UploadPanel
@@ -44,6 +47,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
     QScrollArea,
@@ -160,6 +164,14 @@ class MainWindow(QMainWindow):
         right = QVBoxLayout(side)
         right.setContentsMargins(0, 0, 6, 0)
         right.addWidget(self.account_panel)
+        # The targets go under the editor: the side column's height is the exact
+        # preview's, and an account list there would push it out of a 700 px window.
+        self.targets = TargetList(self.accounts, central)
+        self.alt_text = QLineEdit(central)
+        self.alt_text.setObjectName("altText")
+        self.alt_text.setAccessibleName("Alt text for the picture")
+        self.alt_text.setPlaceholderText("Describe the picture (alt text)")
+        self.alt_text.hide()
         right.addWidget(_rule(side))
         right.addWidget(self.preview_panel, 1)
         # Only on a screen smaller than 1024×700 does the column scroll: the 400 px
@@ -194,13 +206,31 @@ class MainWindow(QMainWindow):
         self.banner.visibility_changed.connect(self._on_banner_visibility)
 
         self._content = content = QHBoxLayout()
-        content.addWidget(self.stack, 1)
+        self._left = left = QVBoxLayout()
+        left.addWidget(self.stack, 1)
+        left.addWidget(self.targets)
+        content.addLayout(left, 1)
         content.addWidget(scroll, 0)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(COLUMN_GAP, 6, COLUMN_GAP, 4)
         layout.addLayout(content, 1)
         layout.addWidget(_rule(central))
         layout.addWidget(bar)
+        #: Each account's own RenderSpec, once its service was asked (by account key).
+        self._account_specs: dict[str, RenderSpec] = {}
+        self._asking_specs: set[str] = set()
+        self.multi = MultiPublish(self.document, self.previews, self.accounts, self.targets,
+                                  ctx.publisher, self, alt_text=self.alt_text.text)
+        # One Publish action for one account or many: the button and Ctrl+U go here.
+        self.upload_panel.upload.clicked.disconnect(self.upload.start)
+        self.upload_panel.upload.clicked.connect(self.publish)
+        self.upload_panel.cancel.clicked.connect(self.multi.cancel)
+        self.upload.alt_text = self.alt_text.text
+        self.other_specs = OtherSpecs(self.document, self.previews, ctx.runner,
+                                      self._target_specs, central,
+                                      cache=self.multi.cache_for_now)
+        left.addWidget(self.other_specs)
+        left.addWidget(self.alt_text)
         self.setCentralWidget(central)
         self.drop_target = central
         self.drops = DropHandler(central)
@@ -306,7 +336,7 @@ class MainWindow(QMainWindow):
         account_menu.addAction(self.sign_in_action)
         self.upload_action = QAction("&Upload as Profile Picture", self)
         self.upload_action.setShortcut(QKeySequence("Ctrl+U"))
-        self.upload_action.triggered.connect(self.upload.start)
+        self.upload_action.triggered.connect(self.publish)
         account_menu.addAction(self.upload_action)
         account_menu.addSeparator()
         self.sign_out_action = QAction("Sign &Out…", self)
@@ -316,6 +346,11 @@ class MainWindow(QMainWindow):
         self.accounts.current_changed.connect(self._sync_account_actions)
         self.document.image_changed.connect(self._sync_account_actions)
         self.upload.phase_changed.connect(self._sync_account_actions)
+        self.upload.phase_changed.connect(self._on_single_phase)
+        self.targets.targets_changed.connect(self._sync_account_actions)
+        self.multi.busy_changed.connect(self._on_multi_busy)
+        self.multi.finished.connect(self._on_multi_finished)
+        self.multi.lane_event.connect(lambda _event: self._sync_account_actions())
 
         view_menu = bar.addMenu("&View")
         theme_menu = view_menu.addMenu("&Theme")
@@ -339,11 +374,123 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.about_action)
         self._sync_account_actions()
 
+    def _single_target(self) -> bool:
+        """Only the current account is a target: the one-account flow (with its
+        before/after pictures and Check Again) runs; otherwise one lane per account."""
+        current = self.accounts.current
+        chosen = self.targets.targets()
+        return current is not None and [r.key for r in chosen] in ([current.record.key], [])
+
+    def can_publish(self) -> bool:
+        if self.multi.busy or self.upload.busy or not self.document.has_image:
+            return False
+        return self.upload.can_upload() if self._single_target() else bool(
+            self.targets.targets())
+
+    @Slot()
+    def publish(self) -> None:
+        if not self.can_publish():
+            return
+        if self._single_target():
+            self.upload.start()
+        elif self.multi.start():
+            self.banner.hide()
+            self.upload_panel.show_before_after(None, None)
+
     @Slot()
     def _sync_account_actions(self) -> None:
         """Only what can be done now is enabled (menu items as their buttons)."""
-        self.upload_action.setEnabled(self.upload.can_upload())
+        can = self.can_publish()
+        self.upload_action.setEnabled(can)
+        self.upload_panel.upload.setEnabled(can)
+        count = len(self.targets.targets())
+        self.upload_panel.upload.setText("Publish" if count <= 1
+                                         else f"Publish to {count} Accounts")
+        self.other_specs.refresh()
+        takes_alt = [spec.alt_text_max for spec in self._target_specs()
+                     if spec.alt_text_max > 0]
+        self.alt_text.setVisible(bool(takes_alt))
+        if takes_alt:
+            self.alt_text.setMaxLength(min(takes_alt))
+            self.alt_text.setToolTip(f"Shown to people using screen readers (up to "
+                                     f"{min(takes_alt)} characters; stored by the services "
+                                     "that take alt text)")
         self.sign_out_action.setEnabled(self.accounts.current is not None)
+
+    def _target_specs(self) -> list[RenderSpec]:
+        """The distinct render specs among the targets, in list order: each account's
+        own (its instance's limits and alt text) once asked, the service's default
+        until then."""
+        specs: list[RenderSpec] = []
+        for record in self.targets.targets():
+            spec = self._account_specs.get(record.key)
+            if spec is None:
+                self._ask_spec(record)
+                try:
+                    spec = self.accounts.services(record.service).default_spec
+                except KeyError:
+                    continue
+            if spec not in specs:
+                specs.append(spec)
+        return specs
+
+    def _ask_spec(self, record: AccountRecord) -> None:
+        """Ask the account's service for its limits (a Mastodon instance's alt text
+        length, its byte limit) off the GUI thread, once per account."""
+        if record.key in self._asking_specs:
+            return
+        self._asking_specs.add(record.key)
+        opener = self.accounts.session_opener(record)
+
+        def work(ctx: TaskContext) -> RenderSpec:
+            session = opener()
+            try:
+                return session.render_spec()
+            finally:
+                session.close()
+
+        def done(spec: RenderSpec) -> None:
+            self._account_specs[record.key] = spec
+            self._sync_account_actions()
+
+        def failed(exc: BaseException) -> None:
+            log.info("Limits of %s not known: %s", record.label, type(exc).__name__)
+
+        self.context.runner.run(work, on_success=done, on_error=failed)
+
+    @Slot(str)
+    def _on_single_phase(self, phase: str) -> None:
+        current = self.accounts.current
+        row = self.targets.rows.get(current.record.key) if current is not None else None
+        if row is not None:
+            row.set_status({"uploading": "Uploading…", "processing": "Processing…",
+                            "checking": "Checking…", "done": "✓ Done",
+                            "failed": "⚠ Not done (see below)",
+                            "cancelled": "Cancelled"}.get(phase, ""))
+
+    @Slot(bool)
+    def _on_multi_busy(self, busy: bool) -> None:
+        panel = self.upload_panel
+        panel.cancel.setVisible(busy)
+        panel.cancel.setEnabled(busy)
+        panel.progress.setVisible(busy)
+        panel.progress.setRange(0, 0)
+        if busy:
+            count = len(self.multi.running)
+            panel.status.setText(f"Publishing to {count} account{'s' if count > 1 else ''}…"
+                                 " Each one's progress is in the list.")
+        self._sync_account_actions()
+
+    @Slot(object)
+    def _on_multi_finished(self, summary: PublishSummary) -> None:
+        done, failed = len(summary.done), len(summary.failed)
+        total = done + failed
+        if not failed:
+            text = f"Done: the new picture is live on all {total} accounts."
+        else:
+            text = (f"Published to {done} of {total} accounts; {failed} did not finish "
+                    "(see the list; Retry there). Your image and crop are kept.")
+        self.upload_panel.status.setText(text)
 
     @Slot()
     def on_escape(self) -> None:
@@ -351,6 +498,8 @@ class MainWindow(QMainWindow):
             self.banner.hide()
         elif self.upload.busy:
             self.upload.cancel()
+        elif self.multi.busy:
+            self.multi.cancel()
 
     def show_activity(self, text: str, timeout_ms: int = 0) -> None:
         """A passing message in the bottom bar (opening, downloading, starting…)."""
@@ -431,16 +580,37 @@ class MainWindow(QMainWindow):
         self.banner.show_error(exc, retry=retry)
 
     @Slot(object)
-    def on_current_account_changed(self, current: object) -> None:
-        """Preview for the limits of the account's service (Mastodon keeps animations)."""
-        record = getattr(current, "record", None)
-        if record is None:
+    def on_current_account_changed(self, current: Current | None) -> None:
+        """Preview for the limits of the account's service (Mastodon keeps animations):
+        its default ones at once, then those of the account's server (a Mastodon
+        instance's version decides its byte limit and alt text), so the preview is
+        rendered as the upload will be."""
+        if current is None:
             return
         try:
-            spec = self.accounts.services(record.service).default_spec
+            spec = self.accounts.services(current.record.service).default_spec
         except KeyError:
             return
         self.previews.set_spec(spec)
+        accounts = self.accounts
+
+        def work(ctx: TaskContext) -> RenderSpec:
+            session = accounts.open_session(current)
+            try:
+                return session.render_spec()
+            finally:
+                session.close()
+
+        def done(server_spec: RenderSpec) -> None:
+            self._account_specs[current.record.key] = server_spec
+            self._sync_account_actions()
+            if self.accounts.current is current:
+                self.previews.set_spec(server_spec)
+
+        def failed(exc: BaseException) -> None:
+            log.info("Could not ask the server for its limits: %s", type(exc).__name__)
+
+        self.context.runner.run(work, on_success=done, on_error=failed)
 
     @Slot(int)
     def on_frame_chosen(self, frame: int) -> None:
@@ -475,7 +645,8 @@ class MainWindow(QMainWindow):
                               self.context.sandbox, self, consumer=consumer,
                               store=self.store_sign_in,
                               keyring_refused=self.accounts.keyring_declined,
-                              mastodon_sandbox=self.context.mastodon_sandbox)
+                              mastodon_sandbox=self.context.mastodon_sandbox,
+                              bluesky_sandbox=self.context.bluesky_sandbox)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.sign_in_dialog_opened.emit(dialog)
@@ -591,6 +762,8 @@ class MainWindow(QMainWindow):
             self.context.sandbox.stop()
         if self.context.mastodon_sandbox is not None:
             self.context.mastodon_sandbox.stop()
+        if self.context.bluesky_sandbox is not None:
+            self.context.bluesky_sandbox.stop()
         super().closeEvent(event)
 
 

@@ -54,6 +54,12 @@ def format_bytes(n: int) -> str:
     return f"{n / 1000:.1f} KB" if n < 1_000_000 else f"{n / 1e6:.2f} MB"
 
 
+def strip_sizes(spec: RenderSpec) -> tuple[int, ...]:
+    """The display sizes of ``spec`` small enough for the compact strip (X's by default)."""
+    small = tuple(size for size in spec.display_sizes if size <= 96)
+    return small[:3] or ROUND_SIZES
+
+
 def info_line(result: RenderResult, spec: RenderSpec) -> tuple[str, bool]:
     size = len(result.data)
     ok = size < spec.max_bytes_exclusive
@@ -72,7 +78,7 @@ class PreviewPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, *,
                  spec: RenderSpec | None = None) -> None:
         super().__init__(parent)
-        self.spec = spec or registry.default_spec(registry.keys()[0])
+        self._spec = spec or registry.default_spec(registry.keys()[0])
         self.setObjectName("previewPanel")
         side = self.spec.output_side
         self.big = QLabel(self)
@@ -85,17 +91,15 @@ class PreviewPanel(QWidget):
         self.big.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.badge = QLabel("No image yet", self)
         self.badge.setObjectName("previewBadge")
+        self.badge.setWordWrap(True)  # never wider than the exact preview
         self.badge.setAccessibleName("Preview status")
         self.rounds: dict[int, QLabel] = {}
         strip = QHBoxLayout()
         strip.setSpacing(8)
-        for size in ROUND_SIZES:
-            label = QLabel(self)
-            label.setFixedSize(size, size)
-            label.setAccessibleName(f"Round preview at {size} pixels")
-            label.setToolTip(f"As {self.spec.name} shows it at {size} px")
-            self.rounds[size] = label
-            strip.addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
+        self._strip = QHBoxLayout()
+        self._strip.setSpacing(8)
+        strip.addLayout(self._strip)
+        self._build_strip()
         facts = QVBoxLayout()
         facts.setSpacing(2)
         self.info = QLabel("", self)
@@ -142,16 +146,66 @@ class PreviewPanel(QWidget):
         self.shown: QImage = QImage()
         self.is_exact = False
 
+    @property
+    def spec(self) -> RenderSpec:
+        return self._spec
+
+    @spec.setter
+    def spec(self, spec: RenderSpec) -> None:
+        changed = spec.display_sizes != self._spec.display_sizes or \
+            spec.round_display != self._spec.round_display
+        self._spec = spec
+        if changed:
+            self._build_strip()
+            if not self.shown.isNull():
+                self.show_image(self.shown, exact=self.is_exact)
+
+    def _build_strip(self) -> None:
+        """The small previews at the sizes the service shows (round or square as it
+        does), up to 96 px: the large sizes are the exact preview's business."""
+        while self._strip.count():
+            item = self._strip.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.rounds.clear()
+        spec = self._spec
+        sizes = strip_sizes(spec)
+        shape = "Round" if spec.round_display else "Square"
+        for size in sizes:
+            label = QLabel(self)
+            label.setFixedSize(size, size)
+            label.setAccessibleName(f"{shape} preview at {size} pixels")
+            label.setToolTip(f"As {spec.name} shows it at {size} px")
+            self.rounds[size] = label
+            self._strip.addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
+
     def show_image(self, image: QImage, *, exact: bool) -> None:
         self.shown = image
         self.is_exact = exact
-        self.big.setPixmap(exact_pixmap(image, self.big.devicePixelRatioF()))
+        room = self.big.width()
+        larger = image.width() > room or image.height() > room
+        if larger:
+            # A service that takes more than the column holds (Bluesky's 1000 px): the
+            # whole picture, scaled once to fit, rather than a clipped middle.
+            dpr = self.big.devicePixelRatioF()
+            fitted = image.scaled(round(room * dpr), round(room * dpr),
+                                  Qt.AspectRatioMode.KeepAspectRatio,
+                                  Qt.TransformationMode.SmoothTransformation)
+            pixmap = exact_pixmap(fitted, 1.0)
+            pixmap.setDevicePixelRatio(dpr)
+            self.big.setPixmap(pixmap)
+        else:
+            self.big.setPixmap(exact_pixmap(image, self.big.devicePixelRatioF()))
         for size, label in self.rounds.items():
-            label.setPixmap(scaled_pixmap(image, size, round_mask=True,
+            label.setPixmap(scaled_pixmap(image, size, round_mask=self._spec.round_display,
                                           dpr=label.devicePixelRatioF()))
         side = self.spec.output_side
         if not exact:
             self.badge.setText("Quick preview… (the exact one follows when you pause)")
+        elif larger:
+            self.badge.setText(f"Exactly what will be uploaded: {image.width()}×"
+                               f"{image.height()} px, shown at {room} px")
         elif image.width() < side:
             self.badge.setText(f"Exactly what will be uploaded: {image.width()}×"
                                f"{image.height()} px, which {self.spec.name} "

@@ -29,7 +29,7 @@ from avatar_studio.core.services import registry
 from avatar_studio.core.services.base import SignedInAccount, SignInKind, SignInRequest
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import user_message
-from avatar_studio.gui.sandboxhost import MastodonSandboxHost, SandboxHost
+from avatar_studio.gui.sandboxhost import BlueskySandboxHost, MastodonSandboxHost, SandboxHost
 from avatar_studio.gui.signin_x import AppKeys, XSignInPage, error_label
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import QUrl, Signal, Slot
@@ -112,7 +112,8 @@ class SignInDialog(QDialog):
                  consumer: AppKeys | None = None,
                  open_url: Callable[[QUrl], object] | None = None,
                  store: Store | None = None, keyring_refused: bool = False,
-                 mastodon_sandbox: MastodonSandboxHost | None = None) -> None:
+                 mastodon_sandbox: MastodonSandboxHost | None = None,
+                 bluesky_sandbox: BlueskySandboxHost | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign In")
         self.setObjectName("signInDialog")
@@ -123,6 +124,7 @@ class SignInDialog(QDialog):
         self._x_options: dict[str, Any] = {"api_base": api_base or "", "consumer": consumer,
                                            "open_url": open_url}
         self._mastodon_sandbox = mastodon_sandbox
+        self._bluesky_sandbox = bluesky_sandbox
         self._tasks: list[TaskHandle[Any]] = []
         self.pages: dict[str, QWidget] = {}
         self._pending: SignInOutcome | None = None
@@ -261,6 +263,8 @@ class SignInDialog(QDialog):
                 # The browser step: the same opener as X's (tests pass their own).
                 options["open_url"] = self._open
                 options["sandbox"] = self._mastodon_sandbox
+            if key == "bluesky":
+                options["sandbox"] = self._bluesky_sandbox
 
             page = module.make_page(self._runner, self._services, self.stack,
                                     self._on_page_signed_in, **options)

@@ -16,6 +16,7 @@ from avatar_studio.core.services.base import SignedInAccount, SignInKind, SignIn
 from avatar_studio.core.services.errors import SecondFactorRequired
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import user_message
+from avatar_studio.gui.sandboxhost import BlueskySandboxHost
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QWidget
@@ -33,16 +34,20 @@ EXPLANATION = (
 class BlueskySignInPage(QWidget):
     """Signals:
         signed_in(object): a SignedInAccount.
+        sandbox_signed_in(object): a SignedInAccount of the local sandbox (this session).
     """
 
     signed_in = Signal(object)
+    sandbox_signed_in = Signal(object)
 
     def __init__(self, runner: TaskRunner, services: ServiceLookup,
-                 parent: QWidget | None = None, *, api_base: str = "") -> None:
+                 parent: QWidget | None = None, *, api_base: str = "",
+                 sandbox: BlueskySandboxHost | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("blueskySignInPage")
         self._runner = runner
         self._services = services
+        self._sandbox = sandbox
         self._task: TaskHandle[Any] | None = None
         form = QFormLayout(self)
         intro = QLabel(EXPLANATION, self)
@@ -82,6 +87,12 @@ class BlueskySignInPage(QWidget):
         for edit in (self.handle, self.password, self.code):
             edit.returnPressed.connect(self.button.click)
         form.addRow(self.button)
+        self.sandbox_button = QPushButton("Try the local Bluesky sandbox", self)
+        self.sandbox_button.setToolTip("A Bluesky server (PDS) on this computer with a demo "
+                                       "account: nothing leaves your computer")
+        self.sandbox_button.clicked.connect(self.on_sandbox_clicked)
+        self.sandbox_button.setVisible(sandbox is not None)
+        form.addRow(self.sandbox_button)
         self.error = QLabel(self)
         self.error.setObjectName("signInError")
         self.error.setWordWrap(True)
@@ -147,6 +158,37 @@ class BlueskySignInPage(QWidget):
 
         self._task = self._runner.run(work, on_success=self._done, on_error=self._failed)
 
+    @Slot()
+    def on_sandbox_clicked(self) -> None:
+        """Start the embedded PDS sandbox and sign in as its demo account (this session)."""
+        host = self._sandbox
+        if host is None:
+            return
+        services = self._services
+        self._busy(True)
+        self.sandbox_button.setEnabled(False)
+
+        def work(ctx: TaskContext) -> SignedInAccount:
+            demo = host.ensure_started()
+            sign_in = services(SERVICE).sign_in(SignInRequest(
+                SignInKind.PASSWORD, api_base=demo.base_url, identifier=demo.handle))
+            try:
+                return sign_in.with_password(demo.handle, demo.app_password,
+                                             cancel=ctx.cancel_event)
+            finally:
+                sign_in.close()
+
+        def done(account: SignedInAccount) -> None:
+            self._busy(False)
+            self.sandbox_button.setEnabled(True)
+            self.sandbox_signed_in.emit(account)
+
+        def failed(exc: BaseException) -> None:
+            self.sandbox_button.setEnabled(True)
+            self._failed(exc)
+
+        self._task = self._runner.run(work, on_success=done, on_error=failed)
+
     def _done(self, account: SignedInAccount) -> None:
         self._busy(False)
         self.password.clear()
@@ -160,7 +202,8 @@ class BlueskySignInPage(QWidget):
 
 
 def make_page(runner: TaskRunner, services: ServiceLookup, parent: QWidget,
-              on_signed_in: Callable[[SignedInAccount], None]) -> BlueskySignInPage:
-    page = BlueskySignInPage(runner, services, parent)
+              on_signed_in: Callable[[SignedInAccount], None], *,
+              sandbox: BlueskySandboxHost | None = None) -> BlueskySignInPage:
+    page = BlueskySignInPage(runner, services, parent, sandbox=sandbox)
     page.signed_in.connect(on_signed_in)
     return page

@@ -73,11 +73,13 @@ def format_duration(seconds: float) -> str:
 def _run_lane(ctx: TaskContext, publisher: Publisher, target: Target,
               renderer: Callable[[RenderSpec], RenderResult] | None,
               seeded: dict[RenderSpec, RenderResult], crop_key: Hashable,
-              box: _RunBox, uploaded: RenderResult | None = None) -> UploadOutcome:
+              box: _RunBox, uploaded: RenderResult | None = None,
+              alt_text: str = "") -> UploadOutcome:
     """Worker side: one publish run for one account; its events become progress."""
     cache = (publisher.render_cache(crop_key, renderer, seeded=seeded)
              if renderer is not None else None)
-    run = publisher.start(cache, [target], on_event=lambda event: ctx.progress("event", event))
+    run = publisher.start(cache, [target], on_event=lambda event: ctx.progress("event", event),
+                          alt_text=alt_text)
     box.run = run
     if ctx.cancelled:  # Cancel was pressed before the run existed
         run.cancel()
@@ -209,6 +211,8 @@ class UploadController(QObject):
         self._status_generation: int | None = None
         self._upload_generation = 0
         self._clock: Callable[[], float] = time.monotonic
+        #: The alt text to send where the service stores it (the window's field).
+        self.alt_text: Callable[[], str] = lambda: ""
         panel.upload.clicked.connect(self.start)
         panel.cancel.clicked.connect(self.cancel)
         document.crop_changed.connect(self.on_document_crop_changed)
@@ -284,9 +288,11 @@ class UploadController(QObject):
         def renderer(wanted: RenderSpec) -> RenderResult:
             return render_job(job, wanted).result
 
+        alt_text = self.alt_text()
+
         def work(ctx: TaskContext) -> UploadOutcome:
             return _run_lane(ctx, publisher, target, renderer, seeded,
-                             ("document", job.generation), box)
+                             ("document", job.generation), box, alt_text=alt_text)
 
         self._run(work, "uploading", "Uploading…", account_key)
 

@@ -35,7 +35,22 @@ def add_arguments(parser: argparse.ArgumentParser, faults: Any) -> None:
 
 def config_from_args(args: argparse.Namespace) -> MastodonSandboxConfig:
     from avatar_studio.core.cli.sandbox import SandboxArgumentError
+    from avatar_studio.core.sandbox.config import SandboxConfig
 
+    # The X sandbox's options mean nothing here: say so rather than ignore them.
+    x_only = {"--state": args.state is not None,
+              "--processing-delay": args.processing_delay != 5.0,
+              "--max-image-bytes": args.max_image_bytes != SandboxConfig.max_image_bytes,
+              "--rate-limit": bool(args.rate_limit), "--rate-window": args.rate_window != 900,
+              "--timestamp-skew": args.timestamp_skew != 300,
+              "--old-url-ttl": args.old_url_ttl != 300.0,
+              "--stall-processing": args.stall_processing}
+    given = [name for name, used in x_only.items() if used]
+    if given:
+        raise SandboxArgumentError(
+            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for the X sandbox, "
+            "not --service mastodon",
+            hint="For Mastodon: --mastodon-version, --avatar-limit, --api-rate-limit.")
     port = DEFAULT_PORT if args.port is None else args.port
     if port < 0 or port > 65535:
         raise SandboxArgumentError(f"--port must be between 0 and 65535, not {port}")

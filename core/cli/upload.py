@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import threading
 from typing import Any, TextIO
@@ -25,6 +26,8 @@ from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.imaging.render import RenderResult
 from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.publish import LaneEvent, LaneResult, Phase, Publisher, Target
+
+log = logging.getLogger(__name__)
 
 #: Several accounts, and at least one of them failed (each JSON line says which and why).
 EXIT_SOME_FAILED = 40
@@ -58,7 +61,7 @@ class ProgressBar:
 
     def waiting(self, poll: int) -> None:
         if self.enabled:
-            self.stream.write(f"\rWaiting for X to publish the new picture (check {poll})…")
+            self.stream.write(f"\rWaiting for the service to show the new picture (check {poll})…")
             self.stream.flush()
 
     def end_line(self) -> None:
@@ -200,6 +203,10 @@ def _report(args: argparse.Namespace, result: LaneResult, creds: account.Credent
         summary["exit_code"] = (error.exit_code if isinstance(error, UserFacingError)
                                 else EXIT_INTERNAL)
         if not single:
+            if not isinstance(error, UserFacingError):
+                # Alone it would reach main()'s handler; here its traceback goes to the log.
+                log.error("Unexpected error publishing to %s", identity.handle,
+                          exc_info=error)
             print(f"error: {identity.handle} ({identity.service}): {error}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary), flush=True)
@@ -211,8 +218,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser(
         "upload", help="render an image and make it the profile picture of one or more "
                        "accounts",
-        description="Render INPUT with the render options, upload it, wait until X "
-                    "publishes it and print the new profile_image_url_https.")
+        description="Render INPUT with the render options for each account's service, "
+                    "upload it, wait until the service shows it and print the new "
+                    "picture's URL.")
     add_render_arguments(p)
     account.add_account_argument(p, many=True)
     account.add_api_base_argument(p)

@@ -3,20 +3,26 @@
 Every frame goes through the same pipeline as a still (``render.render_image``: one
 Lanczos resample of the crop, orientation, rotation, flips, sRGB, alpha), so frame N of
 the animation is exactly what ``--frame N`` renders. Durations, loop count and disposal
-are kept. When the GIF does not fit the byte limit: fewer palette colours first, then
-smaller sides, and only then frames merged in pairs (their durations added).
+are kept. When the GIF does not fit the byte limit: fewer palette colours first (unless
+it is twice over: halving the palette never saves that much), then smaller sides (aimed
+at the limit, down to a quarter of the service's side), and only then frames merged in
+pairs (their durations added). Frames are decoded once, in order.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import cast
 
+from avatar_studio.core.imaging.colour import to_device_rgb
 from avatar_studio.core.imaging.crop import CropState
 from avatar_studio.core.imaging.errors import CannotMeetByteLimit, DamagedImage
 from avatar_studio.core.imaging.render import RenderOptions, RenderResult, render_image
-from avatar_studio.core.imaging.source import ImageSource
+from avatar_studio.core.imaging.source import ImageSource, RenderBase, SourceInfo
 from avatar_studio.core.imaging.spec import RenderSpec
 from PIL import Image, ImageSequence
 
@@ -24,8 +30,12 @@ log = logging.getLogger(__name__)
 
 #: Palette sizes tried at each size, most colours first.
 PALETTE_STEPS = (256, 128, 64, 32)
-#: Sides shrink by this factor per round, at most this often, before frames are merged.
+#: Sides shrink by at least this factor per round, at most this often, before frames
+#: are merged (more when the bytes say so: they grow with the area).
 SHRINK = 0.8
+#: A GIF this many times over the limit is not tried with fewer colours (halving the
+#: palette saves far less): the size goes down first.
+PALETTE_REACH = 2.0
 SHRINK_ROUNDS = 4
 #: Frames are merged in pairs at most this often (16 -> 1 frame in 4 rounds).
 MERGE_ROUNDS = 4
@@ -75,10 +85,39 @@ def read_timing(source: ImageSource) -> Timing:
                   tuple(disposal))
 
 
+class _FrameSource:
+    """One frame, decoded already, standing in for the ImageSource in ``render_image``:
+    seeking a GIF from its start for every frame would cost O(frames²) decodes."""
+
+    def __init__(self, info: SourceInfo, base: RenderBase) -> None:
+        self.info = info
+        self._base = base
+
+    def render_base(self, frame: int, min_scale: float) -> RenderBase:
+        return self._base
+
+
+def _decoded_frames(source: ImageSource) -> Iterator[RenderBase]:
+    """Every frame in order, composited as Pillow shows it, in the source's colours."""
+    try:
+        with Image.open(io.BytesIO(source.data)) as im:
+            icc = im.info.get("icc_profile")
+            for index, frame in enumerate(ImageSequence.Iterator(im)):
+                pixels, transform = to_device_rgb(frame.copy(), icc)
+                yield RenderBase(index, pixels, transform, source.orientation, 1.0)
+    except (OSError, ValueError, EOFError, SyntaxError) as exc:
+        raise DamagedImage(f"{source.info.name}: a frame cannot be decoded ({exc})") from None
+
+
 def render_frames(source: ImageSource, crop: CropState, spec: RenderSpec,
                   options: RenderOptions) -> list[Image.Image]:
-    return [render_image(source, crop, spec=spec, options=replace(options, frame=i))
-            for i in range(source.info.frame_count)]
+    """Each frame exactly as ``render_image`` renders it for ``--frame N``."""
+    out = []
+    for base in _decoded_frames(source):
+        frame_source = cast(ImageSource, _FrameSource(source.info, base))
+        out.append(render_image(frame_source, crop, spec=spec,
+                                options=replace(options, frame=base.frame)))
+    return out
 
 
 def _to_palette(frame: Image.Image, colours: int) -> tuple[Image.Image, int | None]:
@@ -137,11 +176,15 @@ def fit_animation(frames: list[Image.Image], timing: Timing, spec: RenderSpec
     limit = spec.max_bytes_exclusive
     durations, disposal = list(timing.durations), list(timing.disposal)
     smallest = None
+    # Below a quarter of the service's side an avatar stops being a picture: merge frames
+    # rather than shrink further.
+    floor = min(frames[0].width, max(16, spec.output_side // 4))
     for merge in range(MERGE_ROUNDS + 1):
         side = frames[0].width
         for _round in range(SHRINK_ROUNDS + 1):
             sized = frames if side == frames[0].width else [
                 f.resize((side, side), Image.Resampling.LANCZOS) for f in frames]
+            at_this_size = None
             for colours in PALETTE_STEPS:
                 data = encode_gif(sized, durations, timing.loop, disposal, colours)
                 if len(data) < limit:
@@ -149,8 +192,16 @@ def fit_animation(frames: list[Image.Image], timing: Timing, spec: RenderSpec
                         log.info("Animation fitted %s's limit: %d colours, %d px, %d "
                                  "frames", spec.name, colours, side, len(sized))
                     return data, durations
+                at_this_size = min(at_this_size or len(data), len(data))
                 smallest = min(smallest or len(data), len(data))
-            side = max(16, int(side * SHRINK))
+                if len(data) >= limit * PALETTE_REACH:
+                    break  # fewer colours cannot save that much: go to a smaller size
+            # Bytes grow with the area: aim at the limit, shrinking at least by SHRINK.
+            aim = math.sqrt(limit / (at_this_size or limit)) * 0.95
+            smaller = max(floor, int(side * min(SHRINK, aim)))
+            if smaller >= side:
+                break  # at the smallest useful size: merge frames next
+            side = smaller
         if len(frames) == 1:
             break
         frames, durations, disposal = _merge_pairs(frames, durations, disposal)

@@ -7,7 +7,6 @@ to ``state.json`` (atomically) and images to ``images/``, so a restart finds the
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import string
 import threading
@@ -15,6 +14,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from avatar_studio.core import safefile
 
 _ALNUM = string.ascii_letters + string.digits
 #: Characters X uses in profile image file names (they may start with "_").
@@ -185,13 +186,10 @@ class SandboxState:
             "request_tokens": [asdict(t) for t in self.request_tokens.values()],
             "demo": self.demo_keys,
         }
-        path = self.state_dir / STATE_FILE
-        tmp = path.with_suffix(".tmp")
-        # The file holds the sandbox's consumer secrets and tokens: owner-only.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(raw, out, indent=1)
-        os.replace(tmp, path)
+        # The file holds the sandbox's consumer secrets and tokens: owner-only, written
+        # atomically and fsync'ed, never through a FIFO or device (core.safefile).
+        safefile.write_text(self.state_dir / STATE_FILE, json.dumps(raw, indent=1),
+                            private=True)
 
     # --- image bytes -------------------------------------------------------------------
 
@@ -205,9 +203,7 @@ class SandboxState:
             with self.lock:
                 self._images[key] = data
             return
-        path = self._image_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        safefile.write_file(self._image_path(key), data, private=True)
 
     def get_image_file(self, key: str) -> bytes | None:
         if self.state_dir is None:

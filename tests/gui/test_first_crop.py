@@ -74,8 +74,11 @@ class GatedFinder:
     def __init__(self) -> None:
         self.asked = threading.Event()
         self.go = threading.Event()
+        self.threads: list[threading.Thread] = []
 
     def find(self, image):
+        assert max(image.size) <= 640
+        self.threads.append(threading.current_thread())
         self.asked.set()
         self.go.wait(10)
         return []
@@ -118,6 +121,9 @@ def test_the_first_frame_never_waits_for_detection(qtbot, rig, tmp_path):
     with qtbot.waitSignal(loader.framed, timeout=10_000) as got:
         gate.go.set()
     assert got.args[0].framing.source == "saliency"
+    # Found on a worker thread, on the reduced copy.
+    assert gate.threads
+    assert threading.main_thread() not in gate.threads
     state = doc.state
     assert state is not None
     assert state.x > 200  # moved towards the kite

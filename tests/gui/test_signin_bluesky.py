@@ -9,6 +9,7 @@ import pytest
 import requests
 from avatar_studio.core.sandbox.bluesky import BlueskySandbox, BlueskySandboxConfig
 from avatar_studio.core.services import registry
+from avatar_studio.gui.sandboxhost import BlueskySandboxHost
 from avatar_studio.gui.signin import SignInDialog
 from avatar_studio.gui.signin_bluesky import BlueskySignInPage
 from avatar_studio.gui.tasks import TaskRunner
@@ -79,3 +80,45 @@ def test_the_assistant_offers_bluesky(qtbot, runner):
     assert dialog.choices["bluesky"].isEnabled()
     dialog.choices["bluesky"].click()
     assert dialog.stack.currentWidget() is dialog.bluesky_page
+
+
+def test_the_local_sandbox_in_one_click(qtbot, runner):
+    host = BlueskySandboxHost()
+    try:
+        page = BlueskySignInPage(runner, registry.get, sandbox=host)
+        qtbot.addWidget(page)
+        page.show()
+        assert page.sandbox_button.isVisible()
+        with qtbot.waitSignal(page.sandbox_signed_in, timeout=15_000) as signal:
+            qtbot.mouseClick(page.sandbox_button, Qt.MouseButton.LeftButton)
+        account = signal.args[0]
+        assert host.server is not None
+        assert account.identity.account_id == host.server.demo.did
+        assert account.identity.api_base == host.server.base_url
+    finally:
+        host.stop()
+    assert not host.running
+
+
+def test_no_sandbox_button_without_a_sandbox(qtbot, runner):
+    page = BlueskySignInPage(runner, registry.get)
+    qtbot.addWidget(page)
+    page.show()
+    assert not page.sandbox_button.isVisible()
+
+
+def test_the_assistant_signs_in_to_the_bluesky_sandbox_for_this_session(qtbot, runner):
+    host = BlueskySandboxHost()
+    try:
+        dialog = SignInDialog(runner, registry.get, None, bluesky_sandbox=host)
+        qtbot.addWidget(dialog)
+        dialog.choices["bluesky"].click()
+        page = dialog.bluesky_page
+        with qtbot.waitSignal(dialog.signed_in, timeout=15_000) as signal:
+            page.sandbox_button.click()
+        outcome = signal.args[0]
+        assert outcome.session_only
+        assert outcome.sandbox
+        assert outcome.account.identity.service == "bluesky"
+    finally:
+        host.stop()

@@ -125,6 +125,9 @@ def test_window_signs_in_previews_the_animation_and_uploads_it(qtbot, tmp_path, 
         handle = f"@demo@{instance.base_url.split('//', 1)[1]}"
         assert window.account_panel.handle.text() == handle
         assert window.previews.spec.keeps_animation
+        # Then the instance's own limits (4.6: 8 MB, alt text up to 1500 characters).
+        qtbot.waitUntil(lambda: window.previews.spec.alt_text_max == 1500, timeout=10_000)
+        assert window.previews.spec.max_bytes_exclusive == 8 * 1024 * 1024
         with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
             window.open_path(gif(tmp_path / "anim.gif"))
         qtbot.waitUntil(lambda: window.previews.current() is not None
@@ -136,6 +139,10 @@ def test_window_signs_in_previews_the_animation_and_uploads_it(qtbot, tmp_path, 
         assert player.frame_count == len(DURATIONS)
         qtbot.waitUntil(lambda: player.index >= 2, timeout=5_000)  # it plays
         assert "keeps the animation" in window.preview_panel.warnings.text()
+        alt = window.alt_text
+        qtbot.waitUntil(alt.isVisible, timeout=10_000)
+        assert alt.maxLength() == 1500
+        alt.setText("A colour-changing square")
         save_artifact(window, "36-mastodon-animated-preview")
         with qtbot.waitSignal(window.upload.finished, timeout=30_000) as done:
             window.upload_panel.upload.click()
@@ -149,6 +156,7 @@ def test_window_signs_in_previews_the_animation_and_uploads_it(qtbot, tmp_path, 
             assert im.size == (400, 400)
             durations = [f.info["duration"] for f in ImageSequence.Iterator(im)]
         assert durations == DURATIONS
+        assert instance.account().avatar_description == "A colour-changing square"
         # Sign out revokes the token the browser sign-in got.
         current = window.accounts.current
         assert current is not None

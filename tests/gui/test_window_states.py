@@ -363,3 +363,23 @@ def test_drop_overlay_hides_the_placeholder_text(qtbot, window: MainWindow) -> N
                for x in range(inside.left(), inside.right(), 7)
                for y in range(inside.top(), inside.bottom(), 7)}
     assert colours == {QApplication.palette().highlight().color().name()}
+
+
+def test_the_strip_follows_each_services_display_sizes_and_shape(qtbot) -> None:
+    from avatar_studio.core.services import registry
+    from avatar_studio.gui.previews import PreviewPanel
+
+    mastodon = registry.default_spec("mastodon")
+    panel = PreviewPanel(spec=registry.default_spec("x"))
+    qtbot.addWidget(panel)
+    assert tuple(panel.rounds) == (73, 48, 24)  # X's own sizes, round
+    picture = QImage(400, 400, QImage.Format.Format_RGB32)
+    picture.fill(QColor("#2050a0"))
+    panel.show_image(picture, exact=True)
+    corner = panel.rounds[48].pixmap().toImage().pixelColor(1, 1)
+    assert corner.alpha() == 0  # outside the circle
+    panel.spec = mastodon
+    assert tuple(panel.rounds) == tuple(s for s in mastodon.display_sizes if s <= 96)
+    small = min(panel.rounds)
+    corner = panel.rounds[small].pixmap().toImage().pixelColor(1, 1)
+    assert corner.alpha() == 255  # Mastodon shows a square

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from avatar_studio.core.sandbox import guard
 from avatar_studio.core.sandbox.mastodon.state import MastodonState
 
-FAIL_STATUSES = (500, 502, 503)
+FAIL_STATUSES = (500, 502, 503, 504)
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,9 @@ class Faults:
             self.pause.sleep(latency)  # the fault *is* a delay
 
     def fail_next(self, n: int = 1, status: int = 500) -> None:
-        """Answer the next n API requests with 500 (Rails), 502 or 503 (the proxy)."""
+        """Answer the next n API requests with 500 (Rails), 502, 503 or 504 (the proxy)."""
         if status not in FAIL_STATUSES:
-            raise ValueError("status must be 500, 502 or 503")
+            raise ValueError("status must be 500, 502, 503 or 504")
         with self._lock:
             self._fail_next = max(0, int(n))
             self._fail_status = status

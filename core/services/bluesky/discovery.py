@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 import dns.exception
 import dns.resolver
 import requests
+from avatar_studio.core import http as core_http
 from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.services.bluesky.errors import HandleNotResolved
 from avatar_studio.core.services.bluesky.spec import DEFAULT_PLC_URL, HELP_URL, KEY
@@ -78,7 +78,7 @@ class Resolver:
                  nameservers: Sequence[tuple[str, int]] | None = None,
                  https_base: Callable[[str], str] | None = None,
                  plc_url: str = DEFAULT_PLC_URL, timeout_s: float = 5.0) -> None:
-        self.http = http or requests.Session()
+        self.http = http or core_http.BoundedSession()  # bounded: core/http.py
         self.nameservers = list(nameservers) if nameservers is not None else None
         #: handle -> the origin to ask for /.well-known/atproto-did.
         self.https_base = https_base or (lambda handle: f"https://{handle}")
@@ -128,7 +128,7 @@ class Resolver:
         with response:
             if not 200 <= response.status_code < 300:
                 return None
-            text = response.raw.read(2048, decode_content=True).decode("utf-8", "replace")
+            text = core_http.body_prefix(response, 2048).decode("utf-8", "replace")
         did = text.strip().splitlines()[0].strip() if text.strip() else ""
         return did if did.startswith("did:") else None
 
@@ -151,13 +151,13 @@ class Resolver:
         except requests.RequestException as exc:
             raise network_error(exc, url) from None
         with response:
-            body = response.raw.read(MAX_DOC_BYTES, decode_content=True)
+            body = core_http.body_prefix(response, MAX_DOC_BYTES)
             if response.status_code != 200:
                 raise HandleNotResolved(f"No DID document for {did} "
                                         f"(HTTP {response.status_code}).", service=KEY,
                                         help_url=HELP_URL)
         try:
-            return json.loads(body)
+            return core_http.parse_json(body)
         except ValueError:
             raise HandleNotResolved(f"The DID document of {did} is not JSON.", service=KEY,
                                     help_url=HELP_URL) from None

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from avatar_studio.core import http
 from avatar_studio.core.services import errors as seam
 from avatar_studio.core.services.bluesky.spec import HELP_URL, KEY
 
@@ -78,12 +79,13 @@ def _clean(text: str) -> str:
 
 def _reset_at(headers: Mapping[str, str], now: datetime) -> datetime | None:
     lowered = {k.lower(): v for k, v in headers.items()}
-    reset = lowered.get("ratelimit-reset", "").strip()
-    if reset.isdigit():
-        return datetime.fromtimestamp(int(reset), UTC)
-    retry = lowered.get("retry-after", "").strip()
-    if retry.isdigit():
-        return datetime.fromtimestamp(now.timestamp() + int(retry), UTC)
+    # Clamped to a day ahead (core.http): a reset of 10**13 is no ValueError.
+    reset = http.reset_epoch(lowered.get("ratelimit-reset"), now=now.timestamp())
+    if reset is not None:
+        return datetime.fromtimestamp(reset, UTC)
+    retry = http.retry_after_s(lowered.get("retry-after"), now=now.timestamp())
+    if retry is not None:
+        return datetime.fromtimestamp(now.timestamp() + retry, UTC)
     return None
 
 

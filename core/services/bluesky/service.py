@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import jwt
+from avatar_studio.core import http as core_http
 from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.services import errors as seam
 from avatar_studio.core.services.base import (
@@ -347,6 +348,14 @@ class BlueskySession:
                 ) -> Confirmed:
         policy = self._service.confirm_policy
         limit = policy.timeout_s if timeout_s is None else timeout_s
+        # Every request inside ends by the limit (core.http.deadline): a PDS dripping its
+        # answers cannot keep `upload --wait-timeout` waiting past it.
+        with core_http.deadline(seconds=limit + 1.0):
+            return self._confirm(receipt, limit, on_check, cancel)
+
+    def _confirm(self, receipt: Receipt, limit: float, on_check: ConfirmCallback | None,
+                 cancel: threading.Event | None) -> Confirmed:
+        policy = self._service.confirm_policy
         start = time.monotonic()
         interval = policy.first_interval_s
         checks = 0

@@ -6,7 +6,6 @@ No token is ever logged or put into an exception: errors carry the PDS's own
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import urllib.parse
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from avatar_studio.core import http as core_http
 from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.services import errors as seam
 from avatar_studio.core.services.bluesky.errors import (
@@ -95,7 +95,7 @@ class Xrpc:
     def __init__(self, base: str, *, http: requests.Session | None = None,
                  timeouts: Timeouts | None = None) -> None:
         self.base = validate_base(base)
-        self.http = http or requests.Session()
+        self.http = http or core_http.BoundedSession()  # bounded: core/http.py
         self._own_http = http is None
         self.timeouts = timeouts or Timeouts()
 
@@ -143,7 +143,7 @@ class Xrpc:
                 raise _cancelled(context) from None
             raise network_error(exc, self.base) from None
         with response:
-            raw = response.raw.read(MAX_JSON_BYTES + 1, decode_content=True)
+            raw = core_http.body_prefix(response, MAX_JSON_BYTES + 1)
             status = response.status_code
             if stream is not None and progress is not None and stream.reported < len(stream):
                 progress(len(stream), len(stream))
@@ -155,7 +155,7 @@ class Xrpc:
             raise seam.UnexpectedResponse("Bluesky's answer was too large.", service=KEY,
                                           help_url=HELP_URL)
         try:
-            return json.loads(raw)
+            return core_http.parse_json(raw)
         except ValueError:
             raise seam.UnexpectedResponse("Bluesky's answer was not JSON.", status=status,
                                           service=KEY, help_url=HELP_URL) from None

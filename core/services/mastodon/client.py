@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from avatar_studio.core import http
 from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.services.mastodon import spec
 from avatar_studio.core.services.mastodon.errors import (
@@ -31,6 +32,7 @@ from avatar_studio.core.services.mastodon.errors import (
     UploadCancelled,
     error_from_response,
 )
+from avatar_studio.core.version import __version__
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from urllib3 import encode_multipart_formdata
 
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], None]
 #: A downloaded avatar larger than this is refused (Mastodon stores at most 8 MB).
 MAX_IMAGE_DOWNLOAD = 16 * 1024 * 1024
-USER_AGENT = "AvatarStudio (+https://github.com/avatar-studio/avatar-studio)"
+USER_AGENT = f"AvatarStudio/{__version__}"
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,8 @@ class MastodonClient:
                  retry: RetryPolicy = RetryPolicy()) -> None:
         self.api_base = normalize_api_base(api_base)
         self.token = token
-        self.session = session or requests.Session()
+        # Deadlines, size caps, safe redirects, plain http only to loopback: core.http.
+        self.session = session or http.BoundedSession()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.timeouts = timeouts
         self.retry = retry
@@ -272,6 +275,9 @@ class MastodonClient:
                 last = self._network_error(exc)
                 log.info("%s %s failed: %s", method, urllib.parse.urlsplit(url).path,
                          type(exc).__name__)
+                if isinstance(exc, http.DeadlineExceeded | http.ResponseTooLarge
+                              | http.UnsafeRedirect | http.PlainHttpNotLoopback):
+                    break  # asking again cannot help (or there is no time left)
                 continue
             if response.status_code >= 500 and attempt + 1 < attempts:
                 last = ServerError(f"{self.host} had a server error "
@@ -284,6 +290,10 @@ class MastodonClient:
         raise last
 
     def _network_error(self, exc: requests.RequestException) -> NetworkError:
+        if isinstance(exc, http.PlainHttpNotLoopback | http.UnsafeRedirect
+                      | http.ResponseTooLarge | http.BadEncoding):
+            return NetworkError(f"Could not use {self.host}: {exc}.",
+                                hint="Check the instance address.")
         if isinstance(exc, requests.ConnectTimeout):
             what = "the connection timed out"
         elif isinstance(exc, requests.Timeout):
@@ -313,7 +323,7 @@ class MastodonClient:
         if response.status_code != 200:
             raise self.fail(response, context)
         try:
-            return response.json()
+            return http.parse_json(response.content)
         except ValueError:
             raise UnexpectedResponse(
                 f"{self.host} answered {urllib.parse.urlsplit(response.url).path} with "
@@ -350,7 +360,7 @@ class MastodonClient:
         metadata = None
         if meta_response.status_code == 200:
             try:
-                candidate = meta_response.json()
+                candidate = http.parse_json(meta_response.content)
             except ValueError:
                 candidate = None  # some servers answer with their web app's HTML
             metadata = candidate if isinstance(candidate, dict) else None
@@ -377,9 +387,10 @@ class MastodonClient:
         url = instance.endpoint("app_registration_endpoint", "/api/v1/apps")
         response = self.request("POST", url, auth=False, context=Context.REGISTER,
                                 cancel=cancel,
+                                # No "website": the project publishes none to name.
                                 data={"client_name": spec.CLIENT_NAME,
                                       "redirect_uris": "\n".join(redirect_uris),
-                                      "scopes": " ".join(scopes), "website": spec.WEBSITE})
+                                      "scopes": " ".join(scopes)})
         data = self.json(response, Context.REGISTER)
         if not isinstance(data, dict) or not data.get("client_id") or \
                 not data.get("client_secret"):

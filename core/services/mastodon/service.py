@@ -19,6 +19,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from avatar_studio.core import http
 from avatar_studio.core.credentials import KeyringUnavailable
 from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.net import is_loopback_host
@@ -310,7 +311,11 @@ class MastodonSession:
         if on_check is not None:
             on_check(1)
         url = receipt.token or self._identity.avatar_url
-        image = self.client.download(url, cancel=cancel)
+        if timeout_s is not None:
+            with http.deadline(seconds=timeout_s + 1.0):  # --wait-timeout bounds it
+                image = self.client.download(url, cancel=cancel)
+        else:
+            image = self.client.download(url, cancel=cancel)
         identity = dataclasses.replace(receipt.identity, avatar_url=url)
         self._identity = identity
         waited = time.monotonic() - receipt.accepted_at if receipt.accepted_at else 0.0
@@ -400,7 +405,7 @@ class MastodonService:
                                        hint="Check the handle, or type the instance "
                                             "address instead.")
             try:
-                links = response.json().get("links") or []
+                links = http.parse_json(response.content).get("links") or []
             except (ValueError, AttributeError):
                 links = []
         for link in links:

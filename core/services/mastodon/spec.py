@@ -9,7 +9,6 @@ DISPLAY_NAME = "Mastodon"
 DEFAULT_API_BASE = "https://mastodon.social"
 HELP_URL = "https://docs.joinmastodon.org/user/profile/"
 CLIENT_NAME = "Avatar Studio"
-WEBSITE = "https://github.com/avatar-studio/avatar-studio"
 MB = 1024 * 1024
 #: Registered once per instance; Doorkeeper ignores the port of a loopback IP literal,
 #: so one registration serves every ephemeral port (RFC 8252 §7.3).

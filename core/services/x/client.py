@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from avatar_studio.core import net
+from avatar_studio.core import http, net
 from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.services.x import refresh, spec
 from avatar_studio.core.services.x.errors import (
@@ -55,6 +55,10 @@ UPLOAD_PATH = "/1.1/account/update_profile_image.json"
 VERIFY_PATH = "/1.1/account/verify_credentials.json"
 #: Largest published picture we are willing to download.
 MAX_IMAGE_DOWNLOAD = 16 * 1024 * 1024
+#: Every exchange with X ends within total_s (a dripping server included); bodies are
+#: capped before decoding (core.http). An upload may take longer: UPLOAD_LIMITS.
+HTTP_LIMITS = http.Limits(total_s=60.0, max_body_bytes=MAX_IMAGE_DOWNLOAD)
+UPLOAD_LIMITS = http.Limits(total_s=300.0, max_body_bytes=MAX_IMAGE_DOWNLOAD)
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -223,7 +227,7 @@ class XClient:
         self.consumer = consumer
         self.tokens = tokens
         self.api_base = validate_api_base(api_base)
-        self.session = session or requests.Session()
+        self.session = session or http.BoundedSession(HTTP_LIMITS)
         self.session.headers["User-Agent"] = USER_AGENT
         if is_loopback_host(urllib.parse.urlsplit(self.api_base).hostname or ""):
             # requests would send even 127.0.0.1 through $HTTP_PROXY unless NO_PROXY lists
@@ -281,8 +285,10 @@ class XClient:
         try:
             limit = int(headers["x-rate-limit-limit"])
             remaining = int(headers["x-rate-limit-remaining"])
-            reset = float(headers["x-rate-limit-reset"])
+            reset = http.reset_epoch(headers["x-rate-limit-reset"])
         except (KeyError, ValueError):
+            return
+        if reset is None:  # unreadable; 10**13 is clamped to a day, never a ValueError
             return
         # Count the reset from the server's own clock so a skewed local clock does not
         # make us call too early.
@@ -331,19 +337,25 @@ class XClient:
             if auth is not None or url is None:
                 self._check_limit(path)
             started = time.monotonic()
+            extra: dict[str, Any] = {}
+            if read_timeout and isinstance(self.session, http.BoundedSession):
+                extra["limits"] = UPLOAD_LIMITS  # an upload may take longer
             try:
                 response = self.session.request(
                     method, target, params=params, data=data, headers=headers,
                     auth=auth() if auth is not None else None,
                     timeout=(self.timeouts.connect_s,
                                         read_timeout or self.timeouts.read_s),
-                    allow_redirects=idempotent, stream=stream)
+                    allow_redirects=idempotent, stream=stream, **extra)
             except _Cancelled:
                 log.info("%s %s cancelled by the user", method, path)
                 raise UploadCancelled() from None
             except requests.RequestException as exc:
                 last_error = self._network_error(exc, target)
                 log.info("%s %s failed: %s", method, path, type(exc).__name__)
+                if isinstance(exc, http.DeadlineExceeded | http.ResponseTooLarge
+                              | http.UnsafeRedirect | http.PlainHttpNotLoopback):
+                    break  # asking again cannot help (or there is no time left)
                 continue
             elapsed = (time.monotonic() - started) * 1000
             log.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed)
@@ -359,7 +371,10 @@ class XClient:
 
     def _network_error(self, exc: requests.RequestException, url: str) -> NetworkError:
         host = urllib.parse.urlsplit(url).netloc
-        if isinstance(exc, requests.ConnectTimeout):
+        if isinstance(exc, http.PlainHttpNotLoopback | http.UnsafeRedirect
+                      | http.ResponseTooLarge | http.BadEncoding):
+            what = str(exc)  # core.http's own sentence
+        elif isinstance(exc, requests.ConnectTimeout):
             what = "the connection timed out"
         elif isinstance(exc, requests.Timeout):
             what = "X did not answer in time"
@@ -388,7 +403,7 @@ class XClient:
         if response.status_code != 200:
             raise self._fail(response, context)
         try:
-            return response.json()
+            return http.parse_json(response.content)
         except ValueError:
             raise UnexpectedResponse(
                 f"X answered {response.request.path_url.split('?')[0]} with something "
@@ -489,7 +504,7 @@ class XClient:
             # 201/202 may come without a body (as update_profile_banner does).
             return self.verify_credentials()
         try:
-            return user_from_json(response.json())
+            return user_from_json(http.parse_json(response.content))
         except ValueError:
             return self.verify_credentials()
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from avatar_studio.core import http
 from avatar_studio.core.services import errors as _base
 
 SERVICE_KEY = "x"
@@ -231,13 +232,14 @@ def parse_error_body(body: bytes, content_type: str = "") -> ParsedBody:
 
 def rate_limit_reset(headers: Mapping[str, str], *, now: float | None = None) -> datetime | None:
     """When the limit resets, from x-rate-limit-reset (epoch s) or Retry-After (seconds)."""
-    reset = _as_int(headers.get("x-rate-limit-reset", ""))
+    # Clamped to a day ahead (core.http): a reset of 10**13 is no ValueError.
+    current = now if now is not None else time.time()
+    reset = http.reset_epoch(headers.get("x-rate-limit-reset"), now=current)
     if reset is not None:
         return datetime.fromtimestamp(reset, UTC)
-    retry_after = _as_int(headers.get("retry-after", ""))
+    retry_after = http.retry_after_s(headers.get("retry-after"), now=current)
     if retry_after is not None:
-        return datetime.fromtimestamp((now if now is not None else time.time()) + retry_after,
-                                      UTC)
+        return datetime.fromtimestamp(current + retry_after, UTC)
     return None
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from avatar_studio.core import http
 from avatar_studio.core.services.x import spec
 from avatar_studio.core.services.x.errors import (
     NetworkError,
@@ -117,7 +118,21 @@ def wait_for_new_image(client: RefreshClient, user_id: str, old_url: str, *,
                        on_attempt: Callable[[int], None] | None = None,
                        cancel: threading.Event | None = None,
                        clock: Callable[[], float] = time.monotonic) -> RefreshResult:
-    """Poll until ``profile_image_url_https`` differs from ``old_url``; fetch the picture."""
+    """Poll until ``profile_image_url_https`` differs from ``old_url``; fetch the picture.
+
+    Every request inside ends by the policy's timeout (core.http.deadline), so a server
+    that drips its answers cannot keep ``upload --wait-timeout 8`` waiting past 8 s.
+    """
+    # A grace second for the answer being read when the time is up.
+    with http.deadline(seconds=policy.timeout_s + 1.0):
+        return _wait_for_new_image(client, user_id, old_url, policy=policy,
+                                   on_attempt=on_attempt, cancel=cancel, clock=clock)
+
+
+def _wait_for_new_image(client: RefreshClient, user_id: str, old_url: str, *,
+                        policy: PollPolicy, on_attempt: Callable[[int], None] | None,
+                        cancel: threading.Event | None,
+                        clock: Callable[[], float]) -> RefreshResult:
     stop = cancel or threading.Event()
     started = clock()
     deadline = started + policy.timeout_s

@@ -119,14 +119,19 @@ def test_limit_met_by_palette_first():
 def test_limit_met_by_size_then_by_merging_frames():
     src = ImageSource.open_bytes(noise_gif(), name="noise.gif")
     model = CropModel(200, 200)
-    spec = dataclasses.replace(DEFAULT_SPEC, max_bytes_exclusive=30_000)
+    full = render_animation(src, model.state, spec=DEFAULT_SPEC)
+    # Half the bytes: fewer colours cannot save that much, a smaller size can.
+    spec = dataclasses.replace(DEFAULT_SPEC, max_bytes_exclusive=len(full.data) // 2)
     fitted = render_animation(src, model.state, spec=spec)
-    assert len(fitted.data) < 30_000
+    assert len(fitted.data) < spec.max_bytes_exclusive
     assert fitted.width < 200
+    assert fitted.frame_count == 8  # smaller before any frame is merged
     tiny = dataclasses.replace(DEFAULT_SPEC, max_bytes_exclusive=12_000)
     merged = render_animation(src, model.state, spec=tiny)
     assert len(merged.data) < 12_000
     assert merged.frame_count < 8
+    # Frames merge only near the smallest useful size (a quarter of Mastodon's 400 px).
+    assert 100 <= merged.width <= 110
     assert sum(merged.durations) == 8 * 40  # the animation keeps its length
 
 
