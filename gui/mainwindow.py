@@ -687,15 +687,20 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, name)
+        self.repaint_icons()  # now, not only when the palette event comes round
         self.context.settings.theme = name
         self.theme_actions[name].setChecked(True)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.PaletteChange:
-            # Bundled icons and the fill swatch are drawn in the palette's colours.
-            self.icons.refresh()
-            self.editor_actions.refresh_swatch()
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.repaint_icons()
         super().changeEvent(event)
+
+    def repaint_icons(self) -> None:
+        """Bundled icons and the fill swatch are drawn in the palette's colours."""
+        self.icons.refresh()
+        self.editor_actions.refresh_swatch()
+        self.banner.repaint_icons()
 
     def about_text(self) -> str:
         return (f"<h3>{APP_NAME} {__version__}</h3>"
