@@ -478,7 +478,8 @@ class AccountPanel(QWidget):
         if current is not None:
             self.switcher.setCurrentIndex(self.switcher.findData(current.record.key))
         self.switcher.blockSignals(False)
-        self.switcher.setVisible(len(records) > 1)
+        # The window's target list (one line per account, with Show) replaces it.
+        self.switcher.setVisible(False)
 
 
     @Slot(object)

@@ -261,7 +261,7 @@ class ErrorBanner(QFrame):
         close.setToolTip("Dismiss (Esc)")
         close.setAutoRaise(True)
         close.clicked.connect(self.hide)
-        self._paint_icons()
+        self.repaint_icons()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
@@ -275,7 +275,7 @@ class ErrorBanner(QFrame):
         self._keep: Callable[[], None] | None = None
         self.hide()
 
-    def _paint_icons(self) -> None:
+    def repaint_icons(self) -> None:
         self.icon.setPixmap(themed_icon("dialog-error").pixmap(QSize(20, 20)))
         self.close_button.setIcon(themed_icon("window-close"))
 
@@ -287,8 +287,8 @@ class ErrorBanner(QFrame):
             self.visibility_changed.emit(visible)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.PaletteChange:
-            self._paint_icons()  # the bundled icons are drawn in the palette's colours
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.repaint_icons()  # the bundled icons are drawn in the palette's colours
         super().changeEvent(event)
 
     def show_error(self, exc: BaseException, *,

@@ -172,8 +172,6 @@ class MainWindow(QMainWindow):
         self.alt_text.setAccessibleName("Alt text for the picture")
         self.alt_text.setPlaceholderText("Describe the picture (alt text)")
         self.alt_text.hide()
-        self.other_specs = OtherSpecs(self.document, self.previews, ctx.runner,
-                                      self._target_specs, central)
         right.addWidget(_rule(side))
         right.addWidget(self.preview_panel, 1)
         # Only on a screen smaller than 1024×700 does the column scroll: the 400 px
@@ -200,7 +198,7 @@ class MainWindow(QMainWindow):
         self._activity_timer.timeout.connect(self.activity.clear)
         self.banner.setParent(bar)
         self.upload_panel.setParent(bar)
-        bar_layout = QHBoxLayout(bar)
+        self._bar_layout = bar_layout = QHBoxLayout(bar)
         bar_layout.setContentsMargins(0, 4, 0, 0)
         bar_layout.addWidget(self.banner, 3)
         bar_layout.addWidget(self.activity, 2)
@@ -208,11 +206,9 @@ class MainWindow(QMainWindow):
         self.banner.visibility_changed.connect(self._on_banner_visibility)
 
         self._content = content = QHBoxLayout()
-        left = QVBoxLayout()
+        self._left = left = QVBoxLayout()
         left.addWidget(self.stack, 1)
         left.addWidget(self.targets)
-        left.addWidget(self.other_specs)
-        left.addWidget(self.alt_text)
         content.addLayout(left, 1)
         content.addWidget(scroll, 0)
         layout = QVBoxLayout(central)
@@ -230,6 +226,11 @@ class MainWindow(QMainWindow):
         self.upload_panel.upload.clicked.connect(self.publish)
         self.upload_panel.cancel.clicked.connect(self.multi.cancel)
         self.upload.alt_text = self.alt_text.text
+        self.other_specs = OtherSpecs(self.document, self.previews, ctx.runner,
+                                      self._target_specs, central,
+                                      cache=self.multi.cache_for_now)
+        left.addWidget(self.other_specs)
+        left.addWidget(self.alt_text)
         self.setCentralWidget(central)
         self.drop_target = central
         self.drops = DropHandler(central)
@@ -513,6 +514,8 @@ class MainWindow(QMainWindow):
         # The banner takes the activity line's place in the bar; the bar's height stays.
         self.activity.setVisible(not visible)
         self.upload_panel.status_box.setVisible(not visible)
+        # The message takes the room; the primary action keeps its own size.
+        self._bar_layout.setStretchFactor(self.upload_panel, 0 if visible else 3)
 
     @Slot(int)
     def on_document_frame_wanted(self, frame: int) -> None:
@@ -686,15 +689,20 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, name)
+        self.repaint_icons()  # now, not only when the palette event comes round
         self.context.settings.theme = name
         self.theme_actions[name].setChecked(True)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.PaletteChange:
-            # Bundled icons and the fill swatch are drawn in the palette's colours.
-            self.icons.refresh()
-            self.editor_actions.refresh_swatch()
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.repaint_icons()
         super().changeEvent(event)
+
+    def repaint_icons(self) -> None:
+        """Bundled icons and the fill swatch are drawn in the palette's colours."""
+        self.icons.refresh()
+        self.editor_actions.refresh_swatch()
+        self.banner.repaint_icons()
 
     def about_text(self) -> str:
         return (f"<h3>{APP_NAME} {__version__}</h3>"

@@ -91,6 +91,7 @@ class PreviewPanel(QWidget):
         self.big.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.badge = QLabel("No image yet", self)
         self.badge.setObjectName("previewBadge")
+        self.badge.setWordWrap(True)  # never wider than the exact preview
         self.badge.setAccessibleName("Preview status")
         self.rounds: dict[int, QLabel] = {}
         strip = QHBoxLayout()
@@ -182,13 +183,29 @@ class PreviewPanel(QWidget):
     def show_image(self, image: QImage, *, exact: bool) -> None:
         self.shown = image
         self.is_exact = exact
-        self.big.setPixmap(exact_pixmap(image, self.big.devicePixelRatioF()))
+        room = self.big.width()
+        larger = image.width() > room or image.height() > room
+        if larger:
+            # A service that takes more than the column holds (Bluesky's 1000 px): the
+            # whole picture, scaled once to fit, rather than a clipped middle.
+            dpr = self.big.devicePixelRatioF()
+            fitted = image.scaled(round(room * dpr), round(room * dpr),
+                                  Qt.AspectRatioMode.KeepAspectRatio,
+                                  Qt.TransformationMode.SmoothTransformation)
+            pixmap = exact_pixmap(fitted, 1.0)
+            pixmap.setDevicePixelRatio(dpr)
+            self.big.setPixmap(pixmap)
+        else:
+            self.big.setPixmap(exact_pixmap(image, self.big.devicePixelRatioF()))
         for size, label in self.rounds.items():
             label.setPixmap(scaled_pixmap(image, size, round_mask=self._spec.round_display,
                                           dpr=label.devicePixelRatioF()))
         side = self.spec.output_side
         if not exact:
             self.badge.setText("Quick preview… (the exact one follows when you pause)")
+        elif larger:
+            self.badge.setText(f"Exactly what will be uploaded: {image.width()}×"
+                               f"{image.height()} px, shown at {room} px")
         elif image.width() < side:
             self.badge.setText(f"Exactly what will be uploaded: {image.width()}×"
                                f"{image.height()} px, which {self.spec.name} "

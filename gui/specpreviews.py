@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from avatar_studio.core.imaging.render import RenderResult
 from avatar_studio.core.imaging.spec import RenderSpec
+from avatar_studio.core.publish import RenderCache
 from avatar_studio.gui.document import CropDocument
 from avatar_studio.gui.errors import split_details, user_message
 from avatar_studio.gui.previews import (
@@ -22,7 +23,7 @@ from avatar_studio.gui.previews import (
     render_job,
     strip_sizes,
 )
-from avatar_studio.gui.qtimage import scaled_pixmap
+from avatar_studio.gui.qtimage import pil_to_qimage, scaled_pixmap
 from avatar_studio.gui.tasks import TaskContext, TaskRunner
 from PySide6.QtCore import Slot
 from PySide6.QtGui import QImage
@@ -65,13 +66,16 @@ class OtherSpecs(QWidget):
 
     def __init__(self, document: CropDocument, previews: PreviewController,
                  runner: TaskRunner, specs: Callable[[], list[RenderSpec]],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *,
+                 cache: Callable[[], RenderCache | None] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("otherSpecs")
         self._doc = document
         self._previews = previews
         self._runner = runner
         self._specs = specs
+        #: The crop's shared render cache (the publish reuses what is rendered here).
+        self._cache = cache
         self.rows: dict[RenderSpec, SpecRow] = {}
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -116,14 +120,19 @@ class OtherSpecs(QWidget):
         job = self._doc.job()
         if job is None:
             return
+        cache = self._cache() if self._cache is not None else None
         for spec in specs:
-            def work(ctx: TaskContext, spec: RenderSpec = spec) -> ExactPreview:
-                return render_job(job, spec)
+            def work(ctx: TaskContext, spec: RenderSpec = spec) -> tuple[RenderResult, QImage]:
+                if cache is not None:
+                    result = cache.get(spec)  # waits for the render pool: one at a time
+                    return result, pil_to_qimage(result.image)
+                out = render_job(job, spec)
+                return out.result, out.image
 
-            def done(out: ExactPreview, spec: RenderSpec = spec) -> None:
+            def done(out: tuple[RenderResult, QImage], spec: RenderSpec = spec) -> None:
                 row = self.rows.get(spec)
                 if row is not None and job.generation == self._doc.generation:
-                    row.show(out.result, out.image)
+                    row.show(*out)
 
             def failed(exc: BaseException, spec: RenderSpec = spec) -> None:
                 row = self.rows.get(spec)

@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from avatar_studio.core.accounts import account_name
 from avatar_studio.core.imaging.render import RenderResult
 from avatar_studio.core.imaging.spec import RenderSpec
-from avatar_studio.core.publish import FINAL, LaneEvent, LaneResult, Phase, Publisher, Target
+from avatar_studio.core.publish import (
+    FINAL,
+    LaneEvent,
+    LaneResult,
+    Phase,
+    Publisher,
+    RenderCache,
+    Target,
+)
 from avatar_studio.core.services.base import Receipt
 from avatar_studio.core.services.errors import NotPublishedYet
 from avatar_studio.core.settings import AccountRecord
@@ -83,6 +91,12 @@ class TargetRow(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(6)
         self.progress.hide()
+        self.show_button = QToolButton(self)
+        self.show_button.setText("Show")
+        self.show_button.setAccessibleName(f"Show {name}")
+        self.show_button.setToolTip("Show this account's picture, and its service's exact "
+                                    "preview on the right")
+        self.show_button.setAutoRaise(True)
         self.retry = QToolButton(self)
         self.retry.setText("Retry")
         self.retry.setAccessibleName(f"Retry {name}")
@@ -102,6 +116,7 @@ class TargetRow(QWidget):
         grid.addWidget(self.status, 0, 3)
         grid.addWidget(self.progress, 0, 4)
         grid.addWidget(self.retry, 0, 5)
+        grid.addWidget(self.show_button, 0, 6)
         grid.setColumnStretch(3, 1)
         self.setFixedHeight(max(self.check.sizeHint().height(),
                                 self.retry.sizeHint().height()))
@@ -186,6 +201,8 @@ class TargetList(QWidget):
                     lambda on, k=record.key: self._on_toggled(k, on))
                 row.retry.clicked.connect(
                     lambda _=False, k=record.key: self.retry_requested.emit(k))
+                row.show_button.clicked.connect(
+                    lambda _=False, k=record.key: self._manager.select(k))
                 self.rows[record.key] = row
                 self._layout.addWidget(row)
         self.targets_changed.emit()
@@ -201,6 +218,10 @@ class TargetList(QWidget):
     def _on_current_changed(self, current: object) -> None:
         # A new sign-in (or the first account) is a target until the user says not.
         record = getattr(current, "record", None)
+        for key, row in self.rows.items():
+            shown = record is not None and key == record.key
+            row.show_button.setText("Shown" if shown else "Show")
+            row.show_button.setEnabled(not shown)
         if record is not None and not self._checked:
             self.set_checked(record.key, True)
 
@@ -231,7 +252,13 @@ class PublishSummary:
 class _Relay(QObject):
     """Lane events from the publisher's threads, delivered on the GUI thread."""
 
-    arrived = Signal(object)
+    arrived = Signal(object, QImage)
+
+    def deliver(self, event: LaneEvent) -> None:
+        """On the lane's thread: the new picture is decoded here, not on the GUI's."""
+        confirmed = event.result.confirmed if event.result is not None else None
+        image = QImage.fromData(confirmed.image) if confirmed is not None else QImage()
+        self.arrived.emit(event, image)
 
 
 class MultiPublish(QObject):
@@ -265,6 +292,7 @@ class MultiPublish(QObject):
         #: Lanes still running, by account key.
         self.running: set[str] = set()
         self.results: dict[str, LaneResult] = {}
+        self._cache: RenderCache | None = None
         self._run_keys: list[str] = []
         self._started_at = 0.0
         self._clock: Callable[[], float] = time.monotonic
@@ -276,9 +304,24 @@ class MultiPublish(QObject):
     def start(self, records: list[AccountRecord] | None = None) -> bool:
         """Publish the crop as it is now to ``records`` (default: the checked ones)."""
         records = records if records is not None else self._list.targets()
-        job = self._doc.job()
-        if self.busy or job is None or not records:
+        cache = self.cache_for_now()
+        if self.busy or cache is None or not records:
             return False
+        targets = [Target(r.key, r.label, self._manager.session_opener(r)) for r in records]
+        self._begin(targets, cache)
+        return True
+
+    def cache_for_now(self) -> RenderCache | None:
+        """The render cache of the crop as it is now, shared by the other specs'
+        previews and the publish: each spec is rendered once per crop (on the
+        publisher's render pool), the exact preview's own render reused."""
+        job = self._doc.job()
+        if job is None:
+            return None
+        key = ("document", job.generation)
+        cache = self._cache
+        if cache is not None and cache.crop_key == key:
+            return cache
         ready = self._previews.current()
         seeded: dict[RenderSpec, RenderResult] = (
             {self._previews.spec: ready.result} if ready is not None else {})
@@ -286,11 +329,8 @@ class MultiPublish(QObject):
         def renderer(spec: RenderSpec) -> RenderResult:
             return render_job(job, spec).result
 
-        cache = self._publisher.render_cache(("document", job.generation), renderer,
-                                             seeded=seeded)
-        targets = [Target(r.key, r.label, self._manager.session_opener(r)) for r in records]
-        self._begin(targets, cache)
-        return True
+        self._cache = self._publisher.render_cache(key, renderer, seeded=seeded)
+        return self._cache
 
     def retry(self, key: str) -> None:
         """One lane again: a re-check when the service already has the picture."""
@@ -315,7 +355,7 @@ class MultiPublish(QObject):
         self._started_at = self._clock()
         relay = self._relay
         run = self._publisher.start(cache, targets,  # type: ignore[arg-type]
-                                    on_event=relay.arrived.emit, alt_text=self._alt_text())
+                                    on_event=relay.deliver, alt_text=self._alt_text())
         self._runs = [run]
         self.busy_changed.emit(True)
 
@@ -323,16 +363,17 @@ class MultiPublish(QObject):
         for run in self._runs:
             run.cancel()  # type: ignore[attr-defined]
 
-    @Slot(object)
-    def _on_event(self, event: LaneEvent) -> None:
+    @Slot(object, QImage)
+    def _on_event(self, event: LaneEvent, image: QImage) -> None:
         row = self._list.rows.get(event.key)
         if row is not None:
             row.show_event(event)
         if event.phase in FINAL and event.result is not None:
-            self._finish_lane(event.result, row)
+            self._finish_lane(event.result, row, image)
         self.lane_event.emit(event)
 
-    def _finish_lane(self, result: LaneResult, row: TargetRow | None) -> None:
+    def _finish_lane(self, result: LaneResult, row: TargetRow | None,
+                     image: QImage) -> None:
         self.results[result.key] = result
         self.running.discard(result.key)
         if row is not None:
@@ -348,8 +389,7 @@ class MultiPublish(QObject):
                                   else "Retry")
                 row.retry.setVisible(report.action is not None)
         if result.ok and result.confirmed is not None:
-            self._manager.show_profile(result.key, result.confirmed.identity,
-                                       QImage.fromData(result.confirmed.image))
+            self._manager.show_profile(result.key, result.confirmed.identity, image)
         if not self.running:
             self.busy_changed.emit(False)
             self.finished.emit(PublishSummary([self.results[k] for k in self._run_keys

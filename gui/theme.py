@@ -9,9 +9,17 @@ of Fusion's light defaults shows through in dark. Widgets draw with palette role
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
+from PySide6.QtWidgets import (
+    QApplication,
+    QMenu,
+    QProxyStyle,
+    QStyle,
+    QStyleFactory,
+    QStyleOption,
+    QWidget,
+)
 
 THEMES = ("system", "light", "dark")
 
@@ -73,6 +81,23 @@ def dark_palette() -> QPalette:
                     dark=True)
 
 
+class ClearStyle(QProxyStyle):
+    """Fusion, with the check boxes of menu items outlined in the text colour: Fusion
+    draws them a shade off the window colour, invisible on a dark palette."""
+
+    def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption,  # noqa: N802
+                      painter: QPainter, widget: QWidget | None = None) -> None:
+        super().drawPrimitive(element, option, painter, widget)
+        if element == QStyle.PrimitiveElement.PE_IndicatorCheckBox and isinstance(
+                widget, QMenu):
+            painter.save()
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.WindowText), 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(option.rect).adjusted(0.5, 0.5, -1.5, -1.5))
+            painter.restore()
+
+
 def system_scheme() -> Qt.ColorScheme:
     hints = QGuiApplication.styleHints()
     return hints.colorScheme() if hints is not None else Qt.ColorScheme.Unknown
@@ -100,7 +125,7 @@ def apply_theme(app: QApplication, name: str) -> None:
         app.setStyle(QStyleFactory.create(_original[0]))
         app.setPalette(_original[1])
     else:
-        app.setStyle(QStyleFactory.create("Fusion"))
+        app.setStyle(ClearStyle(QStyleFactory.create("Fusion")))
         app.setPalette(dark_palette() if kind == "dark" else light_palette())
     repolish(app)
     hints = app.styleHints()

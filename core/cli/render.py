@@ -13,9 +13,7 @@ from avatar_studio.core import safefile
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.imaging.animation import render_animation, should_animate
 from avatar_studio.core.imaging.crop import CropModel, SourceBox
-from avatar_studio.core.imaging.faces import DETECT_SIDE, default_face_finder
 from avatar_studio.core.imaging.render import RenderOptions, RenderResult, render
-from avatar_studio.core.imaging.smartcrop import centre_square, frame
 from avatar_studio.core.imaging.source import ImageSource
 from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.services import registry
@@ -157,9 +155,15 @@ def render_crop_from_args(args: argparse.Namespace, *, spec: RenderSpec | None =
                 f"{info.width}×{info.height} image")
         how, why = "given", "--crop X,Y,SIZE"
     elif centre:
+        from avatar_studio.core.imaging.smartcrop import centre_square
+
         x, y, size = centre_square(info.width, info.height)
         how, why = "centre", f"--crop {args.crop.strip()}"
     else:
+        # Imported here: a render with --crop does not load the detector (ctypes, ...).
+        from avatar_studio.core.imaging.faces import DETECT_SIDE, default_face_finder
+        from avatar_studio.core.imaging.smartcrop import frame
+
         # The detector looks at a reduced copy: a DCT-scaled decode is plenty.
         proxy = source.proxy(frame_no, max_side=2 * DETECT_SIDE)
         framing = frame(proxy.image, info.width, info.height,

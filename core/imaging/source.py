@@ -372,11 +372,7 @@ class ImageSource:
             im, transform = self._decode_stored(frame, draft, max_side)
             im = self._orient(apply_transform(im, transform, in_place=True))
             w, h = self.info.width, self.info.height
-            exact = w % im.width == 0 and h % im.height == 0 and w // im.width == h // im.height
-            # An integer reduce averages RGBA unpremultiplied (fine to look at, not to
-            # upload: colour bleeds in from transparent pixels); DCT scaling has no alpha.
-            straight_alpha = im.mode == "RGBA" and im.width != w
-            if exact and not straight_alpha:
+            if w % im.width == 0 and h % im.height == 0 and w // im.width == h // im.height:
                 # An exact 1/k scale of the oriented sRGB frame: the render can resample
                 # from it (the window's first exact preview decodes nothing again).
                 self._keep(RenderBase(frame, im, None, 1, im.width / w))
@@ -548,9 +544,26 @@ def _reduce(im: Image.Image, factor: int) -> Image.Image:
     elif im.mode.startswith("I;16"):
         im = im.convert("I")
     info = im.info
-    out = im.reduce(factor)
+    out = _reduce_premultiplied(im, factor) if im.mode == "RGBA" else im.reduce(factor)
     out.info = info
     return out
+
+
+#: Rows per strip in _reduce_premultiplied (a 4000 px wide RGBA strip is 1 MB).
+_STRIP_ROWS = 64
+
+
+def _reduce_premultiplied(im: Image.Image, factor: int) -> Image.Image:
+    """``im.reduce(factor)`` with alpha weighting, as every resample of RGBA must be (a
+    straight average bleeds the colour of transparent pixels into the edges): premultiply
+    and reduce a strip of rows at a time (no full-size premultiplied copy), then back to
+    straight RGBA."""
+    out = Image.new("RGBa", (math.ceil(im.width / factor), math.ceil(im.height / factor)))
+    step = max(1, _STRIP_ROWS // factor) * factor
+    for top in range(0, im.height, step):
+        strip = im.crop((0, top, im.width, min(im.height, top + step))).convert("RGBa")
+        out.paste(strip.reduce(factor), (0, top // factor))
+    return out.convert("RGBA")
 
 
 def _pixels_message(name: str, width: int, height: int, limits: SourceLimits) -> str:

@@ -171,7 +171,8 @@ def psnr_file(ref: list[Image.Image], path: Path) -> float:
     for r, g in zip(ref, _float_bands(got), strict=True):
         sq = ImageMath.lambda_eval(lambda a: (a["r"] - a["g"]) * (a["r"] - a["g"]), r=r, g=g)
         assert isinstance(sq, Image.Image)
-        total += sum(sq.getdata()) / (SIDE * SIDE)
+        values = sq.get_flattened_data()  # one float per pixel (mode F)
+        total += sum(float(v) for v in values if isinstance(v, float | int)) / (SIDE * SIDE)
     mse = total / len(ref)
     return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)
 

@@ -419,9 +419,16 @@ def test_check_again_after_not_published_yet_never_uploads_twice_and_tells_real_
     window.upload._clock = lambda: now[0]
     server = server_of(window)
     server.faults.stall_processing(True)
+    checking: list[str] = []
+    window.upload.phase_changed.connect(
+        lambda p: checking.append(window.upload_panel.status.text()) if p == "checking"
+        else None)
     with qtbot.waitSignal(window.upload.phase_changed,
                           check_params_cb=lambda p: p == "failed", timeout=20_000):
         window.upload_panel.upload.click()
+    # While it waits, it says for how long, not only "attempt n".
+    assert checking
+    assert all("since the upload began" in text for text in checking)
     assert window.banner.isVisible()
     assert "has not published the new image yet" in window.banner.label.text()
     assert "nothing is lost" in window.upload_panel.status.text()

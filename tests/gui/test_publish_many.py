@@ -21,6 +21,7 @@ from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.previews import strip_sizes
 from avatar_studio.gui.sandboxhost import MastodonSandboxHost, SandboxHost
 from avatar_studio.gui.tasks import TaskRunner
+from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication
 
 from tests.gui.helpers import FAST_X, quadrants, save_artifact
@@ -110,11 +111,28 @@ def test_publish_to_three_services_then_a_fault_on_one_leaves_two_done(
                 window.upload_panel.upload.click()
             summary = first.args[0]
             assert len(summary.done) == 3, [str(r.error) for r in summary.failed]
+            # Three accounts with their lines, at 1024×700: still nothing to scroll.
+            window.resize(1024, 700)
+            QApplication.processEvents()
+            assert window.side_scroll.verticalScrollBar().maximum() == 0
+            button = window.upload_panel.upload
+            assert window.rect().contains(
+                QRect(button.mapTo(window, button.rect().topLeft()), button.size()))
             for key, seen in phases.items():
                 assert {Phase.UPLOADING, Phase.DONE} <= seen, key
             for row in rows.values():
                 assert "Done" in row.status.text()
             assert "all 3 accounts" in window.upload_panel.status.text()
+            # The alt text reached the one service that stores it.
+            mastodon = context.mastodon_sandbox
+            assert mastodon is not None
+            assert mastodon.server is not None
+            assert mastodon.server.account().avatar_description == "Four coloured squares"
+            # One render per spec for the crop: the exact preview's own is reused, the
+            # other two (rendered for their previews) serve the publish as well.
+            cache = window.multi.cache_for_now()
+            assert cache is not None
+            assert cache.renders == 2
             save_artifact(window, "80-published-to-three")
 
             # A fault on X alone: the other two still finish.

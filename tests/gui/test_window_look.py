@@ -125,6 +125,39 @@ def test_checked_guide_toggle_is_visible_in_dark(qtbot, app, window: MainWindow,
     assert differ > (on.width() * on.height() / 4) * 0.2
 
 
+def test_unchecked_menu_check_boxes_and_the_banner_close_button_show_in_dark(
+        qtbot, app, window: MainWindow) -> None:
+    from PySide6.QtWidgets import QMenu
+
+    window.set_theme("light")
+    QApplication.processEvents()
+    light_close = window.banner.close_button.icon().pixmap(16, 16).toImage()
+    window.set_theme("dark")
+    QApplication.processEvents()
+    # The close button is redrawn in the dark palette's ink (it kept the light one).
+    dark_close = window.banner.close_button.icon().pixmap(16, 16).toImage()
+    assert dark_close != light_close
+    ink = app.palette().color(ROLE.ButtonText)
+    solid = [dark_close.pixelColor(x, y) for x in range(16) for y in range(16)
+             if dark_close.pixelColor(x, y).alpha() == 255]
+    assert solid
+    assert all(abs(c.red() - ink.red()) < 3 for c in solid)
+    # An unchecked check box in a menu is drawn, not left invisible.
+    menu = QMenu()
+    qtbot.addWidget(menu)
+    action = menu.addAction("&Circle Guide")
+    action.setCheckable(True)
+    action.setChecked(False)
+    menu.ensurePolished()
+    menu.adjustSize()
+    shot = menu.grab().toImage()  # drawn as it would pop up (popping up warns offscreen)
+    box = menu.actionGeometry(action)
+    back = app.palette().color(ROLE.Window)
+    indicator = [shot.pixelColor(x, y) for x in range(box.left(), box.left() + box.height())
+                 for y in range(box.top(), box.bottom())]
+    assert max(contrast(c, back) for c in indicator) >= 3.0
+
+
 # -- icons ----------------------------------------------------------------------------------
 
 NEEDED = ("object-rotate-left", "object-rotate-right", "object-flip-horizontal",

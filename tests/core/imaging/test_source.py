@@ -344,20 +344,25 @@ def test_concurrent_full_decodes_run_once() -> None:
     assert all(im is got[0] for im in got)
 
 
-def test_a_reduced_rgba_proxy_is_not_rendered_from() -> None:
-    # Its integer reduce mixes colour from transparent pixels into the edges: the upload
-    # must come from a decode resampled premultiplied.
+def test_a_reduced_rgba_proxy_is_alpha_weighted_and_rendered_from() -> None:
+    # A straight average would mix the black under the transparent pixels into the
+    # disc's edge: the proxy (and the upload rendered from it) would get a dark fringe.
     from avatar_studio.core.imaging.crop import CropModel
     from avatar_studio.core.imaging.render import render_image
     from avatar_studio.core.services.x.spec import X_SPEC
 
-    disc = samples.white_disc_on_transparent(1600)
-    data = samples.encode(disc, "PNG")
+    data = samples.encode(samples.white_disc_on_transparent(1600), "PNG")
     src = ImageSource.open_bytes(data)
     calls = _count_decodes(src)
-    assert src.proxy(max_side=800).image.size == (800, 800)  # reduced by 2
-    out = render_image(src, CropModel(1600, 1600).state, spec=X_SPEC)
-    assert len(calls) == 2  # a decode of its own for the render
-    fresh = render_image(ImageSource.open_bytes(data), CropModel(1600, 1600).state,
-                         spec=X_SPEC)
-    assert samples.psnr(out, fresh) == float("inf")
+    proxy = src.proxy(max_side=800).image  # reduced by 2
+    assert proxy.size == (800, 800)
+    state = CropModel(1600, 1600).state
+    out = render_image(src, state, spec=X_SPEC)
+    assert len(calls) == 1  # the render resampled the proxy: no second decode
+    for im in (proxy, out):
+        pixels = [p for p in im.get_flattened_data() if isinstance(p, tuple)]
+        edge = [p for p in pixels if 32 < p[3] < 255]
+        assert edge  # the disc's soft edge is there...
+        assert min(min(p[:3]) for p in edge) >= 250  # ...and white, not darkened
+    fresh = render_image(ImageSource.open_bytes(data), state, spec=X_SPEC)
+    assert samples.psnr_visible(out, fresh) > 45
