@@ -198,7 +198,7 @@ class MainWindow(QMainWindow):
         self._activity_timer.timeout.connect(self.activity.clear)
         self.banner.setParent(bar)
         self.upload_panel.setParent(bar)
-        bar_layout = QHBoxLayout(bar)
+        self._bar_layout = bar_layout = QHBoxLayout(bar)
         bar_layout.setContentsMargins(0, 4, 0, 0)
         bar_layout.addWidget(self.banner, 3)
         bar_layout.addWidget(self.activity, 2)
@@ -514,6 +514,8 @@ class MainWindow(QMainWindow):
         # The banner takes the activity line's place in the bar; the bar's height stays.
         self.activity.setVisible(not visible)
         self.upload_panel.status_box.setVisible(not visible)
+        # The message takes the room; the primary action keeps its own size.
+        self._bar_layout.setStretchFactor(self.upload_panel, 0 if visible else 3)
 
     @Slot(int)
     def on_document_frame_wanted(self, frame: int) -> None:
