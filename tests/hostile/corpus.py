@@ -156,7 +156,8 @@ def cases(count: int | None = None, start_seed: int | None = None) -> Iterator[C
         rnd = random.Random(root * 1_000_003 + number)
         name = names[number % len(names)]
         data = bytearray(base[name])
-        steps = [rnd.choice(_MUTATIONS)(rnd, data) for _ in range(rnd.choice((1, 1, 2, 3)))]
+        steps = [rnd.choice(_MUTATIONS)(rnd, data) if len(data) >= 8 else "too short for more"
+                 for _ in range(rnd.choice((1, 1, 2, 3)))]
         yield Case(number, name, "; ".join(steps), bytes(data))
 
 

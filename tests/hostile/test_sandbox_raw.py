@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
@@ -229,3 +229,54 @@ def test_not_loopback(host):
 def test_sandbox_listens_on_127_1():
     with SandboxServer(SandboxConfig(host="127.1")) as server:
         assert requests.get(f"{server.base_url}/", timeout=10).status_code < 500
+
+
+# -- odd values in every query parameter: never a 5xx (501 is XRPC's "no such method") --
+ODD = ["²", "1" * 5000, "-1", "\u0661", "9" * 25, "x" * 10_000, "{", "nan"]
+ENDPOINTS = {
+    "x": (["/1.1/users/show.json", "/1.1/account/verify_credentials.json",
+           "/oauth/authorize", "/oauth/access_token"],
+          ["user_id", "screen_name", "id", "include_entities", "oauth_token",
+           "oauth_verifier"]),
+    "mastodon": (["/api/v1/accounts/{}", "/.well-known/webfinger", "/oauth/authorize",
+                  "/oauth/token", "/api/v1/apps", "/api/v1/accounts/verify_credentials"],
+                 ["resource", "client_id", "redirect_uri", "scope", "grant_type", "code",
+                  "redirect_uris"]),
+    "bluesky": (["/xrpc/app.bsky.actor.getProfile", "/xrpc/com.atproto.identity.resolveHandle",
+                 "/xrpc/com.atproto.server.createSession", "/img/avatar/plain/{}/{}", "/{}"],
+                ["actor", "handle", "repo", "collection", "rkey", "did"]),
+}
+
+
+def test_odd_query_values_never_give_a_server_error(running):
+    name, base_url = running
+    paths, keys = ENDPOINTS[name]
+    auth = None
+    if name == "x":
+        # Signed with the demo account, so users/show really looks the ids up.
+        with SandboxServer(SandboxConfig()) as server:
+            demo = server.demo
+            auth = OAuth1(demo.api_key, demo.api_secret, demo.access_token,
+                          demo.access_secret)
+            _no_server_errors(server.base_url, paths, keys, auth)
+        return
+    _no_server_errors(base_url, paths, keys, auth)
+
+
+def _no_server_errors(base_url: str, paths: list[str], keys: list[str],
+                      auth: OAuth1 | None) -> None:
+    errors = []
+    statuses: set[int] = set()
+    with requests.Session() as session:
+        for path in paths:
+            for value in ODD:
+                url = base_url + path.replace("{}", quote(value, safe=""))
+                for method in ("GET", "POST"):
+                    response = session.request(method, url, params=dict.fromkeys(keys, value),
+                                               auth=auth, timeout=10)
+                    statuses.add(response.status_code)
+                    if response.status_code >= 500:
+                        errors.append(f"{method} {path} {value[:12]!r}: "
+                                      f"{response.status_code} {response.text[:80]}")
+    assert not errors, "\n".join(errors[:10])
+    assert statuses & {200, 400, 404}, statuses  # requests were served, not all refused
