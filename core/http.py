@@ -15,8 +15,9 @@ What every request through a :class:`BoundedSession` gets (the :class:`Limits`):
 
 * **Deadlines**: connect and read timeouts (per socket operation, as requests has them)
   and a **total** deadline (``upload_total_s`` when a body is sent) for the whole
-  exchange — connecting, headers, redirects and body. A watchdog shuts the socket down at the deadline, so a server dripping one byte
-  every 1.5 s ends there too; :func:`deadline` nests an outer one (the earlier wins).
+  exchange — connecting, headers, redirects and body. A watchdog shuts the socket down
+  at the deadline, so a server dripping one byte every 1.5 s ends there too;
+  :func:`deadline` nests an outer one (the earlier wins).
   Exceeded: :class:`DeadlineExceeded` (a ``requests.Timeout``).
 * **Size**: the body is read while streaming, before anything decodes it, and refused
   past ``max_body_bytes`` — counted after decompression, which we do ourselves with a
