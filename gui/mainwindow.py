@@ -345,6 +345,9 @@ class MainWindow(QMainWindow):
         account_menu.aboutToShow.connect(self._sync_account_actions)
         self.accounts.current_changed.connect(self._sync_account_actions)
         self.document.image_changed.connect(self._sync_account_actions)
+        # After the upload controller's own update (connected earlier): the window's
+        # targets have the last word on what Publish may do.
+        self.document.crop_changed.connect(self._sync_account_actions)
         self.upload.phase_changed.connect(self._sync_account_actions)
         self.upload.phase_changed.connect(self._on_single_phase)
         self.targets.targets_changed.connect(self._sync_account_actions)
@@ -378,8 +381,12 @@ class MainWindow(QMainWindow):
         """Only the current account is a target: the one-account flow (with its
         before/after pictures and Check Again) runs; otherwise one lane per account."""
         current = self.accounts.current
-        chosen = self.targets.targets()
-        return current is not None and [r.key for r in chosen] in ([current.record.key], [])
+        chosen = [r.key for r in self.targets.targets()]
+        if current is None:
+            return False
+        # With one account there is nothing to tick; with several, only what is ticked.
+        return chosen == [current.record.key] or (
+            not chosen and len(self.targets.rows) <= 1)
 
     def can_publish(self) -> bool:
         if self.multi.busy or self.upload.busy or not self.document.has_image:

@@ -81,6 +81,12 @@ def test_publish_to_three_services_then_a_fault_on_one_leaves_two_done(
                          if rows[r.key].sandbox_badge.isVisibleTo(window)}
             assert sandboxes == {"x", "mastodon"}
             for row in rows.values():
+                row.check.setChecked(False)
+            with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
+                window.open_path(quadrants(tmp_path / "first.png"))
+            qtbot.waitUntil(lambda: window.previews.current() is not None, timeout=20_000)
+            assert not window.upload_panel.upload.isEnabled()  # nothing ticked, nothing sent
+            for row in rows.values():
                 row.check.setChecked(True)
             assert window.upload_panel.upload.text() == "Publish to 3 Accounts"
             # The Mastodon sandbox (4.6) stores alt text: asked off the GUI thread.
