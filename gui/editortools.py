@@ -62,6 +62,7 @@ class EditorActions(QObject):
         self._doc = document
         self._editor = editor
         self._pick_color = pick_color or _ask_color
+        self._swatch_key: tuple[int, int] | None = None
         self.icons = IconSet(self)
 
         def make(text: str, shortcut: str, tip: str, slot: Callable[[], None],
@@ -144,7 +145,12 @@ class EditorActions(QObject):
         self.refresh_swatch()
 
     def refresh_swatch(self) -> None:
-        self.fill.setIcon(_swatch(self._doc.fill, QApplication.palette().windowText().color()))
+        border = QApplication.palette().windowText().color()
+        # Called on every crop change (each step of a drag): repaint only on a new colour.
+        key = (self._doc.fill.rgba(), border.rgba())
+        if key != self._swatch_key:
+            self._swatch_key = key
+            self.fill.setIcon(_swatch(self._doc.fill, border))
 
     def _on_circle(self) -> None:
         self._doc.set_circle(self.circle.isChecked())

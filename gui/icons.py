@@ -31,8 +31,11 @@ def bundled_names() -> list[str]:
     return sorted(p.stem for p in resource_path("icons").glob("*.svg"))
 
 
-def _tinted(name: str, color: QColor, side: int, ratio: float) -> QPixmap:
-    renderer = QSvgRenderer(QByteArray(_svg(name).replace(INK, color.name()).encode()))
+def _renderer(name: str, color: QColor) -> QSvgRenderer:
+    return QSvgRenderer(QByteArray(_svg(name).replace(INK, color.name()).encode()))
+
+
+def _tinted(renderer: QSvgRenderer, side: int, ratio: float) -> QPixmap:
     px = round(side * ratio)
     pixmap = QPixmap(px, px)
     pixmap.fill(Qt.GlobalColor.transparent)
@@ -49,10 +52,12 @@ def fallback_icon(name: str, palette: QPalette | None = None) -> QIcon:
     normal = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.ButtonText)
     disabled = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText)
     icon = QIcon()
+    # One parsed SVG per colour for all sizes (the window builds ~17 icons at start-up).
+    ink, grey = _renderer(name, normal), _renderer(name, disabled)
     for side in SIZES:
         for ratio in RATIOS:
-            icon.addPixmap(_tinted(name, normal, side, ratio), QIcon.Mode.Normal)
-            icon.addPixmap(_tinted(name, disabled, side, ratio), QIcon.Mode.Disabled)
+            icon.addPixmap(_tinted(ink, side, ratio), QIcon.Mode.Normal)
+            icon.addPixmap(_tinted(grey, side, ratio), QIcon.Mode.Disabled)
     return icon
 
 
