@@ -14,9 +14,10 @@ Use it instead of a bare ``requests.Session``::
 What every request through a :class:`BoundedSession` gets (the :class:`Limits`):
 
 * **Deadlines**: connect and read timeouts (per socket operation, as requests has them)
-  and a **total** deadline for the whole exchange — connecting, headers, redirects and
-  body. A watchdog shuts the socket down at the deadline, so a server dripping one byte
-  every 1.5 s ends there too; :func:`deadline` nests an outer one (the earlier wins).
+  and a **total** deadline (``upload_total_s`` when a body is sent) for the whole
+  exchange — connecting, headers, redirects and body. A watchdog shuts the socket down
+  at the deadline, so a server dripping one byte every 1.5 s ends there too;
+  :func:`deadline` nests an outer one (the earlier wins).
   Exceeded: :class:`DeadlineExceeded` (a ``requests.Timeout``).
 * **Size**: the body is read while streaming, before anything decodes it, and refused
   past ``max_body_bytes`` — counted after decompression, which we do ourselves with a
@@ -78,6 +79,8 @@ class Limits:
     read_s: float = 30.0
     #: The whole exchange, redirects and body included.
     total_s: float = 120.0
+    #: The same for a request that sends a body (an upload on a slow line).
+    upload_total_s: float = 300.0
     #: Bytes of body after decompression (a profile picture is a few MB at most).
     max_body_bytes: int = 16 * 1024 * 1024
     max_json_depth: int = 64
@@ -260,7 +263,9 @@ class BoundedSession(requests.Session):
                 *args: Any, limits: Limits | None = None, **kwargs: Any) -> requests.Response:
         lim = limits or self.limits
         now = time.monotonic()
-        ends_at = now + lim.total_s
+        sends_body = any(kwargs.get(k) is not None for k in ("data", "files", "json"))
+        budget = lim.upload_total_s if sends_body else lim.total_s
+        ends_at = now + budget
         outer = _outer_deadline()
         if outer is not None:
             ends_at = min(ends_at, outer)
@@ -294,7 +299,7 @@ class BoundedSession(requests.Session):
                     raise PlainHttpNotLoopback(str(refused)) from None
                 if exchange.expired and not isinstance(exc, DeadlineExceeded):
                     raise DeadlineExceeded(
-                        f"{method!s} {_short(url)} took longer than {lim.total_s:g} s"
+                        f"{method!s} {_short(url)} took longer than {budget:g} s"
                     ) from exc
                 raise
             _read_body(response, lim, exchange)

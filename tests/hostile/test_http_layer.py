@@ -51,6 +51,14 @@ def test_a_dripping_server_ends_at_the_total_deadline(server, session, path):
     assert 2.9 < took < 4.0, took
 
 
+def test_an_upload_gets_its_own_total_deadline(server):
+    limits = http.Limits(connect_s=2, read_s=5, total_s=1.0, upload_total_s=2.5)
+    with http.BoundedSession(limits) as session:
+        result, took = _timed(session.post, f"{server.base_url}/drip", data=b"picture")
+    assert isinstance(result, http.DeadlineExceeded), result
+    assert 2.4 < took < 3.5, took
+
+
 def test_an_outer_deadline_wins(server, session):
     with http.deadline(seconds=1.0):
         result, took = _timed(session.get, f"{server.base_url}/drip")
