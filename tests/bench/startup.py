@@ -116,7 +116,11 @@ def _load() -> str:
 
 
 def run(photo: Path | None = None) -> dict[str, float]:
-    base = Path(tempfile.mkdtemp(prefix="avatar-bench-startup-"))
+    with tempfile.TemporaryDirectory(prefix="avatar-bench-startup-") as tmp:
+        return _run(Path(tmp), photo)
+
+
+def _run(base: Path, photo: Path | None) -> dict[str, float]:
     env = _env(base)
     print(f"{ROUNDS} pairs, app and hello world in turn; {_load()}", flush=True)
     _spawn("app", env)
@@ -159,11 +163,10 @@ def run(photo: Path | None = None) -> dict[str, float]:
 def modules_at_first_paint() -> list[str]:
     """For tests: the avatar_studio and late modules a real window imported before its
     first paint."""
-    base = Path(tempfile.mkdtemp(prefix="avatar-startup-modules-"))
-    started_env = _env(base)
-    out = subprocess.run([sys.executable, "-m", "tests.bench.startup", "--probe", "app"],
-                         capture_output=True, text=True, env=started_env, timeout=120,
-                         check=True)
+    with tempfile.TemporaryDirectory(prefix="avatar-startup-modules-") as tmp:
+        out = subprocess.run([sys.executable, "-m", "tests.bench.startup", "--probe", "app"],
+                             capture_output=True, text=True, env=_env(Path(tmp)), timeout=120,
+                             check=True)
     modules: list[str] = json.loads(out.stdout.strip().splitlines()[-1])["modules"]
     return modules
 
