@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from avatar_studio.core.sandbox import guard
+from avatar_studio.core.sandbox.basicfaults import BasicFaults
 from avatar_studio.core.sandbox.state import SandboxState
 
 
@@ -24,17 +23,15 @@ class FaultSnapshot:
                 "stall_processing": self.stall_processing}
 
 
-class Faults:
-    """Switches the request pipeline and the image worker consult."""
+class Faults(BasicFaults):
+    """Switches the request pipeline and the image worker consult.
+
+    fail_next answers with 500 (code 131) or 503 (code 130).
+    """
 
     def __init__(self, state: SandboxState) -> None:
+        super().__init__()
         self._state = state
-        self._lock = threading.Lock()
-        self._latency = 0.0
-        self.pause = guard.Pause()
-        self._fail_next = 0
-        self._fail_status = 500
-        self._drop_next = 0
         self._stall = False
         # What revoke_token/set_read_only changed, so reset() can undo exactly that.
         self._revoked: set[str] = set()
@@ -48,31 +45,6 @@ class Faults:
     def _notify(self) -> None:
         for callback in list(self._listeners):
             callback()
-
-    def set_latency(self, seconds: float | str) -> None:
-        """Delay every API response by this many seconds (finite, 0 to 300)."""
-        value = guard.parse_seconds(seconds)
-        with self._lock:
-            self._latency = value
-
-    def delay(self) -> None:
-        """Wait the configured latency; ends at once when the server stops."""
-        latency = self.latency
-        if latency > 0:
-            self.pause.sleep(latency)  # the fault *is* a delay
-
-    def fail_next(self, n: int = 1, status: int = 500) -> None:
-        """Answer the next n API requests with 500 (code 131) or 503 (code 130)."""
-        if status not in (500, 503):
-            raise ValueError("status must be 500 or 503")
-        with self._lock:
-            self._fail_next = max(0, int(n))
-            self._fail_status = status
-
-    def drop_next(self, n: int = 1) -> None:
-        """Close the connection of the next n API requests without answering."""
-        with self._lock:
-            self._drop_next = max(0, int(n))
 
     def stall_processing(self, on: bool = True) -> None:
         """Accept uploads but never finish processing them (until turned off)."""
@@ -116,38 +88,16 @@ class Faults:
             self._made_read_only.clear()
             self._state.save()
         with self._lock:
-            self._latency = 0.0
-            self._fail_next = 0
-            self._fail_status = 500
-            self._drop_next = 0
+            self._clear_basic()
             self._stall = False
         self._notify()
 
     # --- consulted by the app and the worker -----------------------------------------
 
     @property
-    def latency(self) -> float:
-        with self._lock:
-            return self._latency
-
-    @property
     def stalled(self) -> bool:
         with self._lock:
             return self._stall
-
-    def take_drop(self) -> bool:
-        with self._lock:
-            if self._drop_next > 0:
-                self._drop_next -= 1
-                return True
-            return False
-
-    def take_failure(self) -> int | None:
-        with self._lock:
-            if self._fail_next > 0:
-                self._fail_next -= 1
-                return self._fail_status
-            return None
 
     def snapshot(self) -> FaultSnapshot:
         with self._lock:

@@ -7,10 +7,9 @@ tokens, revoked refresh tokens, a takedown, 429s.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict, dataclass
 
-from avatar_studio.core.sandbox import guard
+from avatar_studio.core.sandbox.basicfaults import BasicFaults
 
 #: Statuses fail_next can answer with, and the XRPC error name of each.
 FAIL_STATUSES = {500: "InternalServerError", 502: "UpstreamFailure",
@@ -32,46 +31,22 @@ class FaultSnapshot:
         return asdict(self)
 
 
-class BlueskyFaults:
+class BlueskyFaults(BasicFaults):
+    """fail_next answers with a 5xx XRPC error (FAIL_STATUSES)."""
+
+    FAIL_STATUSES = FAIL_STATUSES
+    FAIL_STATUS_ERROR = f"status must be one of {sorted(FAIL_STATUSES)}"
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        super().__init__()
         self._clear()
 
     def _clear(self) -> None:
-        self._latency = 0.0
-        self.pause = guard.Pause()
-        self._fail_next = 0
-        self._fail_status = 500
-        self._drop_next = 0
+        self._clear_basic()
         self._invalid_swap_next = 0
         self._rate_limit_next = 0
         self._expired: set[str] = set()
         self._takedown = False
-
-    def set_latency(self, seconds: float | str) -> None:
-        """Delay every API response (finite, 0 to 300 s: core.sandbox.guard)."""
-        value = guard.parse_seconds(seconds)
-        with self._lock:
-            self._latency = value
-
-    def delay(self) -> None:
-        """Wait the configured latency; ends at once when the server stops."""
-        latency = self.latency
-        if latency > 0:
-            self.pause.sleep(latency)  # the fault *is* a delay
-
-    def fail_next(self, n: int = 1, status: int = 500) -> None:
-        """Answer the next n XRPC requests with a 5xx XRPC error."""
-        if status not in FAIL_STATUSES:
-            raise ValueError(f"status must be one of {sorted(FAIL_STATUSES)}")
-        with self._lock:
-            self._fail_next = max(0, int(n))
-            self._fail_status = status
-
-    def drop_next(self, n: int = 1) -> None:
-        """Close the connection of the next n XRPC requests without answering."""
-        with self._lock:
-            self._drop_next = max(0, int(n))
 
     def invalid_swap_next(self, n: int = 1) -> None:
         """The next n putRecord calls fail with InvalidSwap, as if another edit won."""
@@ -99,11 +74,6 @@ class BlueskyFaults:
     # --- consulted by the app ---------------------------------------------------
 
     @property
-    def latency(self) -> float:
-        with self._lock:
-            return self._latency
-
-    @property
     def takedown(self) -> bool:
         with self._lock:
             return self._takedown
@@ -120,21 +90,11 @@ class BlueskyFaults:
                 return True
             return False
 
-    def take_drop(self) -> bool:
-        return self._take("_drop_next")
-
     def take_invalid_swap(self) -> bool:
         return self._take("_invalid_swap_next")
 
     def take_rate_limit(self) -> bool:
         return self._take("_rate_limit_next")
-
-    def take_failure(self) -> int | None:
-        with self._lock:
-            if self._fail_next > 0:
-                self._fail_next -= 1
-                return self._fail_status
-            return None
 
     def snapshot(self) -> FaultSnapshot:
         with self._lock:

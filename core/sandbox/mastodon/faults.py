@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
-from avatar_studio.core.sandbox import guard
+from avatar_studio.core.sandbox.basicfaults import BasicFaults
 from avatar_studio.core.sandbox.mastodon.state import MastodonState
 
 FAIL_STATUSES = (500, 502, 503, 504)
@@ -27,44 +26,20 @@ class FaultSnapshot:
                 "rate_limit_reset_s": self.rate_limit_reset_s}
 
 
-class Faults:
+class Faults(BasicFaults):
+    """fail_next answers with 500 (Rails), 502, 503 or 504 (the proxy)."""
+
+    FAIL_STATUSES = FAIL_STATUSES
+    FAIL_STATUS_ERROR = "status must be 500, 502, 503 or 504"
+
     def __init__(self, state: MastodonState) -> None:
+        super().__init__()
         self._state = state
-        self._lock = threading.Lock()
-        self._latency = 0.0
-        self.pause = guard.Pause()
-        self._fail_next = 0
-        self._fail_status = 500
-        self._drop_next = 0
         self._rate_next = 0
         self._rate_reset_s = 2.0
         # What revoke_token/set_scopes changed, so reset() undoes exactly that.
         self._revoked: set[str] = set()
         self._scopes_before: dict[str, list[str]] = {}
-
-    def set_latency(self, seconds: float | str) -> None:
-        """Delay every API response (finite, 0 to 300 s: core.sandbox.guard)."""
-        value = guard.parse_seconds(seconds)
-        with self._lock:
-            self._latency = value
-
-    def delay(self) -> None:
-        """Wait the configured latency; ends at once when the server stops."""
-        latency = self.latency
-        if latency > 0:
-            self.pause.sleep(latency)  # the fault *is* a delay
-
-    def fail_next(self, n: int = 1, status: int = 500) -> None:
-        """Answer the next n API requests with 500 (Rails), 502, 503 or 504 (the proxy)."""
-        if status not in FAIL_STATUSES:
-            raise ValueError("status must be 500, 502, 503 or 504")
-        with self._lock:
-            self._fail_next = max(0, int(n))
-            self._fail_status = status
-
-    def drop_next(self, n: int = 1) -> None:
-        with self._lock:
-            self._drop_next = max(0, int(n))
 
     def rate_limit_next(self, n: int = 1, reset_in_s: float = 2.0) -> None:
         """Answer the next n API requests with 429, the window resetting after reset_in_s."""
@@ -104,30 +79,8 @@ class Faults:
             self._revoked.clear()
             self._scopes_before.clear()
         with self._lock:
-            self._latency = 0.0
-            self._fail_next = 0
-            self._fail_status = 500
-            self._drop_next = 0
+            self._clear_basic()
             self._rate_next = 0
-
-    @property
-    def latency(self) -> float:
-        with self._lock:
-            return self._latency
-
-    def take_drop(self) -> bool:
-        with self._lock:
-            if self._drop_next > 0:
-                self._drop_next -= 1
-                return True
-            return False
-
-    def take_failure(self) -> int | None:
-        with self._lock:
-            if self._fail_next > 0:
-                self._fail_next -= 1
-                return self._fail_status
-            return None
 
     def take_rate_limit(self) -> float | None:
         """Seconds until the forced window resets, or None."""
