@@ -36,7 +36,9 @@ What every request through a :class:`BoundedSession` gets (the :class:`Limits`):
   reset time): 10**13 never raises ValueError.
 
 All errors are ``requests.RequestException`` subclasses (or ValueError for JSON), so a
-client's existing ``except requests.RequestException`` maps them to its NetworkError.
+client's existing ``except requests.RequestException`` maps them to its NetworkError
+(:func:`failure_reason` words the common cases). :class:`ProgressBody` is the upload body
+every client streams with progress and cancel.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ import threading
 import time
 import urllib.parse
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -481,3 +483,75 @@ def body_prefix(response: requests.Response, limit: int) -> bytes:
         return (response.content or b"")[:limit]
     data = response.raw.read(limit, decode_content=True)
     return data if isinstance(data, bytes) else b""
+
+
+# -- shared by the clients: upload body, failure wording ---------------------------------
+#: Network errors of this layer whose own sentence is what the user should read.
+OWN_ERRORS = (PlainHttpNotLoopback, UnsafeRedirect, ResponseTooLarge, BadEncoding)
+
+
+class BodyCancelled(Exception):
+    """Raised from inside :class:`ProgressBody`; the client turns it into its Cancelled."""
+
+
+class ProgressBody:
+    """A file-like request body: hands out blocks, reports what was sent, can cancel.
+
+    urllib3 reads a block, ``sendall``s it, then reads the next: so when ``read`` is
+    called again, the previous block has left. Progress is reported then (and at the
+    end), which makes "bytes sent" honest rather than "bytes queued". ``block`` caps a
+    read (small blocks so progress moves and cancel acts within one block); None hands
+    out what is asked for.
+    """
+
+    def __init__(self, data: bytes, progress: Callable[[int, int], None] | None = None,
+                 cancel: threading.Event | None = None, block: int | None = None) -> None:
+        self._view = memoryview(data)
+        self._pos = 0
+        self._handed_out = 0
+        #: The last count reported, so the end is reported once.
+        self.reported = 0
+        self._progress = progress
+        self._cancel = cancel
+        self._block = block
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def read(self, size: int = -1) -> bytes:
+        if self._cancel is not None and self._cancel.is_set():
+            raise BodyCancelled
+        if self._progress is not None and self._handed_out:
+            self._progress(self._pos, len(self._view))
+            self.reported = self._pos
+            self._handed_out = 0
+            if self._cancel is not None and self._cancel.is_set():
+                raise BodyCancelled
+        if size is None or size < 0:
+            size = len(self._view) if self._block is None else self._block
+        elif self._block is not None:
+            size = min(size, self._block)
+        end = min(len(self._view), self._pos + size)
+        block = self._view[self._pos:end].tobytes()
+        self._handed_out = end - self._pos
+        self._pos = end
+        return block
+
+
+def failure_reason(exc: requests.RequestException, *, who: str = "it") -> str:
+    """What went wrong, worded for "Could not reach <service>: <reason>." ``who`` is the
+    subject of "did not answer in time" (the service's name, or "it")."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "the connection timed out"
+    if isinstance(exc, requests.Timeout):
+        return f"{who} did not answer in time"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the secure (TLS) connection failed"
+    if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if "NameResolution" in text or "Name or service not known" in text:
+            return "the name could not be resolved (DNS)"
+        if "refused" in text.lower():
+            return "the connection was refused"
+        return "the connection was interrupted"
+    return f"the request failed ({type(exc).__name__})"

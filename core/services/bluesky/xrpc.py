@@ -57,38 +57,6 @@ def validate_base(url: str, what: str = "Bluesky server") -> str:
     return text
 
 
-class _Cancelled(Exception):
-    pass
-
-
-class ProgressBody:
-    """A file-like body: hands out blocks, reports what left, can be cancelled in between."""
-
-    def __init__(self, data: bytes, progress: ProgressCallback | None,
-                 cancel: threading.Event | None, block: int = 64 * 1024) -> None:
-        self._view = memoryview(data)
-        self._pos = 0
-        self._progress = progress
-        self._cancel = cancel
-        self._block = block
-        self.reported = 0
-
-    def __len__(self) -> int:
-        return len(self._view)
-
-    def read(self, size: int = -1) -> bytes:
-        if self._cancel is not None and self._cancel.is_set():
-            raise _Cancelled
-        if self._progress is not None and self._pos:
-            # The previous block has been handed to the socket by now.
-            self._progress(self._pos, len(self._view))
-            self.reported = self._pos
-        size = self._block if size is None or size < 0 else min(size, self._block)
-        chunk = bytes(self._view[self._pos:self._pos + size])
-        self._pos += len(chunk)
-        return chunk
-
-
 class Xrpc:
     """Calls one PDS (``base``); ``token`` is the bearer for authenticated calls."""
 
@@ -119,11 +87,11 @@ class Xrpc:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         kwargs: dict[str, Any] = {}
-        stream: ProgressBody | None = None
+        stream: core_http.ProgressBody | None = None
         read_timeout = self.timeouts.read_s
         if data is not None:
             headers["Content-Type"] = content_type or "application/octet-stream"
-            stream = ProgressBody(data, progress, cancel)
+            stream = core_http.ProgressBody(data, progress, cancel, block=64 * 1024)
             kwargs["data"] = stream
             read_timeout = self.timeouts.upload_read_s
         elif body is not None:
@@ -135,10 +103,10 @@ class Xrpc:
                 "POST" if is_post else "GET", self.url(nsid), params=params, headers=headers,
                 timeout=(self.timeouts.connect_s, read_timeout), stream=True,
                 allow_redirects=False, **kwargs)
-        except _Cancelled:
+        except core_http.BodyCancelled:
             raise _cancelled(context) from None
         except requests.RequestException as exc:
-            if isinstance(exc.__context__, _Cancelled) or (cancel is not None
+            if isinstance(exc.__context__, core_http.BodyCancelled) or (cancel is not None
                                                           and cancel.is_set()):
                 raise _cancelled(context) from None
             raise network_error(exc, self.base) from None
@@ -195,22 +163,7 @@ def _cancelled(context: Context) -> seam.Cancelled:
 
 def network_error(exc: requests.RequestException, url: str) -> seam.NetworkError:
     host = urllib.parse.urlsplit(url).netloc or url
-    if isinstance(exc, requests.ConnectTimeout):
-        what = "the connection timed out"
-    elif isinstance(exc, requests.Timeout):
-        what = "it did not answer in time"
-    elif isinstance(exc, requests.exceptions.SSLError):
-        what = "the secure (TLS) connection failed"
-    elif isinstance(exc, requests.ConnectionError):
-        text = str(exc)
-        if "NameResolution" in text or "Name or service not known" in text:
-            what = "the name could not be resolved (DNS)"
-        elif "refused" in text.lower():
-            what = "the connection was refused"
-        else:
-            what = "the connection was interrupted"
-    else:
-        what = f"the request failed ({type(exc).__name__})"
+    what = core_http.failure_reason(exc)
     return seam.NetworkError(f"Could not reach Bluesky at {host}: {what}.",
                              hint="Check the network connection (and any proxy) and try "
                              "again.", service=KEY, help_url=HELP_URL)

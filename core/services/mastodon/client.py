@@ -161,44 +161,6 @@ class MastodonAccount:
     avatar_description: str = ""
 
 
-class _Cancelled(Exception):
-    """Raised from inside the body stream; never leaves this module."""
-
-
-class ProgressBody:
-    """A file-like request body that reports the bytes handed to the socket and can
-    cancel between blocks (urllib3 reads a block, sends it, reads the next)."""
-
-    def __init__(self, data: bytes, progress: ProgressCallback | None = None,
-                 cancel: threading.Event | None = None) -> None:
-        self._view = memoryview(data)
-        self._pos = 0
-        self._handed_out = 0
-        self.reported = 0
-        self._progress = progress
-        self._cancel = cancel
-
-    def __len__(self) -> int:
-        return len(self._view)
-
-    def read(self, size: int = -1) -> bytes:
-        if self._cancel is not None and self._cancel.is_set():
-            raise _Cancelled
-        if self._progress is not None and self._handed_out:
-            self._progress(self._pos, len(self._view))
-            self.reported = self._pos
-            self._handed_out = 0
-            if self._cancel is not None and self._cancel.is_set():
-                raise _Cancelled
-        # Small blocks so progress moves and cancel acts within ~64 KiB.
-        size = 64 * 1024 if size is None or size < 0 else min(size, 64 * 1024)
-        end = min(len(self._view), self._pos + size)
-        block = self._view[self._pos:end].tobytes()
-        self._handed_out = end - self._pos
-        self._pos = end
-        return block
-
-
 def account_from_json(data: Any) -> MastodonAccount:
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         raise UnexpectedResponse("Mastodon answered with something that is not an account.")
@@ -268,7 +230,7 @@ class MastodonClient:
                     method, url, headers=headers, allow_redirects=method == "GET",
                     timeout=(self.timeouts.connect_s, read_timeout or self.timeouts.read_s),
                     **kwargs)
-            except _Cancelled:
+            except http.BodyCancelled:
                 log.info("%s %s cancelled by the user", method, urllib.parse.urlsplit(url).path)
                 raise UploadCancelled() from None
             except requests.RequestException as exc:
@@ -290,26 +252,10 @@ class MastodonClient:
         raise last
 
     def _network_error(self, exc: requests.RequestException) -> NetworkError:
-        if isinstance(exc, http.PlainHttpNotLoopback | http.UnsafeRedirect
-                      | http.ResponseTooLarge | http.BadEncoding):
+        if isinstance(exc, http.OWN_ERRORS):
             return NetworkError(f"Could not use {self.host}: {exc}.",
                                 hint="Check the instance address.")
-        if isinstance(exc, requests.ConnectTimeout):
-            what = "the connection timed out"
-        elif isinstance(exc, requests.Timeout):
-            what = "it did not answer in time"
-        elif isinstance(exc, requests.exceptions.SSLError):
-            what = "the secure (TLS) connection failed"
-        elif isinstance(exc, requests.ConnectionError):
-            text = str(exc)
-            if "NameResolution" in text or "Name or service not known" in text:
-                what = "the name could not be resolved (DNS)"
-            elif "refused" in text.lower():
-                what = "the connection was refused"
-            else:
-                what = "the connection was interrupted"
-        else:
-            what = f"the request failed ({type(exc).__name__})"
+        what = http.failure_reason(exc)
         return NetworkError(f"Could not reach {self.host}: {what}.",
                             hint="Check the network connection and the instance address.")
 
@@ -453,7 +399,7 @@ class MastodonClient:
         if description is not None:
             fields["avatar_description"] = description
         body, content_type = encode_multipart_formdata(fields)
-        stream = ProgressBody(body, progress, cancel)
+        stream = http.ProgressBody(body, progress, cancel, block=64 * 1024)
         response = self.request("PATCH", "/api/v1/accounts/update_credentials",
                                 context=Context.UPLOAD, data=stream, cancel=cancel,
                                 headers={"Content-Type": content_type,

@@ -171,48 +171,6 @@ def user_from_json(data: Any) -> XUser:
                  default_profile_image=bool(data.get("default_profile_image", False)))
 
 
-class _Cancelled(Exception):
-    """Raised from inside the body stream; never leaves this module."""
-
-
-class ProgressBody:
-    """A file-like request body: hands out blocks, reports what was sent, can cancel.
-
-    urllib3 reads a block, ``sendall``s it, then reads the next: so when ``read`` is
-    called again, the previous block has left. Progress is reported then (and at the
-    end), which makes "bytes sent" honest rather than "bytes queued".
-    """
-
-    def __init__(self, data: bytes, progress: ProgressCallback | None = None,
-                 cancel: threading.Event | None = None) -> None:
-        self._view = memoryview(data)
-        self._pos = 0
-        self._handed_out = 0
-        #: The last count reported, so the end is reported once.
-        self.reported = 0
-        self._progress = progress
-        self._cancel = cancel
-
-    def __len__(self) -> int:
-        return len(self._view)
-
-    def read(self, size: int = -1) -> bytes:
-        if self._cancel is not None and self._cancel.is_set():
-            raise _Cancelled
-        if self._progress is not None and self._handed_out:
-            self._progress(self._pos, len(self._view))
-            self.reported = self._pos
-            self._handed_out = 0
-            if self._cancel is not None and self._cancel.is_set():
-                raise _Cancelled
-        end = len(self._view) if size is None or size < 0 else min(len(self._view),
-                                                                   self._pos + size)
-        block = self._view[self._pos:end].tobytes()
-        self._handed_out = end - self._pos
-        self._pos = end
-        return block
-
-
 class XClient:
     """One app (consumer keys) and, once signed in, one user (access tokens)."""
 
@@ -347,7 +305,7 @@ class XClient:
                     timeout=(self.timeouts.connect_s,
                                         read_timeout or self.timeouts.read_s),
                     allow_redirects=idempotent, stream=stream, **extra)
-            except _Cancelled:
+            except http.BodyCancelled:
                 log.info("%s %s cancelled by the user", method, path)
                 raise UploadCancelled() from None
             except requests.RequestException as exc:
@@ -371,25 +329,9 @@ class XClient:
 
     def _network_error(self, exc: requests.RequestException, url: str) -> NetworkError:
         host = urllib.parse.urlsplit(url).netloc
-        if isinstance(exc, http.PlainHttpNotLoopback | http.UnsafeRedirect
-                      | http.ResponseTooLarge | http.BadEncoding):
-            what = str(exc)  # core.http's own sentence
-        elif isinstance(exc, requests.ConnectTimeout):
-            what = "the connection timed out"
-        elif isinstance(exc, requests.Timeout):
-            what = "X did not answer in time"
-        elif isinstance(exc, requests.exceptions.SSLError):
-            what = "the secure (TLS) connection failed"
-        elif isinstance(exc, requests.ConnectionError):
-            text = str(exc)
-            if "NameResolution" in text or "Name or service not known" in text:
-                what = "the name could not be resolved (DNS)"
-            elif "refused" in text.lower():
-                what = "the connection was refused"
-            else:
-                what = "the connection was interrupted"
-        else:
-            what = f"the request failed ({type(exc).__name__})"
+        # core.http's own errors carry their own sentence.
+        what = (str(exc) if isinstance(exc, http.OWN_ERRORS)
+                else http.failure_reason(exc, who="X"))
         return NetworkError(f"Could not reach X at {host}: {what}.",
                             hint="Check the network connection (and any proxy) and try again.")
 
@@ -489,7 +431,7 @@ class XClient:
         self._require_tokens()
         body, content_type = encode_multipart_formdata(
             {"image": (filename, data, mime_type)})
-        stream = ProgressBody(body, progress, cancel)
+        stream = http.ProgressBody(body, progress, cancel)
         response = self._request(
             "POST", UPLOAD_PATH, context=Context.UPLOAD, auth=self._auth(),
             params={"include_entities": "false", "skip_status": "true"},

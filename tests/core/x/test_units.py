@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
+from avatar_studio.core.http import BodyCancelled, ProgressBody
 from avatar_studio.core.services.x.client import (
-    ProgressBody,
-    _Cancelled,
     user_from_json,
     validate_api_base,
 )
@@ -83,7 +82,7 @@ def test_progress_body_reports_sent_blocks_and_cancels() -> None:
     cancel = threading.Event()
     body = ProgressBody(b"y" * 10, lambda s, t: cancel.set(), cancel)
     body.read(4)
-    with pytest.raises(_Cancelled):
+    with pytest.raises(BodyCancelled):
         body.read(4)
 
 
