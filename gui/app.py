@@ -24,7 +24,8 @@ SMOKE_MS = 400
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="avatar-studio", description=f"{APP_NAME}: "
-                                     "crop a picture and set it as your X profile image.")
+                                     "crop a picture and set it as your profile picture on "
+                                     "X, Mastodon and Bluesky.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--smoke", action="store_true",
                         help="start, show the window, spin the event loop briefly, exit 0")

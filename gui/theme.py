@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyleFactory,
     QStyleOption,
+    QStyleOptionComplex,
     QWidget,
 )
 
@@ -82,8 +83,35 @@ def dark_palette() -> QPalette:
 
 
 class ClearStyle(QProxyStyle):
-    """Fusion, with the check boxes of menu items outlined in the text colour: Fusion
-    draws them a shade off the window colour, invisible on a dark palette."""
+    """Fusion (or the platform's style), with the check boxes of menu items outlined in
+    the text colour (Fusion draws them a shade off the window colour, invisible on a dark
+    palette) and a focus ring on the controls Fusion leaves unmarked: tool buttons,
+    sliders and flat-looking push buttons show nothing when Tab reaches them."""
+
+    _RINGED = (QStyle.ComplexControl.CC_ToolButton, QStyle.ComplexControl.CC_Slider)
+
+    def _ring(self, option: QStyleOption, painter: QPainter) -> None:
+        if not option.state & QStyle.StateFlag.State_HasFocus:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(QRectF(option.rect).adjusted(1, 1, -1, -1), 3, 3)
+        painter.restore()
+
+    def drawComplexControl(self, control: QStyle.ComplexControl,  # noqa: N802
+                           option: QStyleOptionComplex, painter: QPainter,
+                           widget: QWidget | None = None) -> None:
+        super().drawComplexControl(control, option, painter, widget)
+        if control in self._RINGED:
+            self._ring(option, painter)
+
+    def drawControl(self, element: QStyle.ControlElement, option: QStyleOption,  # noqa: N802
+                    painter: QPainter, widget: QWidget | None = None) -> None:
+        super().drawControl(element, option, painter, widget)
+        if element == QStyle.ControlElement.CE_PushButton:
+            self._ring(option, painter)
 
     def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption,  # noqa: N802
                       painter: QPainter, widget: QWidget | None = None) -> None:
@@ -122,7 +150,7 @@ def apply_theme(app: QApplication, name: str) -> None:
         _original = (style.name() if style is not None else "fusion", app.palette())
     kind = resolved(name)
     if kind == "platform":
-        app.setStyle(QStyleFactory.create(_original[0]))
+        app.setStyle(ClearStyle(QStyleFactory.create(_original[0])))
         app.setPalette(_original[1])
     else:
         app.setStyle(ClearStyle(QStyleFactory.create("Fusion")))

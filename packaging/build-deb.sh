@@ -194,7 +194,7 @@ Recommends: gnome-keyring | kwalletmanager | keepassxc
 Section: graphics
 Priority: optional
 Homepage: https://github.com/avatar-studio/avatar-studio
-Description: crop a picture and set it as your X profile image
+Description: crop a picture and set it as your profile picture on X, Mastodon and Bluesky
  Avatar Studio crops an image live in a square frame with a round guide, shows
  the exact 400x400 pixels that will be uploaded, and sets them as the X
  (Twitter) profile picture. Secrets stay in the system keyring (Secret

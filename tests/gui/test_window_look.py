@@ -262,3 +262,40 @@ def test_at_1024_by_700_everything_is_in_view_and_nothing_jumps(
         assert inside.contains(_in_window(window, caption))
         assert caption.height() >= caption.sizeHint().height()
     save_artifact(window, "71-small-window-done")
+
+
+def _tab_stops(window: MainWindow) -> list[QWidget]:
+    """Every widget Tab can reach in the window as the user sees it."""
+    stops = []
+    for widget in window.findChildren(QWidget):
+        if (widget.isVisibleTo(window) and widget.isEnabled() and widget.width() > 0
+                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+                and widget.window() is window):
+            stops.append(widget)
+    return stops
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_tab_stop_shows_that_it_has_the_focus(qtbot, app, window: MainWindow,
+                                                   tmp_path: Path, scheme: str) -> None:
+    # "Visible focus rings everywhere": for each widget Tab reaches, its own pixels differ
+    # between having the focus and not having it, in both themes.
+    apply_theme(app, scheme)
+    _open(qtbot, window, quadrants(tmp_path / "q.png"))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    stops = _tab_stops(window)
+    assert len(stops) >= 8, [type(w).__name__ for w in stops]
+    unseen = []
+    for widget in stops:
+        parking = next(w for w in stops if w is not widget)
+        parking.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(lambda p=parking: p.hasFocus(), timeout=2_000)
+        without = widget.grab().toImage()
+        widget.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(widget.hasFocus, timeout=2_000)
+        with_focus = widget.grab().toImage()
+        if with_focus == without:
+            name = widget.objectName() or widget.toolTip()
+            unseen.append(f"{type(widget).__name__}({name})")
+    assert unseen == [], "\n".join(unseen)
