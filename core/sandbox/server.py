@@ -6,24 +6,19 @@ thread it started, so nothing is left running.
 
 from __future__ import annotations
 
-import logging
-from types import TracebackType
-
 from avatar_studio.core.sandbox.app import SandboxApp
 from avatar_studio.core.sandbox.config import SandboxConfig
 from avatar_studio.core.sandbox.faults import Faults
 from avatar_studio.core.sandbox.oauth import Endpoints, SandboxValidator
 from avatar_studio.core.sandbox.processing import ImageProcessor
 from avatar_studio.core.sandbox.ratelimit import RateLimiter
-from avatar_studio.core.sandbox.serving import BackgroundServer
+from avatar_studio.core.sandbox.serving import BackgroundServer, ServedSandbox
 from avatar_studio.core.sandbox.state import DemoAccount, SandboxState
 
 __all__ = ["DemoAccount", "SandboxConfig", "SandboxServer"]
 
-log = logging.getLogger(__name__)
 
-
-class SandboxServer:
+class SandboxServer(ServedSandbox):
     """The embeddable sandbox. Every collaborator is built from ``config``."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
@@ -43,41 +38,11 @@ class SandboxServer:
                                       allow_remote=self.config.allow_remote,
                                       pause=self.faults.pause)
 
-    def start(self) -> str:
-        """Bind, start serving in the background and return the base URL."""
-        if self._http.base_url is not None:
-            return self._http.base_url
-        base_url = self._http.start()
+    def _after_start(self) -> None:
         self.processor.start()
-        log.info("sandbox listening on %s", base_url)
-        return base_url
 
-    def stop(self) -> None:
-        """Stop serving, close connections and join every thread."""
-        if self._http.base_url is None:
-            return
-        self._http.stop()
+    def _after_stop(self) -> None:
         self.processor.stop()
-        log.info("sandbox stopped")
-
-    def __enter__(self) -> SandboxServer:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        base_url = self._http.base_url
-        if base_url is None:
-            raise RuntimeError("the sandbox is not running; call start() first")
-        return base_url
-
-    @property
-    def running(self) -> bool:
-        return self._http.base_url is not None
 
     @property
     def demo(self) -> DemoAccount:

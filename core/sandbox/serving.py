@@ -11,7 +11,8 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.sandbox.guard import Pause
@@ -154,3 +155,57 @@ class BackgroundServer:
     @property
     def base_url(self) -> str | None:
         return self._base_url
+
+
+class ServedSandbox:
+    """start / stop / ``with`` / base_url / running, for a sandbox served by ``_http``.
+
+    A sandbox sets ``_http`` and ``SERVED_AS`` (its name in the log) and overrides
+    :meth:`_after_start` / :meth:`_before_stop_done` for what it runs besides the server.
+    """
+
+    SERVED_AS = "sandbox"
+    _http: BackgroundServer
+
+    def _after_start(self) -> None:
+        """Start what else the sandbox runs (the server is up)."""
+
+    def _after_stop(self) -> None:
+        """Stop what else the sandbox runs (the server has stopped)."""
+
+    def start(self) -> str:
+        """Bind, start serving in the background and return the base URL."""
+        if self._http.base_url is not None:
+            return self._http.base_url
+        base_url = self._http.start()
+        self._after_start()
+        logging.getLogger(type(self).__module__).info("%s listening on %s",
+                                                      self.SERVED_AS, base_url)
+        return base_url
+
+    def stop(self) -> None:
+        """Stop serving, close connections and join every thread."""
+        if self._http.base_url is None:
+            return
+        self._http.stop()
+        self._after_stop()
+        logging.getLogger(type(self).__module__).info("%s stopped", self.SERVED_AS)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        base_url = self._http.base_url
+        if base_url is None:
+            raise RuntimeError("the sandbox is not running; call start() first")
+        return base_url
+
+    @property
+    def running(self) -> bool:
+        return self._http.base_url is not None

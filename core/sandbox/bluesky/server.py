@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from types import TracebackType
 
 from avatar_studio.core.sandbox.bluesky.app import BlueskyApp
 from avatar_studio.core.sandbox.bluesky.config import BlueskySandboxConfig
 from avatar_studio.core.sandbox.bluesky.faults import BlueskyFaults
 from avatar_studio.core.sandbox.bluesky.state import BlueskyState
 from avatar_studio.core.sandbox.bluesky.tokens import TokenIssuer
-from avatar_studio.core.sandbox.serving import BackgroundServer
+from avatar_studio.core.sandbox.serving import BackgroundServer, ServedSandbox
 
 __all__ = ["BlueskyDemo", "BlueskySandbox", "BlueskySandboxConfig"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,8 +28,10 @@ class BlueskyDemo:
                 "did": self.did, "app_password": self.app_password}
 
 
-class BlueskySandbox:
+class BlueskySandbox(ServedSandbox):
     """The embeddable PDS sandbox. Every collaborator is built from ``config``."""
+
+    SERVED_AS = "bluesky sandbox"
 
     def __init__(self, config: BlueskySandboxConfig | None = None) -> None:
         self.config = config or BlueskySandboxConfig()
@@ -47,31 +45,6 @@ class BlueskySandbox:
         self._http = BackgroundServer(self.app, host, self.config.port,
                                       allow_remote=self.config.allow_remote,
                                       name="bluesky-sandbox-http", pause=self.faults.pause)
-
-    def start(self) -> str:
-        base_url = self._http.start()
-        log.info("bluesky sandbox listening on %s", base_url)
-        return base_url
-
-    def stop(self) -> None:
-        if self._http.base_url is not None:
-            self._http.stop()
-            log.info("bluesky sandbox stopped")
-
-    def __enter__(self) -> BlueskySandbox:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        base_url = self._http.base_url
-        if base_url is None:
-            raise RuntimeError("the sandbox is not running; call start() first")
-        return base_url
 
     @property
     def demo(self) -> BlueskyDemo:

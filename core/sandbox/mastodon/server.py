@@ -6,9 +6,7 @@ thread, ``stop()`` cuts keep-alive connections and joins every thread.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict, dataclass
-from types import TracebackType
 
 from avatar_studio.core.sandbox.mastodon.app import MastodonApp
 from avatar_studio.core.sandbox.mastodon.config import MastodonSandboxConfig
@@ -16,11 +14,9 @@ from avatar_studio.core.sandbox.mastodon.faults import Faults
 from avatar_studio.core.sandbox.mastodon.oauth import Endpoints, Validator
 from avatar_studio.core.sandbox.mastodon.ratelimit import RateLimiter
 from avatar_studio.core.sandbox.mastodon.state import Account, Avatar, MastodonState
-from avatar_studio.core.sandbox.serving import BackgroundServer
+from avatar_studio.core.sandbox.serving import BackgroundServer, ServedSandbox
 
 __all__ = ["MastodonDemo", "MastodonSandbox", "MastodonSandboxConfig"]
-
-log = logging.getLogger(__name__)
 
 #: The demo app's and token's scopes: everything a profile editor could need.
 DEMO_SCOPES = ["read", "write", "follow", "push", "profile"]
@@ -42,7 +38,9 @@ class MastodonDemo:
         return asdict(self)
 
 
-class MastodonSandbox:
+class MastodonSandbox(ServedSandbox):
+    SERVED_AS = "mastodon sandbox"
+
     def __init__(self, config: MastodonSandboxConfig | None = None) -> None:
         self.config = config or MastodonSandboxConfig()
         self.state = MastodonState()
@@ -57,33 +55,6 @@ class MastodonSandbox:
         self._http = BackgroundServer(self.app, self.config.host, self.config.port,
                                       allow_remote=self.config.allow_remote,
                                       name="mastodon-sandbox-http", pause=self.faults.pause)
-
-    def start(self) -> str:
-        base_url = self._http.start()
-        log.info("mastodon sandbox listening on %s", base_url)
-        return base_url
-
-    def stop(self) -> None:
-        self._http.stop()
-
-    def __enter__(self) -> MastodonSandbox:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        base_url = self._http.base_url
-        if base_url is None:
-            raise RuntimeError("the sandbox is not running; call start() first")
-        return base_url
-
-    @property
-    def running(self) -> bool:
-        return self._http.base_url is not None
 
     @property
     def demo(self) -> MastodonDemo:
