@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from avatar_studio.core.cli import sandbox_bluesky, sandbox_mastodon
+from avatar_studio.core.cli.sandbox_runner import refuse_remote, serve
 from avatar_studio.core.errors import UserFacingError
-from avatar_studio.core.net import is_loopback_host
 from avatar_studio.core.sandbox.config import SandboxConfig, default_rate_limits
 from avatar_studio.core.sandbox.server import SandboxServer
 from avatar_studio.core.sandbox.state import StateError
@@ -135,30 +131,14 @@ def run(args: argparse.Namespace) -> int:
     if args.service == "bluesky":
         return sandbox_bluesky.run(args, cannot_listen=CannotListen)
     config = config_from_args(args)
-    if not is_loopback_host(config.host):
-        if not config.allow_remote:
-            raise SandboxArgumentError(
-                f"refusing to listen on {config.host}: it is not a loopback address",
-                hint="Pass --allow-remote if other machines really should reach it.")
-        print(f"warning: listening on {config.host}; anyone who can reach it can use the "
-              "demo account", file=sys.stderr, flush=True)
+    refuse_remote(config.host, config.allow_remote, error=SandboxArgumentError)
     try:
         server = SandboxServer(config)
     except StateError as exc:
         raise BadStateDir(str(exc), hint="Pick another --state folder, or move this one "
                           "away to start afresh.") from exc
-    try:
-        server.start()
-    except OSError as exc:
-        raise CannotListen(f"cannot listen on {config.host}:{config.port}: "
-                           f"{exc.strerror or exc}") from exc
-    stop = threading.Event()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    def ready() -> None:
         _apply_faults(server, args)
         demo = server.demo
         if args.json:
@@ -171,15 +151,9 @@ def run(args: argparse.Namespace) -> int:
                   f"  access secret:  {demo.access_secret}\n"
                   f"  user:           @{demo.screen_name} (id {demo.user_id})\n"
                   "Press Ctrl+C to stop.", flush=True)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        server.stop()
-    if not args.json:
-        print("sandbox stopped", flush=True)
-    return 0
+
+    return serve(server, host=config.host, port=config.port, as_json=args.json,
+                 cannot_listen=CannotListen, ready=ready)
 
 
 def _apply_faults(server: SandboxServer, args: argparse.Namespace) -> None:

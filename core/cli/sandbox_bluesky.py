@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import sys
-import threading
-from types import FrameType
 from typing import Any
 
+from avatar_studio.core.cli.sandbox_runner import serve
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.sandbox.bluesky import BlueskySandbox, BlueskySandboxConfig
 from avatar_studio.core.sandbox.bluesky.faults import FAIL_STATUSES
@@ -74,18 +71,8 @@ def run(args: argparse.Namespace, *, cannot_listen: type[UserFacingError]) -> in
     if args.fail_next and args.fail_status not in FAIL_STATUSES:
         raise _BadArgument(f"--fail-status must be one of {sorted(FAIL_STATUSES)}")
     sandbox = BlueskySandbox(config)
-    try:
-        sandbox.start()
-    except OSError as exc:
-        raise cannot_listen(f"cannot listen on {config.host}:{config.port}: "
-                            f"{exc.strerror or exc}") from exc
-    stop = threading.Event()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    def ready() -> None:
         faults = sandbox.faults
         if args.latency:
             faults.set_latency(args.latency)
@@ -110,12 +97,6 @@ def run(args: argparse.Namespace, *, cannot_listen: type[UserFacingError]) -> in
                   f"  e-mail:        {demo.email}"
                   + ("  (sign-in codes: GET /_sandbox/outbox)" if config.two_factor else "")
                   + "\nPress Ctrl+C to stop.", flush=True)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        sandbox.stop()
-    if not args.json:
-        print("sandbox stopped", file=sys.stdout, flush=True)
-    return 0
+
+    return serve(sandbox, host=config.host, port=config.port, as_json=args.json,
+                 cannot_listen=cannot_listen, ready=ready)

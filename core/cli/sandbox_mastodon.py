@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import sys
-import threading
-from types import FrameType
 from typing import Any
 
-from avatar_studio.core.net import is_loopback_host
+from avatar_studio.core.cli.sandbox_runner import refuse_remote, serve
 from avatar_studio.core.sandbox.mastodon.config import MastodonSandboxConfig, parse_version
 from avatar_studio.core.sandbox.mastodon.server import MastodonSandbox
 
@@ -72,26 +68,10 @@ def run(args: argparse.Namespace) -> int:
     from avatar_studio.core.cli.sandbox import CannotListen, SandboxArgumentError
 
     config = config_from_args(args)
-    if not is_loopback_host(config.host):
-        if not config.allow_remote:
-            raise SandboxArgumentError(
-                f"refusing to listen on {config.host}: it is not a loopback address",
-                hint="Pass --allow-remote if other machines really should reach it.")
-        print(f"warning: listening on {config.host}; anyone who can reach it can use the "
-              "demo account", file=sys.stderr, flush=True)
+    refuse_remote(config.host, config.allow_remote, error=SandboxArgumentError)
     sandbox = MastodonSandbox(config)
-    try:
-        sandbox.start()
-    except OSError as exc:
-        raise CannotListen(f"cannot listen on {config.host}:{config.port}: "
-                           f"{exc.strerror or exc}") from exc
-    stop = threading.Event()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    def ready() -> None:
         demo = sandbox.demo
         _apply_faults(sandbox, args)
         if args.json:
@@ -103,15 +83,9 @@ def run(args: argparse.Namespace) -> int:
                   f"  client id:      {demo.client_id}\n"
                   f"  client secret:  {demo.client_secret}\n"
                   "Press Ctrl+C to stop.", flush=True)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        sandbox.stop()
-    if not args.json:
-        print("sandbox stopped", flush=True)
-    return 0
+
+    return serve(sandbox, host=config.host, port=config.port, as_json=args.json,
+                 cannot_listen=CannotListen, ready=ready)
 
 
 def _apply_faults(sandbox: MastodonSandbox, args: argparse.Namespace) -> None:
