@@ -7,7 +7,7 @@ and adds the faults only its service has.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from avatar_studio.core.sandbox import guard
 
@@ -75,3 +75,19 @@ class BasicFaults:
                 self._fail_next -= 1
                 return self._fail_status
             return None
+
+
+def basic_action(faults: BasicFaults, action: str, values: Mapping[str, str]) -> bool:
+    """Apply one of the ``/_sandbox/<action>`` actions every sandbox has (latency,
+    fail_next, drop_next); False if ``action`` is not one of them."""
+    if action == "latency":
+        faults.set_latency(values.get("seconds", "0"))
+    elif action == "fail_next":
+        faults.fail_next(guard.parse_count(values.get("n", "1")),
+                         status=guard.parse_count(values.get("status", "500"),
+                                                  maximum=599, what="status"))
+    elif action == "drop_next":
+        faults.drop_next(guard.parse_count(values.get("n", "1")))
+    else:
+        return False
+    return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from avatar_studio.core.net import is_loopback_ip
-from avatar_studio.core.sandbox import guard
+from avatar_studio.core.sandbox.basicfaults import basic_action
 from avatar_studio.core.sandbox.faults import Faults
 from avatar_studio.core.sandbox.processing import ImageProcessor
 from avatar_studio.core.sandbox.ratelimit import RateLimiter
@@ -39,14 +39,8 @@ class Control:
         values = request.values
         ok = True
         try:
-            if action == "latency":
-                self.faults.set_latency(values.get("seconds", "0"))
-            elif action == "fail_next":
-                self.faults.fail_next(guard.parse_count(values.get("n", "1")),
-                                      status=guard.parse_count(values.get("status", "500"),
-                                                               maximum=599, what="status"))
-            elif action == "drop_next":
-                self.faults.drop_next(guard.parse_count(values.get("n", "1")))
+            if basic_action(self.faults, action, values):
+                pass  # latency, fail_next, drop_next
             elif action == "stall_processing":
                 self.faults.stall_processing(flag(values.get("on"), default=True))
             elif action == "revoke_token":

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from avatar_studio.core.sandbox import guard
+from avatar_studio.core.sandbox.basicfaults import basic_action
 from avatar_studio.core.sandbox.bluesky import lexicon
 from avatar_studio.core.sandbox.bluesky.cids import blob_cid, is_cid, record_cid
 from avatar_studio.core.sandbox.bluesky.config import BlueskySandboxConfig
@@ -705,14 +706,8 @@ class BlueskyApp:
     def control(self, action: str, values: Any) -> None:
         """One control action (also used in-process by the CLI and tests)."""
         faults = self.faults
-        if action == "latency":
-            faults.set_latency(values.get("seconds", "0"))
-        elif action == "fail_next":
-            faults.fail_next(guard.parse_count(values.get("n", "1")),
-                             status=guard.parse_count(values.get("status", "500"),
-                                                      maximum=599, what="status"))
-        elif action == "drop_next":
-            faults.drop_next(guard.parse_count(values.get("n", "1")))
+        if basic_action(faults, action, values):
+            pass  # latency, fail_next, drop_next
         elif action == "invalid_swap":
             faults.invalid_swap_next(guard.parse_count(values.get("n", "1")))
         elif action == "rate_limit":

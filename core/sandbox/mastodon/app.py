@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from avatar_studio.core.sandbox import guard
 from avatar_studio.core.sandbox.app import DropConnection, Request
+from avatar_studio.core.sandbox.basicfaults import basic_action
 from avatar_studio.core.sandbox.control import is_loopback
 from avatar_studio.core.sandbox.mastodon import avatars, entities, pages
 from avatar_studio.core.sandbox.mastodon import scopes as scope_rules
@@ -565,14 +566,8 @@ class MastodonApp:
         values = request.values
         ok = True
         try:
-            if action == "latency":
-                self.faults.set_latency(values.get("seconds", "0"))
-            elif action == "fail_next":
-                self.faults.fail_next(guard.parse_count(values.get("n", "1")),
-                                      status=guard.parse_count(values.get("status", "500"),
-                                                               maximum=599, what="status"))
-            elif action == "drop_next":
-                self.faults.drop_next(guard.parse_count(values.get("n", "1")))
+            if basic_action(self.faults, action, values):
+                pass  # latency, fail_next, drop_next
             elif action == "rate_limit_next":
                 self.faults.rate_limit_next(
                     guard.parse_count(values.get("n", "1")),
