@@ -1,9 +1,10 @@
-"""The embedded sandbox the window can start with one click (plain Python, no Qt)."""
+"""The embedded sandboxes the window can start with one click (plain Python, no Qt)."""
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     # The sandbox (werkzeug, oauthlib's server side) loads when it starts, not with the
@@ -12,90 +13,78 @@ if TYPE_CHECKING:
     from avatar_studio.core.sandbox.config import SandboxConfig
     from avatar_studio.core.sandbox.mastodon.server import MastodonDemo, MastodonSandbox
     from avatar_studio.core.sandbox.server import SandboxServer
+    from avatar_studio.core.sandbox.serving import ServedSandbox
     from avatar_studio.core.sandbox.state import DemoAccount
 
+S = TypeVar("S", bound="ServedSandbox")
+T = TypeVar("T")
 
-class SandboxHost:
-    """Starts the sandbox on first use (from any thread) and stops it at exit."""
+
+class _LazyHost(Generic[S]):
+    """One sandbox, started on first use (from any thread) and stopped at exit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.server: S | None = None
+
+    def _make(self) -> S:
+        raise NotImplementedError
+
+    def _with_started(self, read: Callable[[S], T]) -> T:
+        with self._lock:
+            if self.server is None:
+                server = self._make()
+                server.start()
+                self.server = server
+            return read(self.server)
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None and self.server.running
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.server is not None:
+                self.server.stop()
+                self.server = None
+
+
+class SandboxHost(_LazyHost["SandboxServer"]):
+    """The embedded X sandbox."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
+        super().__init__()
         self._config = config
-        self._lock = threading.Lock()
-        self.server: SandboxServer | None = None
+
+    def _make(self) -> SandboxServer:
+        from avatar_studio.core.sandbox.config import SandboxConfig
+        from avatar_studio.core.sandbox.server import SandboxServer
+
+        return SandboxServer(self._config or SandboxConfig())
 
     def ensure_started(self) -> DemoAccount:
-        with self._lock:
-            if self.server is None:
-                from avatar_studio.core.sandbox.config import SandboxConfig
-                from avatar_studio.core.sandbox.server import SandboxServer
-
-                server = SandboxServer(self._config or SandboxConfig())
-                server.start()
-                self.server = server
-            return self.server.demo
-
-    @property
-    def running(self) -> bool:
-        return self.server is not None and self.server.running
-
-    def stop(self) -> None:
-        with self._lock:
-            if self.server is not None:
-                self.server.stop()
-                self.server = None
+        return self._with_started(lambda server: server.demo)
 
 
-class MastodonSandboxHost:
-    """The embedded Mastodon sandbox: started on first use, stopped at exit."""
+class MastodonSandboxHost(_LazyHost["MastodonSandbox"]):
+    """The embedded Mastodon sandbox."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.server: MastodonSandbox | None = None
+    def _make(self) -> MastodonSandbox:
+        from avatar_studio.core.sandbox.mastodon.server import MastodonSandbox
+
+        return MastodonSandbox()
 
     def ensure_started(self) -> MastodonDemo:
-        with self._lock:
-            if self.server is None:
-                from avatar_studio.core.sandbox.mastodon.server import MastodonSandbox
-
-                server = MastodonSandbox()
-                server.start()
-                self.server = server
-            return self.server.demo
-
-    @property
-    def running(self) -> bool:
-        return self.server is not None and self.server.running
-
-    def stop(self) -> None:
-        with self._lock:
-            if self.server is not None:
-                self.server.stop()
-                self.server = None
+        return self._with_started(lambda server: server.demo)
 
 
-class BlueskySandboxHost:
-    """The embedded Bluesky PDS sandbox: started on first use, stopped at exit."""
+class BlueskySandboxHost(_LazyHost["BlueskySandbox"]):
+    """The embedded Bluesky PDS sandbox."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.server: BlueskySandbox | None = None
+    def _make(self) -> BlueskySandbox:
+        from avatar_studio.core.sandbox.bluesky.server import BlueskySandbox
+
+        return BlueskySandbox()
 
     def ensure_started(self) -> BlueskyDemo:
-        with self._lock:
-            if self.server is None:
-                from avatar_studio.core.sandbox.bluesky.server import BlueskySandbox
-
-                server = BlueskySandbox()
-                server.start()
-                self.server = server
-            return self.server.demo
-
-    @property
-    def running(self) -> bool:
-        return self.server is not None
-
-    def stop(self) -> None:
-        with self._lock:
-            if self.server is not None:
-                self.server.stop()
-                self.server = None
+        return self._with_started(lambda server: server.demo)
