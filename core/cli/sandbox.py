@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from avatar_studio.core.cli import sandbox_bluesky, sandbox_mastodon
-from avatar_studio.core.cli.sandbox_runner import refuse_remote, serve
+from avatar_studio.core.cli.sandbox_runner import apply_basic_faults, refuse_remote, serve
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.sandbox.config import SandboxConfig, default_rate_limits
 from avatar_studio.core.sandbox.server import SandboxServer
@@ -158,12 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _apply_faults(server: SandboxServer, args: argparse.Namespace) -> None:
     faults = server.faults
-    if args.latency:
-        faults.set_latency(args.latency)
-    if args.fail_next:
-        faults.fail_next(args.fail_next, status=args.fail_status)
-    if args.drop_next:
-        faults.drop_next(args.drop_next)
+    apply_basic_faults(faults, args)
     if args.stall_processing:
         faults.stall_processing(True)
     if args.read_only:

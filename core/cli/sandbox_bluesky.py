@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from avatar_studio.core.cli.sandbox_runner import serve
+from avatar_studio.core.cli.sandbox_runner import apply_basic_faults, serve
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.sandbox.bluesky import BlueskySandbox, BlueskySandboxConfig
 from avatar_studio.core.sandbox.bluesky.faults import FAIL_STATUSES
@@ -74,12 +74,7 @@ def run(args: argparse.Namespace, *, cannot_listen: type[UserFacingError]) -> in
 
     def ready() -> None:
         faults = sandbox.faults
-        if args.latency:
-            faults.set_latency(args.latency)
-        if args.fail_next:
-            faults.fail_next(args.fail_next, status=args.fail_status)
-        if args.drop_next:
-            faults.drop_next(args.drop_next)
+        apply_basic_faults(faults, args)
         if args.invalid_swap:
             faults.invalid_swap_next(args.invalid_swap)
         if args.rate_limit_next:

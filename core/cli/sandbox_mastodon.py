@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from avatar_studio.core.cli.sandbox_runner import refuse_remote, serve
+from avatar_studio.core.cli.sandbox_runner import apply_basic_faults, refuse_remote, serve
 from avatar_studio.core.sandbox.mastodon.config import MastodonSandboxConfig, parse_version
 from avatar_studio.core.sandbox.mastodon.server import MastodonSandbox
 
@@ -90,12 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _apply_faults(sandbox: MastodonSandbox, args: argparse.Namespace) -> None:
     faults = sandbox.faults
-    if args.latency:
-        faults.set_latency(args.latency)
-    if args.fail_next:
-        faults.fail_next(args.fail_next, status=args.fail_status)
-    if args.drop_next:
-        faults.drop_next(args.drop_next)
+    apply_basic_faults(faults, args)
     if args.rate_limit_next:
         faults.rate_limit_next(args.rate_limit_next, args.rate_limit_reset)
     if args.read_only:

@@ -3,6 +3,7 @@ address unless asked, start, announce, wait for SIGINT/SIGTERM, stop."""
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import threading
@@ -12,6 +13,7 @@ from typing import Protocol
 
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.net import is_loopback_host
+from avatar_studio.core.sandbox.basicfaults import BasicFaults
 
 
 class Served(Protocol):
@@ -29,6 +31,16 @@ def refuse_remote(host: str, allow_remote: bool, *, error: type[UserFacingError]
                     hint="Pass --allow-remote if other machines really should reach it.")
     print(f"warning: listening on {host}; anyone who can reach it can use the "
           "demo account", file=sys.stderr, flush=True)
+
+
+def apply_basic_faults(faults: BasicFaults, args: argparse.Namespace) -> None:
+    """--latency, --fail-next (with --fail-status) and --drop-next, which every sandbox has."""
+    if args.latency:
+        faults.set_latency(args.latency)
+    if args.fail_next:
+        faults.fail_next(args.fail_next, status=args.fail_status)
+    if args.drop_next:
+        faults.drop_next(args.drop_next)
 
 
 def serve(sandbox: Served, *, host: str, port: int, as_json: bool,
