@@ -15,6 +15,7 @@ from typing import Any
 from avatar_studio.core.services.base import SignedInAccount, SignInKind, SignInRequest
 from avatar_studio.core.services.errors import SecondFactorRequired
 from avatar_studio.gui.accounts import ServiceLookup
+from avatar_studio.gui.demosignin import sign_in_as_demo
 from avatar_studio.gui.errors import user_message
 from avatar_studio.gui.sandboxhost import BlueskySandboxHost
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
@@ -165,8 +166,6 @@ class BlueskySignInPage(QWidget):
         if host is None:
             return
         services = self._services
-        self._busy(True)
-        self.sandbox_button.setEnabled(False)
 
         def work(ctx: TaskContext) -> SignedInAccount:
             demo = host.ensure_started()
@@ -178,16 +177,9 @@ class BlueskySignInPage(QWidget):
             finally:
                 sign_in.close()
 
-        def done(account: SignedInAccount) -> None:
-            self._busy(False)
-            self.sandbox_button.setEnabled(True)
-            self.sandbox_signed_in.emit(account)
-
-        def failed(exc: BaseException) -> None:
-            self.sandbox_button.setEnabled(True)
-            self._failed(exc)
-
-        self._task = self._runner.run(work, on_success=done, on_error=failed)
+        self._task = sign_in_as_demo(self._runner, work, button=self.sandbox_button,
+                                     busy=self._busy, signed_in=self.sandbox_signed_in.emit,
+                                     failed=self._failed)
 
     def _done(self, account: SignedInAccount) -> None:
         self._busy(False)

@@ -23,6 +23,7 @@ from avatar_studio.core.services.base import (
     SignInRequest,
 )
 from avatar_studio.gui.accounts import ServiceLookup
+from avatar_studio.gui.demosignin import sign_in_as_demo
 from avatar_studio.gui.errors import user_message
 from avatar_studio.gui.sandboxhost import MastodonSandboxHost
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
@@ -243,8 +244,6 @@ class MastodonSignInPage(QWidget):
         if host is None:
             return
         services = self._services
-        self._busy(True)
-        self.sandbox_button.setEnabled(False)
 
         def work(ctx: TaskContext) -> SignedInAccount:
             demo = host.ensure_started()
@@ -256,16 +255,9 @@ class MastodonSignInPage(QWidget):
             finally:
                 attempt.close()
 
-        def done(account: SignedInAccount) -> None:
-            self._busy(False)
-            self.sandbox_button.setEnabled(True)
-            self.sandbox_signed_in.emit(account)
-
-        def failed(exc: BaseException) -> None:
-            self.sandbox_button.setEnabled(True)
-            self._failed(exc)
-
-        self._task = self._runner.run(work, on_success=done, on_error=failed)
+        self._task = sign_in_as_demo(self._runner, work, button=self.sandbox_button,
+                                     busy=self._busy, signed_in=self.sandbox_signed_in.emit,
+                                     failed=self._failed)
 
     def _done(self, account: SignedInAccount) -> None:
         self._busy(False)
