@@ -7,10 +7,8 @@ correct their clock from it after a code 135).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
-import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from avatar_studio.core.sandbox import guard, images, pages
+from avatar_studio.core.sandbox.basicfaults import DropConnection
 from avatar_studio.core.sandbox.config import SandboxConfig
 from avatar_studio.core.sandbox.control import Control, is_loopback
 from avatar_studio.core.sandbox.faults import Faults
@@ -82,10 +81,6 @@ BAD_VERIFIER_TEXT = "Error processing your OAuth request: Invalid oauth_verifier
 _IMAGE_FILE = re.compile(
     r"^(?P<name>[A-Za-z0-9_-]+?)(?P<suffix>_normal|_bigger|_mini|_200x200|_400x400)?"
     r"\.(?P<ext>png|jpg|jpeg|gif)$")
-
-
-class DropConnection(ConnectionAbortedError):
-    """Raised after the socket was shut down: the server treats it as a dropped client."""
 
 
 @dataclass(frozen=True)
@@ -188,13 +183,7 @@ class SandboxApp:
             return error_response(500, 131, "Internal error")
 
     def _apply_faults(self, request: Request) -> Response | None:
-        self.faults.delay()
-        if self.faults.take_drop():
-            sock = request.environ.get("werkzeug.socket")
-            if isinstance(sock, socket.socket):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            raise DropConnection("sandbox fault: connection dropped")
+        self.faults.delay_or_drop(request.environ)
         status = self.faults.take_failure()
         if status == 503:
             return error_response(503, 130, "Over capacity")

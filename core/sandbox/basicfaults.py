@@ -6,10 +6,17 @@ and adds the faults only its service has.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections.abc import Collection, Mapping
+from typing import Any
 
 from avatar_studio.core.sandbox import guard
+
+
+class DropConnection(ConnectionAbortedError):
+    """Raised after the socket was shut down: the server treats it as a dropped client."""
 
 
 class BasicFaults:
@@ -41,6 +48,17 @@ class BasicFaults:
         latency = self.latency
         if latency > 0:
             self.pause.sleep(latency)  # the fault *is* a delay
+
+    def delay_or_drop(self, environ: Mapping[str, Any]) -> None:
+        """Before an API request: wait the latency, then, if a drop is due, shut the
+        request's socket down and raise :class:`DropConnection`."""
+        self.delay()
+        if self.take_drop():
+            sock = environ.get("werkzeug.socket")
+            if isinstance(sock, socket.socket):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            raise DropConnection("sandbox fault: connection dropped")
 
     def fail_next(self, n: int = 1, status: int = 500) -> None:
         """Answer the next n API requests with ``status`` (one of FAIL_STATUSES)."""

@@ -11,14 +11,13 @@ import contextlib
 import io
 import json
 import logging
-import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from avatar_studio.core.sandbox import guard
-from avatar_studio.core.sandbox.basicfaults import basic_action
+from avatar_studio.core.sandbox.basicfaults import DropConnection, basic_action
 from avatar_studio.core.sandbox.bluesky import lexicon
 from avatar_studio.core.sandbox.bluesky.cids import blob_cid, is_cid, record_cid
 from avatar_studio.core.sandbox.bluesky.config import BlueskySandboxConfig
@@ -55,10 +54,6 @@ log = logging.getLogger(__name__)
 JSON_TYPE = "application/json; charset=utf-8"
 PROFILE = lexicon.PROFILE_NSID
 _DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
-
-
-class DropConnection(ConnectionAbortedError):
-    """Raised after the socket was shut down: the server treats it as a dropped client."""
 
 
 class XrpcError(Exception):
@@ -190,13 +185,7 @@ class BlueskyApp:
         return response
 
     def _apply_faults(self, request: Request) -> Response | None:
-        self.faults.delay()
-        if self.faults.take_drop():
-            sock = request.environ.get("werkzeug.socket")
-            if isinstance(sock, socket.socket):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            raise DropConnection("sandbox fault: connection dropped")
+        self.faults.delay_or_drop(request.environ)
         status = self.faults.take_failure()
         if status is not None:
             return xrpc_error(status, FAIL_STATUSES[status], "Sandbox fault")

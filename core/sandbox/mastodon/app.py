@@ -5,11 +5,9 @@ Routing, forms, JSON and multipart come from werkzeug; OAuth from oauthlib (oaut
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
-import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -169,13 +167,7 @@ class MastodonApp:
         return pages.error_page("The page you are looking for isn't here.", "", 404)
 
     def _apply_faults(self, request: Request) -> Response | None:
-        self.faults.delay()
-        if self.faults.take_drop():
-            sock = request.environ.get("werkzeug.socket")
-            if isinstance(sock, socket.socket):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            raise DropConnection("sandbox fault: connection dropped")
+        self.faults.delay_or_drop(request.environ)
         status = self.faults.take_failure()
         if status is not None:
             return pages.server_error_page(status)
