@@ -49,6 +49,7 @@ def chromium() -> Iterator[Any]:
 
 def press(driver: Any, url: str, button: str = "authorize") -> str:
     """Open the authorize page, press a button, return the text of the page it leads to."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
@@ -57,5 +58,17 @@ def press(driver: Any, url: str, button: str = "authorize") -> str:
     pressed = driver.find_element(By.ID, button)
     pressed.click()
     WebDriverWait(driver, 20).until(expected_conditions.staleness_of(pressed))
-    body = driver.find_element(By.TAG_NAME, "body")
-    return str(body.text)
+
+    def loaded_text(d: Any) -> str | bool:
+        # Right after the old page goes stale the next one may still be replacing it:
+        # a body found then can belong to a document that is already gone ("Node with
+        # given id does not belong to the document"). Ask again until it has settled.
+        try:
+            if d.execute_script("return document.readyState") != "complete":
+                return False
+            return str(d.find_element(By.TAG_NAME, "body").text) or False
+        except WebDriverException:
+            return False
+
+    return str(WebDriverWait(driver, 20).until(
+        loaded_text, message=f"the page after pressing {button!r} never finished loading"))
