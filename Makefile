@@ -59,8 +59,12 @@ contracts: $(STAMP) typecheck-tree
 	PYTHONPATH=$(TYPECHECK_TREE) $(BIN)/lint-imports --cache-dir $(TYPECHECK_TREE)/../import-linter-cache
 
 # The whole suite on the offscreen platform, with a real Secret Service.
+# Line coverage per package is printed after it; the error mappings and the publish use
+# case must be fully covered (tests/harness/coverage_by_package.py).
 unit: $(STAMP)
-	QT_QPA_PLATFORM=offscreen tests/harness/with-keyring.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen tests/harness/with-keyring.sh $(BIN)/python -m pytest --cov --cov-report= $(PYTEST_ARGS)
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(BIN)/python tests/harness/coverage_by_package.py; \
+	else echo "coverage check skipped: PYTEST_ARGS narrows the run"; fi
 
 # The GUI tests again on a real X server (xcb).
 gui-xvfb: $(STAMP)
