@@ -9,18 +9,9 @@ of Fusion's light defaults shows through in dark. Widgets draw with palette role
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
-from PySide6.QtWidgets import (
-    QApplication,
-    QMenu,
-    QProxyStyle,
-    QStyle,
-    QStyleFactory,
-    QStyleOption,
-    QStyleOptionComplex,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QStyleFactory
 
 THEMES = ("system", "light", "dark")
 
@@ -82,50 +73,6 @@ def dark_palette() -> QPalette:
                     dark=True)
 
 
-class ClearStyle(QProxyStyle):
-    """Fusion (or the platform's style), with the check boxes of menu items outlined in
-    the text colour (Fusion draws them a shade off the window colour, invisible on a dark
-    palette) and a focus ring on the controls Fusion leaves unmarked: tool buttons,
-    sliders and flat-looking push buttons show nothing when Tab reaches them."""
-
-    _RINGED = (QStyle.ComplexControl.CC_ToolButton, QStyle.ComplexControl.CC_Slider)
-
-    def _ring(self, option: QStyleOption, painter: QPainter) -> None:
-        if not option.state & QStyle.StateFlag.State_HasFocus:
-            return
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), 2))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRoundedRect(QRectF(option.rect).adjusted(1, 1, -1, -1), 3, 3)
-        painter.restore()
-
-    def drawComplexControl(self, control: QStyle.ComplexControl,  # noqa: N802
-                           option: QStyleOptionComplex, painter: QPainter,
-                           widget: QWidget | None = None) -> None:
-        super().drawComplexControl(control, option, painter, widget)
-        if control in self._RINGED:
-            self._ring(option, painter)
-
-    def drawControl(self, element: QStyle.ControlElement, option: QStyleOption,  # noqa: N802
-                    painter: QPainter, widget: QWidget | None = None) -> None:
-        super().drawControl(element, option, painter, widget)
-        if element == QStyle.ControlElement.CE_PushButton:
-            self._ring(option, painter)
-
-    def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption,  # noqa: N802
-                      painter: QPainter, widget: QWidget | None = None) -> None:
-        super().drawPrimitive(element, option, painter, widget)
-        if element == QStyle.PrimitiveElement.PE_IndicatorCheckBox and isinstance(
-                widget, QMenu):
-            painter.save()
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.WindowText), 1))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(QRectF(option.rect).adjusted(0.5, 0.5, -1.5, -1.5))
-            painter.restore()
-
-
 def system_scheme() -> Qt.ColorScheme:
     hints = QGuiApplication.styleHints()
     return hints.colorScheme() if hints is not None else Qt.ColorScheme.Unknown
@@ -144,6 +91,10 @@ def resolved(name: str) -> str:
 
 
 def apply_theme(app: QApplication, name: str) -> None:
+    # Imported here: touching QProxyStyle makes PySide6 build QStyle's ~120 enum types
+    # (~25 ms), which the first paint of a window on the platform's theme never needs.
+    from avatar_studio.gui.clearstyle import ClearStyle
+
     global _original
     style = app.style()
     if _original is None:
