@@ -27,7 +27,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import secrets
 import stat
 import time
 from pathlib import Path
@@ -118,7 +117,7 @@ def ensure_dir(folder: Path, *, private: bool = False) -> None:
 def _temp_name(target: Path) -> str:
     raw = target.name.encode("utf-8", "surrogateescape")[:_NAME_BYTES]
     stem = raw.decode("utf-8", "ignore")  # never half a character
-    return f".{stem}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    return f".{stem}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
 
 
 def clean_stale_temps(folder: Path) -> int:
