@@ -11,15 +11,14 @@ from __future__ import annotations
 from functools import cache
 
 from avatar_studio.gui.resources import resource_path
-from PySide6.QtCore import QByteArray, QObject, QSize, Qt
-from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QByteArray, QObject, QRect, QSize, Qt
+from PySide6.QtGui import QAction, QColor, QIcon, QIconEngine, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QAbstractButton, QApplication
 
 #: The ink the bundled SVGs are drawn with, replaced by a palette colour.
 INK = "#000000"
 SIZES = (16, 22, 24, 32)
-RATIOS = (1.0, 2.0)
 
 
 @cache
@@ -35,15 +34,54 @@ def _renderer(name: str, color: QColor) -> QSvgRenderer:
     return QSvgRenderer(QByteArray(_svg(name).replace(INK, color.name()).encode()))
 
 
-def _tinted(renderer: QSvgRenderer, side: int, ratio: float) -> QPixmap:
-    px = round(side * ratio)
-    pixmap = QPixmap(px, px)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    renderer.render(painter)
-    painter.end()
-    pixmap.setDevicePixelRatio(ratio)
-    return pixmap
+class _TintedSvgEngine(QIconEngine):
+    """A bundled SVG in two inks (normal, disabled), drawn at the size and pixel ratio
+    asked for, when asked: a window shows few of the sizes, so none is drawn ahead."""
+
+    def __init__(self, name: str, normal: QColor, disabled: QColor) -> None:
+        super().__init__()
+        self._name, self._normal, self._disabled = name, QColor(normal), QColor(disabled)
+        self._renderers: dict[bool, QSvgRenderer] = {}
+        self._pixmaps: dict[tuple[int, int, bool], QPixmap] = {}
+
+    def _ink(self, mode: QIcon.Mode) -> bool:
+        return mode != QIcon.Mode.Disabled
+
+    def scaledPixmap(self, size: QSize, mode: QIcon.Mode,  # noqa: N802 - Qt override
+                     state: QIcon.State, scale: float) -> QPixmap:
+        ink = self._ink(mode)
+        px = max(1, round(min(size.width(), size.height()) * scale))
+        key = (px, round(scale * 100), ink)
+        pixmap = self._pixmaps.get(key)
+        if pixmap is None:
+            renderer = self._renderers.get(ink)
+            if renderer is None:
+                renderer = self._renderers[ink] = _renderer(
+                    self._name, self._normal if ink else self._disabled)
+            pixmap = QPixmap(px, px)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            renderer.render(painter)
+            painter.end()
+            pixmap.setDevicePixelRatio(scale)
+            self._pixmaps[key] = pixmap
+        return pixmap
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode,
+               state: QIcon.State) -> QPixmap:
+        return self.scaledPixmap(size, mode, state, 1.0)
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode,
+              state: QIcon.State) -> None:
+        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        painter.drawPixmap(rect, self.scaledPixmap(rect.size(), mode, state, ratio))
+
+    def availableSizes(self, mode: QIcon.Mode = QIcon.Mode.Normal,  # noqa: N802
+                       state: QIcon.State = QIcon.State.Off) -> list[QSize]:
+        return [QSize(side, side) for side in SIZES]
+
+    def clone(self) -> QIconEngine:
+        return _TintedSvgEngine(self._name, self._normal, self._disabled)
 
 
 def fallback_icon(name: str, palette: QPalette | None = None) -> QIcon:
@@ -51,14 +89,7 @@ def fallback_icon(name: str, palette: QPalette | None = None) -> QIcon:
     palette = palette or QApplication.palette()
     normal = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.ButtonText)
     disabled = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText)
-    icon = QIcon()
-    # One parsed SVG per colour for all sizes (the window builds ~17 icons at start-up).
-    ink, grey = _renderer(name, normal), _renderer(name, disabled)
-    for side in SIZES:
-        for ratio in RATIOS:
-            icon.addPixmap(_tinted(ink, side, ratio), QIcon.Mode.Normal)
-            icon.addPixmap(_tinted(grey, side, ratio), QIcon.Mode.Disabled)
-    return icon
+    return QIcon(_TintedSvgEngine(name, normal, disabled))
 
 
 def themed_icon(name: str) -> QIcon:
