@@ -8,12 +8,9 @@ tracebacks go to the file. With --debug stderr gets every record in full.
 
 from __future__ import annotations
 
-import io
 import logging
-import logging.handlers
-import os
-import stat
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,30 +29,25 @@ STREAM_OFF = "avatar_studio_file_only"
 _QUIET_LOGGERS = ("oauthlib", "requests_oauthlib", "urllib3", "PIL", "werkzeug", "keyring")
 
 
+_FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
 def log_file() -> Path:
     return paths.log_dir() / LOG_FILE_NAME
 
 
-class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """A rotating log whose files are created 0600 (rotated files keep that mode)."""
+class _Backlog(logging.Handler):
+    """Holds the records logged before the log file is opened (see ``file_later``)."""
 
-    def _open(self) -> io.TextIOWrapper:
-        # Never through a link, never blocking on a FIFO, never into a device.
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND
-                     | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise safefile.NotARegularFile(Path(self.baseFilename),
-                                               safefile.describe(st.st_mode))
-            os.set_blocking(fd, True)
-            os.fchmod(fd, 0o600)  # a log written by an older release was 0644
-        except BaseException:
-            os.close(fd)
-            raise
-        stream = open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115
-        assert isinstance(stream, io.TextIOWrapper)
-        return stream
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.records) < self.LIMIT:
+            self.records.append(record)
 
 
 class _ConsoleFilter(logging.Filter):
@@ -92,15 +84,21 @@ def route_warnings_to_log() -> None:
 
 
 def setup_logging(*, debug: bool = False, to_file: bool = True,
-                  stream_level: int | None = None) -> Path | None:
-    """Configure the root logger once; return the log file path (None if not writable)."""
+                  stream_level: int | None = None, file_later: bool = False) -> Path | None:
+    """Configure the root logger once; return the log file path (None if not writable).
+
+    With ``file_later`` the file is opened by :func:`attach_log_file` (the window calls it
+    off the GUI thread after its first paint: opening it imports ``logging.handlers``,
+    ~13 ms); what is logged until then is kept and written there first. The returned
+    path is then where the log will be.
+    """
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_avatar_studio", False):
             root.removeHandler(handler)
             handler.close()
     root.setLevel(logging.DEBUG if debug else logging.INFO)
-    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    fmt = logging.Formatter(_FILE_FORMAT)
 
     stream = logging.StreamHandler(sys.stderr)
     stream.setLevel(stream_level if stream_level is not None
@@ -111,23 +109,57 @@ def setup_logging(*, debug: bool = False, to_file: bool = True,
     root.addHandler(stream)
 
     written: Path | None = None
-    if to_file:
-        path = log_file()
-        try:
-            safefile.ensure_dir(path.parent, private=True)
-            file_handler = _PrivateRotatingFileHandler(
-                path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
-        except OSError as exc:
-            logging.getLogger(__name__).warning("Cannot write the log file %s: %s", path, exc)
-        else:
-            file_handler.setFormatter(fmt)
-            file_handler.setLevel(logging.DEBUG)
-            file_handler._avatar_studio = True  # type: ignore[attr-defined]
-            root.addHandler(file_handler)
-            written = path
+    if to_file and file_later:
+        backlog = _Backlog()
+        backlog._avatar_studio = True  # type: ignore[attr-defined]
+        root.addHandler(backlog)
+        written = log_file()
+    elif to_file:
+        added = _add_file_handler(root, fmt)
+        written = added[0] if added is not None else None
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     return written
+
+
+def _add_file_handler(root: logging.Logger,
+                      fmt: logging.Formatter) -> tuple[Path, logging.Handler] | None:
+    from avatar_studio.core.logfile import PrivateRotatingFileHandler
+
+    path = log_file()
+    try:
+        safefile.ensure_dir(path.parent, private=True)
+        file_handler = PrivateRotatingFileHandler(
+            path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    except OSError as exc:
+        logging.getLogger(__name__).warning("Cannot write the log file %s: %s", path, exc)
+        return None
+    file_handler.setFormatter(fmt)
+    file_handler.setLevel(logging.DEBUG)
+    file_handler._avatar_studio = True  # type: ignore[attr-defined]
+    root.addHandler(file_handler)
+    return path, file_handler
+
+
+def attach_log_file() -> Path | None:
+    """Open the log file that ``setup_logging(file_later=True)`` left for later and write
+    into it what was logged meanwhile; the path, or None when it cannot be written.
+    Safe from any thread (logging's handlers are)."""
+    root = logging.getLogger()
+    backlogs = [h for h in root.handlers if isinstance(h, _Backlog)]
+    if not backlogs:
+        return None
+    # The file first, then the backlog goes: no record of another thread is lost between.
+    opened = time.time()
+    added = _add_file_handler(root, logging.Formatter(_FILE_FORMAT))
+    for backlog in backlogs:
+        root.removeHandler(backlog)
+        if added is not None:
+            for record in backlog.records:
+                if record.created < opened:  # later ones went to the file already
+                    added[1].handle(record)
+        backlog.close()
+    return added[0] if added is not None else None
 
 
 def file_only(**extra: Any) -> dict[str, Any]:
