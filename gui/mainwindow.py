@@ -4,6 +4,12 @@ Left: the drop area or the crop editor with its toolbar. Right: the account pane
 previews, at a fixed width. Along the bottom, a bar that never scrolls and never changes
 height: the error banner or the activity line, then the upload status and the primary
 action. So nothing jumps when a banner or a status appears.
+
+The window is built in two steps so it shows at once: this module's frame (title, menus,
+the drop area, the column and the bar, at their final sizes) needs only Qt and the
+settings; the parts (:mod:`avatar_studio.gui.workspace`: Pillow, the publish use case,
+the keyring…) are imported on a worker thread after the first paint and built into the
+frame (:meth:`MainWindow.build_later`, what the app does), or at once (what tests do).
 """
 
 from __future__ import annotations
@@ -11,36 +17,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from avatar_studio.core.imaging.faces import default_face_finder
-from avatar_studio.core.imaging.spec import RenderSpec
-from avatar_studio.core.settings import AccountRecord, Settings, update_settings
+from avatar_studio.core.settings import Settings, update_settings
 from avatar_studio.core.version import APP_NAME, __version__
-from avatar_studio.gui.accounts import AccountManager, AccountPanel, Current
-from avatar_studio.gui.context import AppContext
-from avatar_studio.gui.cropeditor import CropEditor
-from avatar_studio.gui.document import CropDocument, LoadedImage
-from avatar_studio.gui.droptarget import DropHandler
-from avatar_studio.gui.editortools import EditorActions, EditorToolbar
-from avatar_studio.gui.errors import ErrorBanner
-from avatar_studio.gui.imageinput import ImageRequest, Refusal, read_mime
-from avatar_studio.gui.loader import Framed, ImageLoader
-from avatar_studio.gui.previews import PreviewController, PreviewPanel
 from avatar_studio.gui.resources import app_icon
-from avatar_studio.gui.signin import (
-    SERVICE,
-    AppKeys,
-    SignInDialog,
-    SignInOutcome,
-    sign_in_to_sandbox,
-)
-from avatar_studio.gui.specpreviews import OtherSpecs
-from avatar_studio.gui.targets import MultiPublish, PublishSummary, TargetList
-from avatar_studio.gui.tasks import TaskContext
-from avatar_studio.gui.theme import THEMES, apply_theme
-from avatar_studio.gui.upload import UploadController, UploadPanel
-from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal, Slot, qVersion
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence
+from avatar_studio.gui.theme import apply_theme
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSize, Qt, QTimer, Signal, Slot, qVersion
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -49,12 +33,33 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from avatar_studio.core.imaging.spec import RenderSpec
+    from avatar_studio.core.settings import AccountRecord
+    from avatar_studio.gui.accounts import AccountManager, AccountPanel, Current
+    from avatar_studio.gui.context import AppContext
+    from avatar_studio.gui.cropeditor import CropEditor
+    from avatar_studio.gui.document import CropDocument, LoadedImage
+    from avatar_studio.gui.droptarget import DropHandler
+    from avatar_studio.gui.editortools import EditorActions, EditorToolbar
+    from avatar_studio.gui.errors import ErrorBanner
+    from avatar_studio.gui.icons import IconSet
+    from avatar_studio.gui.imageinput import ImageRequest
+    from avatar_studio.gui.loader import Framed, ImageLoader
+    from avatar_studio.gui.previews import PreviewController, PreviewPanel
+    from avatar_studio.gui.signin import SignInDialog, SignInOutcome
+    from avatar_studio.gui.specpreviews import OtherSpecs
+    from avatar_studio.gui.targets import MultiPublish, PublishSummary, TargetList
+    from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
+    from avatar_studio.gui.upload import UploadController, UploadPanel
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +76,13 @@ COLUMN_GAP = 12
 MIN_COLUMN = 160
 #: The bottom bar's height: the banner's three lines of text or the 44 px pictures.
 ACTION_BAR_HEIGHT = 64
+#: The side column's width before its parts exist, without the scroll bar's room: the
+#: 400 px preview and the column's margin (a test checks the built column is exactly this
+#: wide, so the drop area does not move when the parts arrive).
+SIDE_COLUMN_WIDTH = 406
+#: The menus the frame shows at once (their items come with the parts).
+MENUS = (("file", "&File"), ("edit", "&Edit"), ("image", "&Image"), ("account", "&Account"),
+         ("view", "&View"), ("help", "&Help"))
 
 LICENCE = "MIT"
 PROJECT_URL = "https://github.com/avatarstudio/avatar-studio"
@@ -114,66 +126,84 @@ class MainWindow(QMainWindow):
     """Signals:
         open_requested(Path): the user chose a file to open.
         sign_in_dialog_opened(object): the SignInDialog just shown.
+        ready(): the parts are built and wired (at once, or after the first paint).
+        start_failed(object): building the parts failed (BaseException); the frame stays.
     """
 
     open_requested = Signal(Path)
     sign_in_dialog_opened = Signal(object)
+    ready = Signal()
+    start_failed = Signal(object)
+
+    app_name = APP_NAME
+    # The parts, set by workspace.assemble().
+    context: AppContext
+    document: CropDocument
+    loader: ImageLoader
+    accounts: AccountManager
+    banner: ErrorBanner
+    editor: CropEditor
+    editor_actions: EditorActions
+    toolbar: EditorToolbar
+    account_panel: AccountPanel
+    preview_panel: PreviewPanel
+    previews: PreviewController
+    upload_panel: UploadPanel
+    upload: UploadController
+    targets: TargetList
+    alt_text: QLineEdit
+    multi: MultiPublish
+    other_specs: OtherSpecs
+    drops: DropHandler
+    icons: IconSet
+    open_action: QAction
+    recent_menu: QMenu
+    paste_action: QAction
+    quit_action: QAction
+    escape_action: QAction
+    sign_in_action: QAction
+    upload_action: QAction
+    sign_out_action: QAction
+    theme_actions: dict[str, QAction]
+    shortcuts_action: QAction
+    about_action: QAction
 
     def __init__(self, context: AppContext | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, settings: Settings | None = None) -> None:
+        """With ``settings`` (and no context) only the frame is built: call
+        :meth:`build_later` (the app) or :meth:`build` next. Otherwise the whole window
+        is built now, on ``context`` (a default one when None)."""
         super().__init__(parent)
-        self.context = ctx = context or AppContext()
         #: Set on close when background work outlived the grace period (see app.main).
         self.abandoned_work = False
-        settings = ctx.settings
+        #: True once the parts are built (``ready`` was emitted).
+        self.is_ready = False
+        self._parts_task: TaskHandle[None] | None = None
+        #: Each account's own RenderSpec, once its service was asked (by account key).
+        self._account_specs: dict[str, RenderSpec] = {}
+        self._asking_specs: set[str] = set()
+        if settings is None:
+            if context is None:
+                from avatar_studio.gui.context import AppContext
+
+                context = AppContext()
+            settings = context.settings
+        self._build_frame(settings)
+        if context is not None:
+            self.build(context)
+
+    def _build_frame(self, settings: Settings) -> None:
+        """What the first paint shows, at the sizes the built window has."""
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
-        self.document = CropDocument(self, circle=settings.mask_shape != "square",
-                                     fill=QColor(settings.fill_color),
-                                     flatten_alpha=settings.flatten_alpha)
-        self.document.set_fit(settings.fit_mode)
-        # Every photo opens centred at once, then framed on the face (loader.framed).
-        self.loader = ImageLoader(ctx.runner, self, face_finder=default_face_finder)
-        self.accounts = AccountManager(ctx.store, ctx.runner, ctx.services, self)
-
         central = QWidget(self)
-        self.banner = ErrorBanner(central)
         self.placeholder = DropPlaceholder(central)
-        self.editor = CropEditor(self.document, central, runner=ctx.runner)
-        self.editor_actions = EditorActions(self.document, self.editor, self)
-        self.toolbar = EditorToolbar(self.document, self.editor_actions, central)
-        editor_page = QWidget(central)
-        editor_layout = QVBoxLayout(editor_page)
-        editor_layout.setContentsMargins(0, 0, 0, 0)
-        editor_layout.addWidget(self.editor, 1)
-        editor_layout.addWidget(self.toolbar)
         self.stack = QStackedWidget(central)
         self.stack.addWidget(self.placeholder)
-        self.stack.addWidget(editor_page)
-
-        self.account_panel = AccountPanel(self.accounts, central)
-        self.preview_panel = PreviewPanel(central)
-        self.previews = PreviewController(self.document, self.preview_panel, ctx.runner, self,
-                                          debounce_ms=ctx.preview_debounce_ms)
-        self.upload_panel = UploadPanel(central)
-        self.upload = UploadController(self.document, self.previews, self.accounts, ctx.runner,
-                                       self.upload_panel, self.banner, self,
-                                       publisher=ctx.publisher)
         self.side_column = side = QWidget(central)
         side.setObjectName("sideColumn")
-        right = QVBoxLayout(side)
-        right.setContentsMargins(0, 0, 6, 0)
-        right.addWidget(self.account_panel)
-        # The targets go under the editor: the side column's height is the exact
-        # preview's, and an account list there would push it out of a 700 px window.
-        self.targets = TargetList(self.accounts, central)
-        self.alt_text = QLineEdit(central)
-        self.alt_text.setObjectName("altText")
-        self.alt_text.setAccessibleName("Alt text for the picture")
-        self.alt_text.setPlaceholderText("Describe the picture (alt text)")
-        self.alt_text.hide()
-        right.addWidget(_rule(side))
-        right.addWidget(self.preview_panel, 1)
+        self.side_layout = QVBoxLayout(side)
+        self.side_layout.setContentsMargins(0, 0, 6, 0)
         # Only on a screen smaller than 1024×700 does the column scroll: the 400 px
         # preview is never shrunk (it is a fixed-size label).
         self.side_scroll = scroll = QScrollArea(central)
@@ -196,61 +226,89 @@ class MainWindow(QMainWindow):
         self._activity_timer = QTimer(self)
         self._activity_timer.setSingleShot(True)
         self._activity_timer.timeout.connect(self.activity.clear)
-        self.banner.setParent(bar)
-        self.upload_panel.setParent(bar)
-        self._bar_layout = bar_layout = QHBoxLayout(bar)
+        self.bar_layout = bar_layout = QHBoxLayout(bar)
         bar_layout.setContentsMargins(0, 4, 0, 0)
-        bar_layout.addWidget(self.banner, 3)
         bar_layout.addWidget(self.activity, 2)
-        bar_layout.addWidget(self.upload_panel, 3)
-        self.banner.visibility_changed.connect(self._on_banner_visibility)
 
         self._content = content = QHBoxLayout()
-        self._left = left = QVBoxLayout()
+        self.left_layout = left = QVBoxLayout()
         left.addWidget(self.stack, 1)
-        left.addWidget(self.targets)
         content.addLayout(left, 1)
         content.addWidget(scroll, 0)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(COLUMN_GAP, 6, COLUMN_GAP, 4)
         layout.addLayout(content, 1)
-        layout.addWidget(_rule(central))
+        layout.addWidget(rule(central))
         layout.addWidget(bar)
-        #: Each account's own RenderSpec, once its service was asked (by account key).
-        self._account_specs: dict[str, RenderSpec] = {}
-        self._asking_specs: set[str] = set()
-        self.multi = MultiPublish(self.document, self.previews, self.accounts, self.targets,
-                                  ctx.publisher, self, alt_text=self.alt_text.text)
-        # One Publish action for one account or many: the button and Ctrl+U go here.
-        self.upload_panel.upload.clicked.disconnect(self.upload.start)
-        self.upload_panel.upload.clicked.connect(self.publish)
-        self.upload_panel.cancel.clicked.connect(self.multi.cancel)
-        self.upload.alt_text = self.alt_text.text
-        self.other_specs = OtherSpecs(self.document, self.previews, ctx.runner,
-                                      self._target_specs, central,
-                                      cache=self.multi.cache_for_now)
-        left.addWidget(self.other_specs)
-        left.addWidget(self.alt_text)
         self.setCentralWidget(central)
         self.drop_target = central
-        self.drops = DropHandler(central)
-
-        self._build_menus()
-        self._connect()
-        self._fit_to_screen()
+        self.menus = {key: self.menuBar().addMenu(title) for key, title in MENUS}
+        self._size_frame(SIDE_COLUMN_WIDTH + scroll.verticalScrollBar().sizeHint().width(),
+                         DEFAULT_SIZE)
         if settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode()))
-        self.accounts.select_initial(settings.last_account)
 
-    def _fit_to_screen(self) -> None:
-        """Open at a size showing the editor and the whole side column, within the screen."""
-        scroll, side = self.side_scroll, self.side_column
-        bar = scroll.verticalScrollBar().sizeHint().width()
-        column = side.minimumSizeHint().width() + bar
-        want = QSize(max(DEFAULT_SIZE.width(), column + EDITOR_WIDTH),
-                     max(DEFAULT_SIZE.height(), side.sizeHint().height() + WINDOW_CHROME
-                         + ACTION_BAR_HEIGHT))
-        screen = self.screen()
+    # -- building the parts -----------------------------------------------------------
+    def build(self, context: AppContext) -> None:
+        """Build the parts into the frame now (imports :mod:`avatar_studio.gui.workspace`
+        on this thread) and emit ``ready``."""
+        from avatar_studio.gui.workspace import assemble
+
+        assemble(self, context)
+        self.is_ready = True
+        self.ready.emit()
+
+    def build_later(self, make_context: Callable[[TaskRunner], AppContext], *,
+                    off_thread: Callable[[], object] | None = None) -> None:
+        """After the frame's first paint: import the parts on a worker thread of a new
+        TaskRunner (no import holds the GUI thread), then build them here on
+        ``make_context(runner)``. ``off_thread`` runs on that worker first (the app
+        opens its log file there). ``start_failed`` says when that fails."""
+        watcher = _FirstPaint(self)
+        watcher.painted.connect(lambda: self._import_parts(make_context, off_thread))
+        self.installEventFilter(watcher)
+        self.placeholder.installEventFilter(watcher)
+
+    def _import_parts(self, make_context: Callable[[TaskRunner], AppContext],
+                      off_thread: Callable[[], object] | None) -> None:
+        from avatar_studio.gui.tasks import TaskRunner as Runner
+
+        #: The runner importing the parts; it becomes the context's (one for the app).
+        self.parts_runner = runner = Runner()
+
+        def work(_ctx: TaskContext) -> None:
+            if off_thread is not None:
+                off_thread()
+            import avatar_studio.gui.workspace  # noqa: F401 - loaded here, used by build()
+
+        def done(_result: None) -> None:
+            try:
+                self.build(make_context(runner))
+            except Exception as exc:  # the app shows it, then quits
+                log.critical("The window could not be built", exc_info=True)
+                self.start_failed.emit(exc)
+
+        def failed(exc: BaseException) -> None:
+            log.critical("The window's parts could not be loaded",
+                         exc_info=(type(exc), exc, exc.__traceback__))
+            self.start_failed.emit(exc)
+
+        def cancelled() -> None:
+            runner.shutdown(wait=False)
+
+        self._parts_task = runner.run(work, on_success=done, on_error=failed,
+                                      on_cancelled=cancelled)
+
+    def when_ready(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the parts are built (now, if they are)."""
+        if self.is_ready:
+            action()
+        else:
+            self.ready.connect(action, Qt.ConnectionType.SingleShotConnection)
+
+    def _size_frame(self, column: int, want: QSize) -> None:
+        scroll = self.side_scroll
+        screen = self.screen() or QGuiApplication.primaryScreen()
         room = screen.availableGeometry().size() if screen is not None else want
         # Narrower than the column needs only when the screen leaves no other choice;
         # the column then scrolls sideways too.
@@ -259,123 +317,15 @@ class MainWindow(QMainWindow):
         scroll.setMinimumWidth(max(MIN_COLUMN, min(column, room.width() - left_min)))
         self.resize(want.boundedTo(room))
 
-    # -- wiring -------------------------------------------------------------------
-    def _connect(self) -> None:
-        self.drops.requested.connect(self.open_request)
-        self.drops.refused.connect(self.banner.show_message)
-        self.loader.started.connect(lambda what: self.show_activity(f"Opening {what}…"))
-        self.document.frame_wanted.connect(self.on_document_frame_wanted)
-        self.loader.progress.connect(self.on_loader_progress)
-        self.loader.loaded.connect(self.on_loader_loaded)
-        self.loader.framed.connect(self.on_framed)
-        self.loader.frame_loaded.connect(self.document.set_frame)
-        self.loader.failed.connect(self.on_loader_failed)
-        self.preview_panel.frame_chosen.connect(self.on_frame_chosen)
-        self.previews.failed.connect(lambda exc: self.banner.show_error(exc))
-        self.accounts.current_changed.connect(self.on_current_account_changed)
-        self.accounts.failed.connect(
-            lambda exc, retry: self.banner.show_error(exc, retry=retry))
-        self.accounts.keyring_failed.connect(
-            lambda exc, retry, keep: self.banner.show_error(exc, retry=retry,
-                                                            keep_for_session=keep))
-        self.accounts.sign_in_needed.connect(self.show_sign_in)
-        self.account_panel.sign_in_requested.connect(self.show_sign_in)
-        self.banner.sign_in_requested.connect(self.show_sign_in)
-        self.open_requested.connect(self.loader.open_path)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        self.icons = self.editor_actions.icons
-        file_menu = bar.addMenu("&File")
-        self.open_action = QAction("&Open…", self)
-        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.open_action.setToolTip("Open an image file")
-        self.open_action.triggered.connect(self.on_open_triggered)
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        self.paste_action = QAction("&Paste Image", self)
-        self.paste_action.setShortcut(QKeySequence.StandardKey.Paste)
-        self.paste_action.triggered.connect(self.paste)
-        file_menu.addAction(self.paste_action)
-        file_menu.addSeparator()
-        self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        self.quit_action.triggered.connect(self.close)
-        file_menu.addAction(self.quit_action)
-
-        edit_menu = bar.addMenu("&Edit")
-        for action in self.editor_actions.edit_actions:
-            edit_menu.addAction(action)
-            self.addAction(action)
-        edit_menu.addSeparator()
-        # Esc: close the message, else cancel what runs; never a change to the crop.
-        self.escape_action = QAction("&Dismiss or Cancel", self)
-        self.escape_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.escape_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.escape_action.setToolTip("Close the message, or cancel the upload in progress")
-        self.escape_action.triggered.connect(self.on_escape)
-        edit_menu.addAction(self.escape_action)
-        self.addAction(self.escape_action)
-
-        image_menu = bar.addMenu("&Image")
-        actions = self.editor_actions
-        groups = [[actions.rotate_left, actions.rotate_right, actions.flip_h, actions.flip_v],
-                  [actions.circle, actions.fit, actions.fill, actions.flatten],
-                  [actions.reset, actions.centre_crop]]
-        for i, group in enumerate(groups):
-            if i:
-                image_menu.addSeparator()
-            for action in group:
-                image_menu.addAction(action)
-                self.addAction(action)
-
-        account_menu = bar.addMenu("&Account")
-        self.sign_in_action = QAction("&Sign In…", self)
-        self.sign_in_action.triggered.connect(self.show_sign_in)
-        account_menu.addAction(self.sign_in_action)
-        self.upload_action = QAction("&Upload as Profile Picture", self)
-        self.upload_action.setShortcut(QKeySequence("Ctrl+U"))
-        self.upload_action.triggered.connect(self.publish)
-        account_menu.addAction(self.upload_action)
-        account_menu.addSeparator()
-        self.sign_out_action = QAction("Sign &Out…", self)
-        self.sign_out_action.triggered.connect(self.account_panel.confirm_sign_out)
-        account_menu.addAction(self.sign_out_action)
-        account_menu.aboutToShow.connect(self._sync_account_actions)
-        self.accounts.current_changed.connect(self._sync_account_actions)
-        self.document.image_changed.connect(self._sync_account_actions)
-        # After the upload controller's own update (connected earlier): the window's
-        # targets have the last word on what Publish may do.
-        self.document.crop_changed.connect(self._sync_account_actions)
-        self.upload.phase_changed.connect(self._sync_account_actions)
-        self.upload.phase_changed.connect(self._on_single_phase)
-        self.targets.targets_changed.connect(self._sync_account_actions)
-        self.multi.busy_changed.connect(self._on_multi_busy)
-        self.multi.finished.connect(self._on_multi_finished)
-        self.multi.lane_event.connect(lambda _event: self._sync_account_actions())
-
-        view_menu = bar.addMenu("&View")
-        theme_menu = view_menu.addMenu("&Theme")
-        theme_group = QActionGroup(self)
-        self.theme_actions: dict[str, QAction] = {}
-        for name, label in zip(THEMES, ("&System", "&Light", "&Dark"), strict=True):
-            action = QAction(label, self, checkable=True)
-            action.setChecked(name == self.context.settings.theme)
-            action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
-            theme_group.addAction(action)
-            theme_menu.addAction(action)
-            self.theme_actions[name] = action
-
-        help_menu = bar.addMenu("&Help")
-        self.shortcuts_action = QAction("&Keyboard Shortcuts", self)
-        self.shortcuts_action.setShortcut(QKeySequence.StandardKey.HelpContents)
-        self.shortcuts_action.triggered.connect(self.on_shortcuts_triggered)
-        help_menu.addAction(self.shortcuts_action)
-        self.about_action = QAction(f"&About {APP_NAME}", self)
-        self.about_action.triggered.connect(self.on_about_triggered)
-        help_menu.addAction(self.about_action)
-        self._sync_account_actions()
+    def fit_to_screen(self) -> None:
+        """Open at a size showing the editor and the whole side column, within the screen."""
+        scroll, side = self.side_scroll, self.side_column
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        column = side.minimumSizeHint().width() + bar
+        want = QSize(max(DEFAULT_SIZE.width(), column + EDITOR_WIDTH),
+                     max(DEFAULT_SIZE.height(), side.sizeHint().height() + WINDOW_CHROME
+                         + ACTION_BAR_HEIGHT))
+        self._size_frame(column, want)
 
     def _single_target(self) -> bool:
         """Only the current account is a target: the one-account flow (with its
@@ -405,7 +355,7 @@ class MainWindow(QMainWindow):
             self.upload_panel.show_before_after(None, None)
 
     @Slot()
-    def _sync_account_actions(self) -> None:
+    def sync_account_actions(self) -> None:
         """Only what can be done now is enabled (menu items as their buttons)."""
         can = self.can_publish()
         self.upload_action.setEnabled(can)
@@ -414,7 +364,7 @@ class MainWindow(QMainWindow):
         self.upload_panel.upload.setText("Publish" if count <= 1
                                          else f"Publish to {count} Accounts")
         self.other_specs.refresh()
-        takes_alt = [spec.alt_text_max for spec in self._target_specs()
+        takes_alt = [spec.alt_text_max for spec in self.target_specs()
                      if spec.alt_text_max > 0]
         self.alt_text.setVisible(bool(takes_alt))
         if takes_alt:
@@ -424,7 +374,7 @@ class MainWindow(QMainWindow):
                                      "that take alt text)")
         self.sign_out_action.setEnabled(self.accounts.current is not None)
 
-    def _target_specs(self) -> list[RenderSpec]:
+    def target_specs(self) -> list[RenderSpec]:
         """The distinct render specs among the targets, in list order: each account's
         own (its instance's limits and alt text) once asked, the service's default
         until then."""
@@ -458,7 +408,7 @@ class MainWindow(QMainWindow):
 
         def done(spec: RenderSpec) -> None:
             self._account_specs[record.key] = spec
-            self._sync_account_actions()
+            self.sync_account_actions()
 
         def failed(exc: BaseException) -> None:
             log.info("Limits of %s not known: %s", record.label, type(exc).__name__)
@@ -466,7 +416,7 @@ class MainWindow(QMainWindow):
         self.context.runner.run(work, on_success=done, on_error=failed)
 
     @Slot(str)
-    def _on_single_phase(self, phase: str) -> None:
+    def on_single_phase(self, phase: str) -> None:
         current = self.accounts.current
         row = self.targets.rows.get(current.record.key) if current is not None else None
         if row is not None:
@@ -476,7 +426,7 @@ class MainWindow(QMainWindow):
                             "cancelled": "Cancelled"}.get(phase, ""))
 
     @Slot(bool)
-    def _on_multi_busy(self, busy: bool) -> None:
+    def on_multi_busy(self, busy: bool) -> None:
         panel = self.upload_panel
         panel.cancel.setVisible(busy)
         panel.cancel.setEnabled(busy)
@@ -486,10 +436,10 @@ class MainWindow(QMainWindow):
             count = len(self.multi.running)
             panel.status.setText(f"Publishing to {count} account{'s' if count > 1 else ''}…"
                                  " Each one's progress is in the list.")
-        self._sync_account_actions()
+        self.sync_account_actions()
 
     @Slot(object)
-    def _on_multi_finished(self, summary: PublishSummary) -> None:
+    def on_multi_finished(self, summary: PublishSummary) -> None:
         done, failed = len(summary.done), len(summary.failed)
         total = done + failed
         if not failed:
@@ -517,12 +467,12 @@ class MainWindow(QMainWindow):
             self._activity_timer.stop()
 
     @Slot(bool)
-    def _on_banner_visibility(self, visible: bool) -> None:
+    def on_banner_visibility(self, visible: bool) -> None:
         # The banner takes the activity line's place in the bar; the bar's height stays.
         self.activity.setVisible(not visible)
         self.upload_panel.status_box.setVisible(not visible)
         # The message takes the room; the primary action keeps its own size.
-        self._bar_layout.setStretchFactor(self.upload_panel, 0 if visible else 3)
+        self.bar_layout.setStretchFactor(self.upload_panel, 0 if visible else 3)
 
     @Slot(int)
     def on_document_frame_wanted(self, frame: int) -> None:
@@ -536,10 +486,14 @@ class MainWindow(QMainWindow):
         self.loader.open(request)
 
     def open_path(self, path: Path) -> None:
+        from avatar_studio.gui.imageinput import ImageRequest
+
         self.open_request(ImageRequest(name=path.name, path=path))
 
     @Slot()
     def paste(self) -> None:
+        from avatar_studio.gui.imageinput import Refusal, read_mime
+
         verdict = read_mime(QApplication.clipboard().mimeData(), what="paste")
         if isinstance(verdict, Refusal):
             self.banner.show_message(verdict.reason)
@@ -612,7 +566,7 @@ class MainWindow(QMainWindow):
 
         def done(server_spec: RenderSpec) -> None:
             self._account_specs[current.record.key] = server_spec
-            self._sync_account_actions()
+            self.sync_account_actions()
             if self.accounts.current is current:
                 self.previews.set_spec(server_spec)
 
@@ -626,7 +580,7 @@ class MainWindow(QMainWindow):
         if self.document.loaded is not None:
             self.loader.open_frame(self.document.loaded, frame)
 
-    def _fill_recent(self) -> None:
+    def fill_recent(self) -> None:
         self.recent_menu.clear()
         recent = self.context.settings.recent_files
         if not recent:
@@ -645,6 +599,8 @@ class MainWindow(QMainWindow):
     # -- accounts -----------------------------------------------------------------
     @Slot()
     def show_sign_in(self) -> SignInDialog:
+        from avatar_studio.gui.signin import SERVICE, AppKeys, SignInDialog
+
         current = self.accounts.current
         # The sandbox's keys are its own: never offer them for X.
         consumer = (AppKeys(current.secret.get("api_key"), current.secret.get("api_secret"))
@@ -678,6 +634,8 @@ class MainWindow(QMainWindow):
 
     def start_sandbox_demo(self) -> None:
         """``--sandbox``: start the embedded sandbox and sign in to its demo user."""
+        from avatar_studio.gui.signin import sign_in_to_sandbox
+
         host, services = self.context.sandbox, self.context.services
         if host is None:
             return
@@ -701,7 +659,8 @@ class MainWindow(QMainWindow):
         self.theme_actions[name].setChecked(True)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+        if self.is_ready and event.type() in (QEvent.Type.PaletteChange,
+                                              QEvent.Type.ApplicationPaletteChange):
             self.repaint_icons()
         super().changeEvent(event)
 
@@ -763,6 +722,13 @@ class MainWindow(QMainWindow):
         update_settings(change)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self.is_ready:
+            # Closed before the parts came: nothing was changed, nothing else runs; the
+            # import (which cannot be stopped) finishes unseen.
+            if self._parts_task is not None:
+                self._parts_task.cancel()
+            super().closeEvent(event)
+            return
         self.remember()
         self.previews.stop()
         self.upload.cancel()
@@ -781,7 +747,24 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _rule(parent: QWidget) -> QFrame:
+class _FirstPaint(QObject):
+    """Emits ``painted`` once, just after the first paint of what it filters."""
+
+    painted = Signal()
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._seen = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint and not self._seen:
+            self._seen = True
+            # Queued: the paint (and its flush to the screen) completes first.
+            QTimer.singleShot(0, self.painted.emit)
+        return False
+
+
+def rule(parent: QWidget) -> QFrame:
     line = QFrame(parent)
     line.setFrameShape(QFrame.Shape.HLine)
     line.setFrameShadow(QFrame.Shadow.Sunken)

@@ -142,7 +142,7 @@ def test_open_action_emits_and_loads(qtbot, window: MainWindow, monkeypatch: pyt
             qtbot.waitSignal(window.loader.loaded, timeout=10_000):
         window.open_action.trigger()
     assert blocker.args == [chosen]
-    window._fill_recent()
+    window.fill_recent()
     assert [a.text() for a in window.recent_menu.actions()] == [str(chosen)]
 
 
