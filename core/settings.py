@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,14 @@ class Settings:
         return next((acc for acc in self.accounts if acc.matches(key_or_name)), None)
 
     def upsert_account(self, record: AccountRecord) -> None:
-        self.accounts = [a for a in self.accounts if a.key != record.key] + [record]
+        """Add the account, or update it in its place in the list. The keys a newer
+        release stored on the entry (``unknown``) stay: signing in again with this
+        release must not lose them."""
+        for i, old in enumerate(self.accounts):
+            if old.key == record.key:
+                self.accounts[i] = replace(record, unknown={**old.unknown, **record.unknown})
+                return
+        self.accounts.append(record)
 
     def remove_account(self, key: str) -> None:
         self.accounts = [a for a in self.accounts if a.key != key]

@@ -103,3 +103,21 @@ def test_expect_log_needs_a_matching_record(expect_log) -> None:
     with expect_log("WARNING", "^exactly this$") as matched:
         log.warning("exactly this")
     assert [r.getMessage() for r in matched] == ["exactly this"]
+
+
+def test_signing_in_again_keeps_the_entry_its_place_and_a_newer_release_keys() -> None:
+    """A newer release's per-account keys survive a re-sign-in by this one, and the
+    account keeps its place in the list (the window's account list does not reorder)."""
+    s = st.Settings()
+    first = st.AccountRecord("x", "http://127.0.0.1:1", "42", "@alice", "Alice",
+                             unknown={"pinned": True, "colour": "#abcdef"})
+    s.upsert_account(first)
+    s.upsert_account(st.AccountRecord("mastodon", "https://m.example", "7", "@bob@m.example"))
+    s.upsert_account(st.AccountRecord("x", "http://127.0.0.1:1", "42", "@alice", "Alice B."))
+    assert [a.handle for a in s.accounts] == ["@alice", "@bob@m.example"]
+    assert s.accounts[0].display_name == "Alice B."
+    assert s.accounts[0].unknown == {"pinned": True, "colour": "#abcdef"}
+    st.save_settings(s)
+    raw = json.loads(st.settings_path().read_text(encoding="utf-8"))
+    assert raw["accounts"][0]["pinned"] is True
+    assert raw["accounts"][0]["colour"] == "#abcdef"
