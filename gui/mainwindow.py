@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
         #: Each account's own RenderSpec, once its service was asked (by account key).
         self._account_specs: dict[str, RenderSpec] = {}
         self._asking_specs: set[str] = set()
+        self._spec_failed: set[str] = set()
         if settings is None:
             if context is None:
                 from avatar_studio.gui.context import AppContext
@@ -391,12 +392,18 @@ class MainWindow(QMainWindow):
                 specs.append(spec)
         return specs
 
-    def _ask_spec(self, record: AccountRecord) -> None:
+    def _ask_spec(self, record: AccountRecord, *, retry: bool = False) -> None:
         """Ask the account's service for its limits (a Mastodon instance's alt text
-        length, its byte limit) off the GUI thread, once per account."""
-        if record.key in self._asking_specs:
+        length, its byte limit) off the GUI thread, once per account and session; the
+        current account's preview follows the answer. After a failure it is asked
+        again only with ``retry`` (when the account is chosen again), not on every
+        change of the crop."""
+        key = record.key
+        if key in self._asking_specs or key in self._account_specs or (
+                key in self._spec_failed and not retry):
             return
-        self._asking_specs.add(record.key)
+        self._asking_specs.add(key)
+        self._spec_failed.discard(key)
         opener = self.accounts.session_opener(record)
 
         def work(ctx: TaskContext) -> RenderSpec:
@@ -407,10 +414,16 @@ class MainWindow(QMainWindow):
                 session.close()
 
         def done(spec: RenderSpec) -> None:
+            self._asking_specs.discard(record.key)
             self._account_specs[record.key] = spec
             self.sync_account_actions()
+            current = self.accounts.current
+            if current is not None and current.record.key == record.key:
+                self.previews.set_spec(spec)
 
         def failed(exc: BaseException) -> None:
+            self._asking_specs.discard(record.key)
+            self._spec_failed.add(record.key)
             log.info("Limits of %s not known: %s", record.label, type(exc).__name__)
 
         self.context.runner.run(work, on_success=done, on_error=failed)
@@ -551,29 +564,12 @@ class MainWindow(QMainWindow):
         if current is None:
             return
         try:
-            spec = self.accounts.services(current.record.service).default_spec
+            spec = self._account_specs.get(current.record.key) or self.accounts.services(
+                current.record.service).default_spec
         except KeyError:
             return
         self.previews.set_spec(spec)
-        accounts = self.accounts
-
-        def work(ctx: TaskContext) -> RenderSpec:
-            session = accounts.open_session(current)
-            try:
-                return session.render_spec()
-            finally:
-                session.close()
-
-        def done(server_spec: RenderSpec) -> None:
-            self._account_specs[current.record.key] = server_spec
-            self.sync_account_actions()
-            if self.accounts.current is current:
-                self.previews.set_spec(server_spec)
-
-        def failed(exc: BaseException) -> None:
-            log.info("Could not ask the server for its limits: %s", type(exc).__name__)
-
-        self.context.runner.run(work, on_success=done, on_error=failed)
+        self._ask_spec(current.record, retry=True)
 
     @Slot(int)
     def on_frame_chosen(self, frame: int) -> None:

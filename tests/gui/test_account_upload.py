@@ -450,3 +450,26 @@ def test_check_again_after_not_published_yet_never_uploads_twice_and_tells_real_
     assert current is not None
     assert current.identity is not None
     assert done.args[0].confirmed.avatar_url == current.identity.avatar_url
+
+
+def test_an_accounts_limits_are_asked_once_not_on_every_change(
+        qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window asks an account's server for its limits once: not again for the
+    publish targets, nor on every crop change (each one used to cost a request)."""
+    from avatar_studio.core.services.x.service import XSession
+
+    asked: list[str] = []
+    real = XSession.render_spec
+
+    def counting(self: XSession) -> object:
+        asked.append(self.identity.account_id)
+        return real(self)
+
+    monkeypatch.setattr(XSession, "render_spec", counting)
+    signed_in_with_image(qtbot, window, tmp_path)
+    current = window.accounts.current
+    assert current is not None
+    for _ in range(3):  # crop changes: each one refreshes the publish actions
+        window.editor_actions.rotate_right.trigger()
+    qtbot.waitUntil(lambda: not window.context.runner.busy, timeout=10_000)
+    assert asked == [current.record.account_id]
