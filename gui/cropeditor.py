@@ -129,7 +129,7 @@ class CropEditor(QWidget):
         self._doc.edit(lambda m: m.pan(-dx * step, -dy * step), "Move", merge="nudge")
 
     def reset(self) -> None:
-        self._doc.edit(lambda m: m.reset(), "Reset Crop")
+        self._doc.reset_crop()
 
     # -- sharp zoom ---------------------------------------------------------------
     def _view_key(self) -> Hashable:

@@ -179,6 +179,15 @@ class CropDocument(QObject):
             self.crop_changed.emit()
         return True
 
+    def reset_crop(self) -> None:
+        """Back to the crop the picture opened with (framed on the face, on the most
+        detailed part, or centred), unturned and unflipped: one undoable step."""
+        opening = self._untouched
+        if opening is None:
+            self.edit(lambda m: m.reset(), "Reset Crop")
+        else:
+            self.edit(lambda m: m.set_state(opening), "Reset Crop")
+
     def edit(self, change: Callable[[CropModel], object], label: str = "Crop",
              merge: str | None = None) -> None:
         """Apply ``change`` to the crop as one undo step (``merge``: see History)."""

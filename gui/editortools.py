@@ -107,8 +107,9 @@ class EditorActions(QObject):
         self.flatten = make("Fla&tten Transparency", "Ctrl+Shift+T",
                             "Put transparent parts on the fill colour (uploads a JPEG)",
                             self._on_flatten, checkable=True)
-        self.reset = make("Re&set Crop", "Ctrl+0", "Back to the largest centred square "
-                          "(undoable)", editor.reset, icon="zoom-original")
+        self.reset = make("Re&set Crop", "Ctrl+0", "Back to the crop the picture opened "
+                          "with: on the face, or centred (undoable)", editor.reset,
+                          icon="zoom-original")
         # The window opens on the face; this is the classic frame, as an undoable edit.
         self.centre_crop = make("C&entre Crop", "Ctrl+Shift+0",
                                 "The largest centred square, instead of the one framed on "

@@ -94,7 +94,7 @@ SHORTCUTS = (
     ("+ / −", "Zoom in / out (Shift: fine)"),
     ("Arrows", "Move the picture, as a drag does (Shift: fine)"),
     ("Ctrl+Z", "Undo"), ("Ctrl+Shift+Z, Ctrl+Y", "Redo"),
-    ("Ctrl+0", "Reset the crop (undoable)"),
+    ("Ctrl+0", "Back to the crop the picture opened with (undoable)"),
     ("Ctrl+Shift+0", "Centre crop instead of the face framing (undoable)"),
     ("R / Shift+R", "Rotate right / left"),
     ("H / V", "Flip horizontally / vertically"), ("C", "Circle or square guide"),

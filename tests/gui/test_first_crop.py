@@ -173,3 +173,26 @@ def test_forced_fallback_is_reported(qtbot, tmp_path):
         assert framing.reason.startswith(why.reason)
     finally:
         runner.shutdown()
+
+
+def test_reset_goes_back_to_the_opening_frame_and_centre_crop_to_the_centre(
+        qtbot, rig, tmp_path):
+    """Reset Crop (Ctrl+0) returns to how the picture opened — here framed on the most
+    detailed part — unturned; Centre Crop is the way to the centred square."""
+    doc, loader, gate = rig
+    with qtbot.waitSignal(loader.loaded, timeout=10_000):
+        loader.open_path(landscape_file(tmp_path))
+    with qtbot.waitSignal(loader.framed, timeout=10_000):
+        gate.go.set()
+    opening = doc.state
+    assert opening is not None
+    assert opening != centred(1200, 800)
+    doc.edit(lambda m: m.rotate(1))
+    doc.edit(lambda m: m.zoom(2.0))
+    assert doc.state != opening
+    doc.reset_crop()
+    assert doc.state == opening
+    doc.edit(lambda m: m.centre())
+    assert doc.state == centred(1200, 800)
+    doc.undo()
+    assert doc.state == opening  # Reset and Centre Crop are ordinary, undoable steps
