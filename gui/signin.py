@@ -30,7 +30,8 @@ from avatar_studio.core.services.base import SignedInAccount, SignInKind, SignIn
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import user_message
 from avatar_studio.gui.sandboxhost import BlueskySandboxHost, MastodonSandboxHost, SandboxHost
-from avatar_studio.gui.signin_x import AppKeys, XSignInPage, error_label
+from avatar_studio.gui.signin_x import AppKeys, XSignInPage
+from avatar_studio.gui.signinpage import error_label
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from avatar_studio.core.services.base import SignedInAccount, SignInKind, SignInRequest
 from avatar_studio.core.services.errors import SecondFactorRequired
 from avatar_studio.gui.accounts import ServiceLookup
-from avatar_studio.gui.demosignin import sign_in_as_demo
-from avatar_studio.gui.errors import user_message
 from avatar_studio.gui.sandboxhost import BlueskySandboxHost
-from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QWidget
+from avatar_studio.gui.signinpage import ServiceSignInPage
+from avatar_studio.gui.tasks import TaskContext, TaskRunner
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -32,29 +30,16 @@ EXPLANATION = (
     "looks like xxxx-xxxx-xxxx-xxxx. Your main password is never needed.")
 
 
-class BlueskySignInPage(QWidget):
-    """Signals:
-        signed_in(object): a SignedInAccount.
-        sandbox_signed_in(object): a SignedInAccount of the local sandbox (this session).
-    """
-
-    signed_in = Signal(object)
-    sandbox_signed_in = Signal(object)
+class BlueskySignInPage(ServiceSignInPage):
+    """Handle (or e-mail), app password, the server under Advanced, and the e-mailed
+    code when the server asks for one. Signals: see :class:`ServiceSignInPage`."""
 
     def __init__(self, runner: TaskRunner, services: ServiceLookup,
                  parent: QWidget | None = None, *, api_base: str = "",
                  sandbox: BlueskySandboxHost | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("blueskySignInPage")
-        self._runner = runner
-        self._services = services
-        self._sandbox = sandbox
-        self._task: TaskHandle[Any] | None = None
-        form = QFormLayout(self)
-        intro = QLabel(EXPLANATION, self)
-        intro.setWordWrap(True)
-        intro.setTextFormat(Qt.TextFormat.RichText)
-        form.addRow(intro)
+        super().__init__(runner, services, parent, name="blueskySignInPage",
+                         explanation=EXPLANATION, sandbox=sandbox)
+        form = self.form
         self.handle = QLineEdit(self)
         self.handle.setAccessibleName("Bluesky handle or e-mail")
         self.handle.setPlaceholderText("alice.bsky.social")
@@ -88,22 +73,10 @@ class BlueskySignInPage(QWidget):
         for edit in (self.handle, self.password, self.code):
             edit.returnPressed.connect(self.button.click)
         form.addRow(self.button)
-        self.sandbox_button = QPushButton("Try the local Bluesky sandbox", self)
-        self.sandbox_button.setToolTip("A Bluesky server (PDS) on this computer with a demo "
-                                       "account: nothing leaves your computer")
-        self.sandbox_button.clicked.connect(self.on_sandbox_clicked)
-        self.sandbox_button.setVisible(sandbox is not None)
-        form.addRow(self.sandbox_button)
-        self.error = QLabel(self)
-        self.error.setObjectName("signInError")
-        self.error.setWordWrap(True)
-        # Bold window text, not a fixed red: AA contrast in light and dark alike.
-        bold = self.error.font()
-        bold.setBold(True)
-        self.error.setFont(bold)
-        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error.hide()
-        form.addRow(self.error)
+        self.add_sandbox_button("Try the local Bluesky sandbox",
+                                "A Bluesky server (PDS) on this computer with a demo "
+                                "account: nothing leaves your computer")
+        self.add_error()
 
     @Slot(str)
     def _update_warning(self, text: str) -> None:
@@ -114,17 +87,14 @@ class BlueskySignInPage(QWidget):
 
     def _busy(self, busy: bool) -> None:
         self.button.setEnabled(not busy)
-        if busy:
-            self.error.hide()
-        self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
+        self.set_busy_cursor(busy)
 
     def _ask_for_code(self, exc: SecondFactorRequired) -> None:
         self.code_label.show()
         self.code.show()
         self.code.clear()
         self.code.setFocus()
-        self.error.setText(user_message(exc))
-        self.error.show()
+        self.show_failure(exc)
 
     def _failed(self, exc: BaseException) -> None:
         self._busy(False)
@@ -132,16 +102,14 @@ class BlueskySignInPage(QWidget):
         if isinstance(exc, SecondFactorRequired):
             self._ask_for_code(exc)
             return
-        self.error.setText(f"⚠ {user_message(exc)}")
-        self.error.show()
+        self.show_failure(exc, sign="⚠ ")
 
     @Slot()
     def on_sign_in_clicked(self) -> None:
         handle = self.handle.text().strip()
         password = self.password.text()
         if not handle or not password:
-            self.error.setText("Enter your handle and an app password.")
-            self.error.show()
+            self.show_error("Enter your handle and an app password.")
             return
         code = self.code.text().strip() if self.code.isVisible() else ""
         server = self.server.text().strip() or None
@@ -159,12 +127,8 @@ class BlueskySignInPage(QWidget):
 
         self._task = self._runner.run(work, on_success=self._done, on_error=self._failed)
 
-    @Slot()
-    def on_sandbox_clicked(self) -> None:
-        """Start the embedded PDS sandbox and sign in as its demo account (this session)."""
-        host = self._sandbox
-        if host is None:
-            return
+    def _sandbox_work(self, host: BlueskySandboxHost,
+                      ) -> Callable[[TaskContext], SignedInAccount]:
         services = self._services
 
         def work(ctx: TaskContext) -> SignedInAccount:
@@ -177,20 +141,12 @@ class BlueskySignInPage(QWidget):
             finally:
                 sign_in.close()
 
-        self._task = sign_in_as_demo(self._runner, work, button=self.sandbox_button,
-                                     busy=self._busy, signed_in=self.sandbox_signed_in.emit,
-                                     failed=self._failed)
+        return work
 
     def _done(self, account: SignedInAccount) -> None:
         self._busy(False)
         self.password.clear()
         self.signed_in.emit(account)
-
-    def cancel(self) -> None:
-        """The dialog closes: a running sign-in must not come back to this page."""
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
 
 
 def make_page(runner: TaskRunner, services: ServiceLookup, parent: QWidget,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from avatar_studio.core.services.base import (
     BrowserAuthorization,
@@ -23,13 +22,12 @@ from avatar_studio.core.services.base import (
     SignInRequest,
 )
 from avatar_studio.gui.accounts import ServiceLookup
-from avatar_studio.gui.demosignin import sign_in_as_demo
-from avatar_studio.gui.errors import user_message
 from avatar_studio.gui.sandboxhost import MastodonSandboxHost
-from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
-from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from avatar_studio.gui.signinpage import ServiceSignInPage
+from avatar_studio.gui.tasks import TaskContext, TaskRunner
+from PySide6.QtCore import Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -43,34 +41,21 @@ EXPLANATION = (
     "profile and change it; your password never passes through it.")
 
 
-class MastodonSignInPage(QWidget):
-    """Signals:
-        signed_in(object): a SignedInAccount.
-        sandbox_signed_in(object): a SignedInAccount of the local sandbox (this session).
-    """
-
-    signed_in = Signal(object)
-    sandbox_signed_in = Signal(object)
+class MastodonSignInPage(ServiceSignInPage):
+    """An instance or a handle, then the browser (or a pasted code). Signals: see
+    :class:`ServiceSignInPage`."""
 
     def __init__(self, runner: TaskRunner, services: ServiceLookup,
                  parent: QWidget | None = None, *,
                  open_url: Callable[[QUrl], object] | None = None,
                  sandbox: MastodonSandboxHost | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("mastodonSignInPage")
-        self._runner = runner
-        self._services = services
+        super().__init__(runner, services, parent, name="mastodonSignInPage",
+                         explanation=EXPLANATION, sandbox=sandbox)
         # Looked up at call time, so QDesktopServices.setUrlHandler reaches it.
         self._open_url = open_url or QDesktopServices.openUrl
-        self._task: TaskHandle[Any] | None = None
-        self._sandbox = sandbox
         self._attempt: SignIn | None = None
         self._auth: BrowserAuthorization | None = None
-        form = QFormLayout(self)
-        intro = QLabel(EXPLANATION, self)
-        intro.setWordWrap(True)
-        intro.setTextFormat(Qt.TextFormat.RichText)
-        form.addRow(intro)
+        form = self.form
         self.instance = QLineEdit(self)
         self.instance.setAccessibleName("Mastodon instance or handle")
         self.instance.setPlaceholderText("mastodon.social or @you@example.org")
@@ -88,12 +73,9 @@ class MastodonSignInPage(QWidget):
         self.code_button.clicked.connect(self.on_code_clicked)
         buttons.addWidget(self.code_button)
         form.addRow(buttons)
-        self.sandbox_button = QPushButton("Try the local Mastodon sandbox", self)
-        self.sandbox_button.setToolTip("A Mastodon server on this computer with a demo "
-                                       "account: no real account needed")
-        self.sandbox_button.clicked.connect(self.on_sandbox_clicked)
-        self.sandbox_button.setVisible(sandbox is not None)
-        form.addRow(self.sandbox_button)
+        self.add_sandbox_button("Try the local Mastodon sandbox",
+                                "A Mastodon server on this computer with a demo account: "
+                                "no real account needed")
         self.status = QLabel(self)
         self.status.setObjectName("mastodonStatus")
         self.status.setWordWrap(True)
@@ -116,33 +98,21 @@ class MastodonSignInPage(QWidget):
         self.stop_button.clicked.connect(self.cancel)
         self.stop_button.hide()
         form.addRow(self.stop_button)
-        self.error = QLabel(self)
-        self.error.setObjectName("signInError")
-        self.error.setWordWrap(True)
-        # Bold window text, not a fixed red: AA contrast in light and dark alike.
-        bold = self.error.font()
-        bold.setBold(True)
-        self.error.setFont(bold)
-        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error.hide()
-        form.addRow(self.error)
+        self.add_error()
 
     # -- helpers ------------------------------------------------------------------
     def _busy(self, busy: bool) -> None:
         self.button.setEnabled(not busy)
         self.code_button.setEnabled(not busy)
         self.instance.setEnabled(not busy)
-        if busy:
-            self.error.hide()
-        self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
+        self.set_busy_cursor(busy)
 
     def _failed(self, exc: BaseException) -> None:
         self._busy(False)
         self.stop_button.hide()
         self.status.hide()
         log.info("Mastodon sign-in failed: %s", type(exc).__name__)
-        self.error.setText(user_message(exc))
-        self.error.show()
+        self.show_failure(exc)
         self._close_attempt()
 
     def _close_attempt(self) -> None:
@@ -154,8 +124,7 @@ class MastodonSignInPage(QWidget):
     def _start(self, kind: SignInKind, then: Callable[[BrowserAuthorization], None]) -> None:
         text = self.instance.text().strip()
         if not text:
-            self.error.setText("Type your instance (e.g. mastodon.social) or your handle.")
-            self.error.show()
+            self.show_error("Type your instance (e.g. mastodon.social) or your handle.")
             return
         self._close_attempt()
         attempt = self._attempt = self._services(SERVICE).sign_in(
@@ -219,8 +188,7 @@ class MastodonSignInPage(QWidget):
         if attempt is None or auth is None:
             return
         if not code:
-            self.error.setText("Paste the code the instance showed you.")
-            self.error.show()
+            self.show_error("Paste the code the instance showed you.")
             return
         self._busy(True)
         self.finish_button.setEnabled(False)
@@ -232,17 +200,13 @@ class MastodonSignInPage(QWidget):
             self.finish_button.setEnabled(True)
             # The same page and code may be retried (a typo): keep the attempt.
             self._busy(False)
-            self.error.setText(user_message(exc))
-            self.error.show()
+            self.show_failure(exc)
 
         self._task = self._runner.run(work, on_success=self._done, on_error=failed)
 
     # -- the local sandbox ----------------------------------------------------------
-    @Slot()
-    def on_sandbox_clicked(self) -> None:
-        host = self._sandbox
-        if host is None:
-            return
+    def _sandbox_work(self, host: MastodonSandboxHost,
+                      ) -> Callable[[TaskContext], SignedInAccount]:
         services = self._services
 
         def work(ctx: TaskContext) -> SignedInAccount:
@@ -255,9 +219,7 @@ class MastodonSignInPage(QWidget):
             finally:
                 attempt.close()
 
-        self._task = sign_in_as_demo(self._runner, work, button=self.sandbox_button,
-                                     busy=self._busy, signed_in=self.sandbox_signed_in.emit,
-                                     failed=self._failed)
+        return work
 
     def _done(self, account: SignedInAccount) -> None:
         self._busy(False)
@@ -269,9 +231,7 @@ class MastodonSignInPage(QWidget):
     @Slot()
     def cancel(self) -> None:
         """Stop waiting (or the dialog closes): the running step must not come back."""
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        super().cancel()
         self._close_attempt()
         self._busy(False)
         self.stop_button.hide()

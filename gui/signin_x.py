@@ -24,6 +24,7 @@ from avatar_studio.core.services.base import (
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.errors import split_details, user_message
 from avatar_studio.gui.icons import themed_icon
+from avatar_studio.gui.signinpage import error_label
 from avatar_studio.gui.tasks import TaskContext, TaskHandle, TaskRunner
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication
@@ -59,20 +60,6 @@ def secret_field(parent: QWidget, name: str) -> QLineEdit:
     edit.setEchoMode(QLineEdit.EchoMode.Password)
     edit.setAccessibleName(name)
     return edit
-
-
-def error_label(parent: QWidget) -> QLabel:
-    """Inline errors: the window's text colour in bold after a warning sign, so AA
-    contrast holds in either theme (a fixed red was 1.9:1 on dark)."""
-    label = QLabel(parent)
-    label.setObjectName("signInError")
-    label.setWordWrap(True)
-    bold = label.font()
-    bold.setBold(True)
-    label.setFont(bold)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
 
 
 class Advanced(QWidget):
