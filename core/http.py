@@ -19,6 +19,11 @@ What every request through a :class:`BoundedSession` gets (the :class:`Limits`):
   at the deadline, so a server dripping one byte every 1.5 s ends there too;
   :func:`deadline` nests an outer one (the earlier wins).
   Exceeded: :class:`DeadlineExceeded` (a ``requests.Timeout``).
+* **Cancel**: inside :func:`cancel_on` (the user's cancel event), a request ends soon
+  after the event is set — also while it waits for the server's answer after the last
+  byte of an upload — with :class:`BodyCancelled`, as :class:`ProgressBody` does while
+  the body is sent. Whether a server that had the whole body acts on it is its own
+  business: callers must not say nothing changed.
 * **Size**: the body is read while streaming, before anything decodes it, and refused
   past ``max_body_bytes`` — counted after decompression, which we do ourselves with a
   bounded output (a gzip bomb stops at the cap, never fills memory). Only ``gzip`` and
@@ -64,9 +69,9 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 __all__ = [
-    "BadEncoding", "BoundedSession", "DeadlineExceeded", "JsonTooDeep", "Limits",
-    "PlainHttpNotLoopback", "ResponseTooLarge", "UnsafeRedirect", "deadline", "parse_json",
-    "reset_epoch", "retry_after_s",
+    "BadEncoding", "BodyCancelled", "BoundedSession", "DeadlineExceeded", "JsonTooDeep",
+    "Limits", "PlainHttpNotLoopback", "RequestCancelled", "ResponseTooLarge",
+    "UnsafeRedirect", "cancel_on", "deadline", "parse_json", "reset_epoch", "retry_after_s",
 ]
 
 #: The longest wait a server's Retry-After may ask of us.
@@ -138,12 +143,28 @@ def _outer_deadline() -> float | None:
     return stack[-1] if stack else None
 
 
+@contextlib.contextmanager
+def cancel_on(event: threading.Event | None) -> Iterator[None]:
+    """Every request in this thread inside the block ends soon after ``event`` is set,
+    even while it waits for the server's answer (the socket is shut down): with
+    :class:`BodyCancelled` if not all of it had left, else :class:`RequestCancelled`.
+    None: no change."""
+    outer = getattr(_local, "cancel", None)
+    _local.cancel = event if event is not None else outer
+    try:
+        yield
+    finally:
+        _local.cancel = outer
+
+
 class _Exchange:
-    """The sockets of one request; the watchdog shuts them down at the deadline."""
+    """The sockets of one request; the watchdog shuts them down at the deadline, or when
+    the request is cancelled (``cancelled`` then says which)."""
 
     def __init__(self, ends_at: float) -> None:
         self.ends_at = ends_at
         self.expired = False
+        self.cancelled = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
 
@@ -165,6 +186,43 @@ class _Exchange:
 
     def remaining(self) -> float:
         return self.ends_at - time.monotonic()
+
+
+#: How often a request's watchdog looks at its cancel event (threading.Event has no
+#: callback): a cancelled request ends within this.
+CANCEL_POLL_S = 0.05
+
+
+class _Watchdog(threading.Thread):
+    """Ends one exchange at its deadline, or soon after ``cancel`` is set."""
+
+    def __init__(self, exchange: _Exchange, remaining: float,
+                 cancel: threading.Event | None) -> None:
+        super().__init__(name="http-watchdog", daemon=True)
+        self._exchange = exchange
+        self._ends_at = time.monotonic() + remaining
+        self._cancel = cancel
+        self._finished = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            left = self._ends_at - time.monotonic()
+            if left <= 0:
+                self._exchange.expire()
+                return
+            if self._finished.wait(left if self._cancel is None
+                                   else min(left, CANCEL_POLL_S)):
+                return
+            if self._cancel is not None and self._cancel.is_set():
+                self._exchange.cancelled = True
+                self._exchange.expire()
+                return
+
+    def finish(self) -> None:
+        """The request is over: stop watching (the thread ends at once)."""
+        self._finished.set()
+        if self is not threading.current_thread():
+            self.join(1.0)
 
 
 def _shutdown(sock: socket.socket) -> None:
@@ -273,6 +331,9 @@ class BoundedSession(requests.Session):
             ends_at = min(ends_at, outer)
         if ends_at <= now:
             raise DeadlineExceeded(f"no time left for {method!s} {_short(url)}")
+        cancel: threading.Event | None = getattr(_local, "cancel", None)
+        if cancel is not None and cancel.is_set():
+            raise BodyCancelled  # nothing was sent
         remaining = ends_at - now
         timeout = kwargs.get("timeout")
         connect_s, read_s = lim.connect_s, lim.read_s
@@ -288,14 +349,18 @@ class BoundedSession(requests.Session):
         _local.exchange = exchange
         _local.limits = lim
         _local.following = bool(kwargs.get("allow_redirects", True))
-        watchdog = threading.Timer(remaining, exchange.expire)
-        watchdog.name = "http-watchdog"
-        watchdog.daemon = True
+        watchdog = _Watchdog(exchange, remaining, cancel)
         watchdog.start()
         try:
             try:
                 response = super().request(method, url, *args, **kwargs)
+                _read_body(response, lim, exchange)
             except requests.RequestException as exc:
+                if exchange.cancelled:
+                    body = kwargs.get("data")
+                    if isinstance(body, ProgressBody) and body.sent < len(body):
+                        raise BodyCancelled from exc  # not all of it left
+                    raise RequestCancelled from exc
                 refused = _find(exc, PlainHttpNotLoopback)
                 if refused is not None and refused is not exc:
                     raise PlainHttpNotLoopback(str(refused)) from None
@@ -304,12 +369,9 @@ class BoundedSession(requests.Session):
                         f"{method!s} {_short(url)} took longer than {budget:g} s"
                     ) from exc
                 raise
-            _read_body(response, lim, exchange)
             return response
         finally:
-            watchdog.cancel()
-            if watchdog is not threading.current_thread():
-                watchdog.join(1.0)  # it exits at once when cancelled: leave no thread
+            watchdog.finish()  # leave no thread behind
             _local.exchange, _local.limits, _local.following = previous
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
@@ -491,7 +553,14 @@ OWN_ERRORS = (PlainHttpNotLoopback, UnsafeRedirect, ResponseTooLarge, BadEncodin
 
 
 class BodyCancelled(Exception):
-    """Raised from inside :class:`ProgressBody`; the client turns it into its Cancelled."""
+    """Cancelled before the whole request body had left (from inside
+    :class:`ProgressBody`, or by :func:`cancel_on`): the server cannot have acted on
+    it. The client turns it into its UploadCancelled (or Cancelled)."""
+
+
+class RequestCancelled(Exception):
+    """Cancelled by :func:`cancel_on` while waiting for the answer, after the whole
+    request (body included) had left: the server may still act on it."""
 
 
 class ProgressBody:
@@ -511,6 +580,8 @@ class ProgressBody:
         self._handed_out = 0
         #: The last count reported, so the end is reported once.
         self.reported = 0
+        #: Bytes known to have left (all handed out before the last read).
+        self.sent = 0
         self._progress = progress
         self._cancel = cancel
         self._block = block
@@ -521,6 +592,8 @@ class ProgressBody:
     def read(self, size: int = -1) -> bytes:
         if self._cancel is not None and self._cancel.is_set():
             raise BodyCancelled
+        # Asked again: what was handed out before has left.
+        self.sent = self._pos
         if self._progress is not None and self._handed_out:
             self._progress(self._pos, len(self._view))
             self.reported = self._pos

@@ -198,6 +198,7 @@ class UploadController(QObject):
         self._banner = banner
         self._spec = spec or registry.default_spec(registry.keys()[0])
         self._publisher = publisher or Publisher()
+        self._all_sent = False
         self._handle: TaskHandle[Any] | None = None
         #: The publish run of the task in flight (set by the worker).
         self._box = _RunBox()
@@ -333,6 +334,8 @@ class UploadController(QObject):
         self._handle = self._runner.run(work, on_success=self._on_done, on_error=failed,
                                         on_progress=self._on_progress,
                                         on_cancelled=self._on_cancelled)
+        #: Every byte of the picture has left: from then on the service may have it.
+        self._all_sent = False
         self._panel.upload.setEnabled(False)
         self._panel.cancel.show()
         self._panel.cancel.setEnabled(True)
@@ -358,8 +361,13 @@ class UploadController(QObject):
             self._panel.progress.setValue(sent)
             self._panel.progress.setFormat(f"{format_bytes(sent)} of {format_bytes(total)}")
             self.bytes_sent.emit(sent, total)
-            self._set_phase("uploading", f"Uploading… {format_bytes(sent)} of "
-                            f"{format_bytes(total)}")
+            if sent >= total:
+                self._all_sent = True
+                self._set_phase("uploading", f"Sent {format_bytes(total)}; waiting for "
+                                f"{self._spec.name}'s answer…")
+            else:
+                self._set_phase("uploading", f"Uploading… {format_bytes(sent)} of "
+                                f"{format_bytes(total)}")
         elif event.phase is Phase.PROCESSING:
             self._panel.progress.setRange(0, 0)
             wait = f" (about {event.wait_s:g} s)" if event.wait_s > 0 else ""
@@ -409,8 +417,12 @@ class UploadController(QObject):
     def _on_cancelled(self) -> None:
         was = self.phase
         self._finish()
-        if was == "uploading":
+        if was == "uploading" and not self._all_sent:
             text = "Upload cancelled; your profile picture was not changed."
+        elif was == "uploading":
+            # The whole picture had left: whether the service acts on it is its own.
+            text = (f"Stopped waiting. {self._spec.name} had received the whole picture "
+                    "and may still publish it; check your profile later.")
         else:
             text = (f"Stopped waiting. {self._spec.name} already has the picture and may "
                     "still publish it; check your profile later.")

@@ -149,6 +149,15 @@ class UploadCancelled(Cancelled):
         super().__init__(message, **kwargs)
 
 
+def stopped_waiting(who: str, *, uploaded: bool) -> str:
+    """What a Cancelled says when it stopped a request that had left whole: an upload
+    the service may still act on, or any other request."""
+    if uploaded:
+        return (f"Stopped waiting for {who}'s answer: it had received the whole picture "
+                "and may still publish it; check your profile later.")
+    return f"Stopped waiting for {who}'s answer."
+
+
 class NotPublishedYet(ServiceError):
     """The upload was accepted but the service does not show the new picture yet.
 

@@ -473,3 +473,28 @@ def test_an_accounts_limits_are_asked_once_not_on_every_change(
         window.editor_actions.rotate_right.trigger()
     qtbot.waitUntil(lambda: not window.context.runner.busy, timeout=10_000)
     assert asked == [current.record.account_id]
+
+
+def test_cancel_after_the_last_byte_ends_at_once_and_does_not_claim_nothing_changed(
+        qtbot, window: MainWindow, tmp_path: Path) -> None:
+    """Cancel once the whole picture has left: the wait for the server's answer ends
+    at once (the connection is dropped), and the window does not say the profile was
+    not changed — the service had every byte and may still act on it."""
+    signed_in_with_image(qtbot, window, tmp_path)
+    server = server_of(window)
+    server.faults.set_latency(60)  # the server holds its answer
+    try:
+        with qtbot.waitSignal(window.upload.bytes_sent, timeout=10_000,
+                              check_params_cb=lambda sent, total: sent == total):
+            window.upload_panel.upload.click()
+        assert "waiting for X's answer" in window.upload_panel.status.text()
+        # Well before the server would answer: the cancel drops the connection.
+        with qtbot.waitSignal(window.upload.phase_changed, timeout=5_000,
+                              check_params_cb=lambda p: p == "cancelled"):
+            window.upload_panel.cancel.click()
+    finally:
+        server.faults.set_latency(0)
+    text = window.upload_panel.status.text()
+    assert "may still publish it" in text
+    assert "not changed" not in text
+    assert window.upload_panel.upload.isEnabled()

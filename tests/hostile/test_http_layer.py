@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -149,3 +150,26 @@ def test_reset_epoch_is_clamped():
     assert http.reset_epoch("10000000000000", now=1_000.0) == 1_000.0 + http.MAX_RESET_AHEAD_S
     assert http.reset_epoch("2000", now=1_000.0) == 2000.0
     assert http.reset_epoch("x", now=1_000.0) is None
+
+
+def test_a_cancel_ends_a_request_waiting_for_its_answer(server, session):
+    """The user's Cancel reaches a request whose body has left and that waits for the
+    server's answer: it ends soon after (the socket is shut), not at the deadline."""
+    cancel = threading.Event()
+    timer = threading.Timer(0.3, cancel.set)  # the user presses Cancel meanwhile
+    timer.start()
+    body = http.ProgressBody(b"picture")
+    try:
+        with http.cancel_on(cancel):
+            result, took = _timed(session.post, f"{server.base_url}/drip", data=body)
+    finally:
+        timer.cancel()
+    # The whole body had left: the server may act on it, and the error says so.
+    assert isinstance(result, http.RequestCancelled), result
+    assert body.sent == len(body)
+    assert 0.25 < took < 0.3 + 10 * http.CANCEL_POLL_S, took  # the deadline is 3 s
+    with http.cancel_on(cancel):  # already cancelled: nothing is sent
+        again, took = _timed(session.get, f"{server.base_url}/ok")
+    assert isinstance(again, http.BodyCancelled)  # nothing left: nothing can have changed
+    assert took < 0.1
+    assert session.get(f"{server.base_url}/ok").status_code == 200  # outside: unaffected

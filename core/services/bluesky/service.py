@@ -360,10 +360,20 @@ class BlueskySession:
         interval = policy.first_interval_s
         checks = 0
         wait = cancel or threading.Event()
+
+        def not_yet(cancelled: bool) -> seam.NotPublishedYet:
+            return seam.NotPublishedYet(
+                "Bluesky accepted the picture but does not show it yet.",
+                hint="Nothing is lost; check again in a moment.", receipt=receipt,
+                waited_s=time.monotonic() - start, cancelled=cancelled,
+                service=spec.KEY, help_url=spec.HELP_URL)
+
         while True:
             checks += 1
             try:
                 identity: Identity | None = self.whoami(cancel=cancel)
+            except seam.Cancelled:  # stopped while the check was on its way
+                raise not_yet(True) from None
             except (seam.ServerError, seam.NetworkError, seam.RateLimited) as exc:
                 # The picture is already saved: a passing failure while asking is "not
                 # yet", and the checks go on until the time limit.
@@ -380,12 +390,7 @@ class BlueskySession:
                 return Confirmed(identity, identity.avatar_url, image, checks, waited)
             left = limit - (time.monotonic() - start)
             if left <= 0 or wait.wait(min(interval, left)):
-                cancelled = bool(cancel and cancel.is_set())
-                raise seam.NotPublishedYet(
-                    "Bluesky accepted the picture but does not show it yet.",
-                    hint="Nothing is lost; check again in a moment.", receipt=receipt,
-                    waited_s=time.monotonic() - start, cancelled=cancelled,
-                    service=spec.KEY, help_url=spec.HELP_URL)
+                raise not_yet(bool(cancel and cancel.is_set()))
             interval = min(policy.max_interval_s, interval * 2)
 
     def download(self, url: str, *, cancel: threading.Event | None = None) -> bytes:

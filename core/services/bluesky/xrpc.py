@@ -99,10 +99,14 @@ class Xrpc:
         if cancel is not None and cancel.is_set():
             raise _cancelled(context)
         try:
-            response = self.http.request(
-                "POST" if is_post else "GET", self.url(nsid), params=params, headers=headers,
-                timeout=(self.timeouts.connect_s, read_timeout), stream=True,
-                allow_redirects=False, **kwargs)
+            with core_http.cancel_on(cancel):
+                response = self.http.request(
+                    "POST" if is_post else "GET", self.url(nsid), params=params,
+                    headers=headers, timeout=(self.timeouts.connect_s, read_timeout),
+                    stream=True, allow_redirects=False, **kwargs)
+        except core_http.RequestCancelled:
+            raise seam.Cancelled(seam.stopped_waiting("Bluesky", uploaded=stream is not None),
+                                 service=KEY, help_url=HELP_URL) from None
         except core_http.BodyCancelled:
             raise _cancelled(context) from None
         except requests.RequestException as exc:

@@ -19,6 +19,7 @@ from typing import Any
 import requests
 from avatar_studio.core import http
 from avatar_studio.core.net import is_loopback_host
+from avatar_studio.core.services.errors import stopped_waiting
 from avatar_studio.core.services.mastodon import spec
 from avatar_studio.core.services.mastodon.errors import (
     Cancelled,
@@ -226,13 +227,21 @@ class MastodonClient:
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             try:
-                response = self.session.request(
-                    method, url, headers=headers, allow_redirects=method == "GET",
-                    timeout=(self.timeouts.connect_s, read_timeout or self.timeouts.read_s),
-                    **kwargs)
+                with http.cancel_on(cancel):
+                    response = self.session.request(
+                        method, url, headers=headers, allow_redirects=method == "GET",
+                        timeout=(self.timeouts.connect_s,
+                                 read_timeout or self.timeouts.read_s),
+                        **kwargs)
+            except http.RequestCancelled:
+                log.info("%s %s: stopped waiting for the answer", method,
+                         urllib.parse.urlsplit(url).path)
+                raise Cancelled(stopped_waiting(self.host, uploaded=isinstance(
+                    kwargs.get("data"), http.ProgressBody))) from None
             except http.BodyCancelled:
                 log.info("%s %s cancelled by the user", method, urllib.parse.urlsplit(url).path)
-                raise UploadCancelled() from None
+                raise (UploadCancelled() if isinstance(kwargs.get("data"), http.ProgressBody)
+                       else Cancelled()) from None
             except requests.RequestException as exc:
                 last = self._network_error(exc)
                 log.info("%s %s failed: %s", method, urllib.parse.urlsplit(url).path,

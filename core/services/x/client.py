@@ -20,6 +20,7 @@ from typing import Any
 import requests
 from avatar_studio.core import http, net
 from avatar_studio.core.net import is_loopback_host
+from avatar_studio.core.services.errors import stopped_waiting
 from avatar_studio.core.services.x import refresh, spec
 from avatar_studio.core.services.x.errors import (
     Cancelled,
@@ -299,15 +300,21 @@ class XClient:
             if read_timeout and isinstance(self.session, http.BoundedSession):
                 extra["limits"] = UPLOAD_LIMITS  # an upload may take longer
             try:
-                response = self.session.request(
-                    method, target, params=params, data=data, headers=headers,
-                    auth=auth() if auth is not None else None,
-                    timeout=(self.timeouts.connect_s,
-                                        read_timeout or self.timeouts.read_s),
-                    allow_redirects=idempotent, stream=stream, **extra)
+                with http.cancel_on(cancel):
+                    response = self.session.request(
+                        method, target, params=params, data=data, headers=headers,
+                        auth=auth() if auth is not None else None,
+                        timeout=(self.timeouts.connect_s,
+                                 read_timeout or self.timeouts.read_s),
+                        allow_redirects=idempotent, stream=stream, **extra)
+            except http.RequestCancelled:
+                log.info("%s %s: stopped waiting for the answer", method, path)
+                raise Cancelled(stopped_waiting(
+                    "X", uploaded=isinstance(data, http.ProgressBody))) from None
             except http.BodyCancelled:
                 log.info("%s %s cancelled by the user", method, path)
-                raise UploadCancelled() from None
+                raise (UploadCancelled() if isinstance(data, http.ProgressBody)
+                       else Cancelled()) from None
             except requests.RequestException as exc:
                 last_error = self._network_error(exc, target)
                 log.info("%s %s failed: %s", method, path, type(exc).__name__)

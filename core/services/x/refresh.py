@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from avatar_studio.core import http
 from avatar_studio.core.services.x import spec
 from avatar_studio.core.services.x.errors import (
+    Cancelled,
     NetworkError,
     NotPublishedYet,
     RateLimited,
@@ -167,6 +168,8 @@ def _wait_for_new_image(client: RefreshClient, user_id: str, old_url: str, *,
         user: XUser | None = None
         try:
             user = client.show_user(user_id, cancel=stop)
+        except Cancelled:  # stopped while users/show was on its way
+            raise not_yet("stopped waiting", cancelled=True) from None
         except RateLimited:
             # The limit is now known (remembered from the 429's headers): loop to wait.
             log.info("users/show answered 429 while waiting for the new picture")

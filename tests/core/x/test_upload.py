@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 from avatar_studio.core.sandbox.server import SandboxServer
-from avatar_studio.core.services.x.errors import ImageRejected, NotPublishedYet, UploadCancelled
+from avatar_studio.core.services.x.errors import (
+    Cancelled,
+    ImageRejected,
+    NotPublishedYet,
+    UploadCancelled,
+)
 from avatar_studio.core.services.x.refresh import variant_url
 from PIL import Image
 
@@ -146,3 +151,36 @@ def test_refresh_waits_for_the_rate_limit_reset_instead_of_exceeding_it(
     messages = [r.getMessage() for r in caplog.records]
     assert any("rate limit used up; waiting" in m for m in messages)
     assert not any("429" in m for m in messages)
+
+
+def test_a_cancel_stops_the_wait_for_an_answer_and_says_what_is_known(
+        sandbox: SandboxServer) -> None:
+    """Cancel while X holds its answer: the request ends at once. An upload whose bytes
+    had all left may still be published (the message says so, not "not changed");
+    any other request only stopped waiting."""
+    client = demo_client(sandbox)
+    me = client.verify_credentials()
+
+    def show(cancel: threading.Event) -> object:
+        return client.show_user(me.user_id, cancel=cancel)
+
+    def upload(cancel: threading.Event) -> object:
+        return client.upload_profile_image(noise_png(64), mime_type="image/png",
+                                           filename="me.png", cancel=cancel)
+
+    sandbox.faults.set_latency(60)
+    try:
+        for call in (show, upload):
+            cancel = threading.Event()
+            timer = threading.Timer(0.3, cancel.set)  # the user presses Cancel
+            timer.start()
+            try:
+                with pytest.raises(Cancelled) as exc:
+                    call(cancel)
+            finally:
+                timer.cancel()
+            assert not isinstance(exc.value, UploadCancelled)
+            assert "Stopped waiting for X's answer" in exc.value.message
+    finally:
+        sandbox.faults.set_latency(0)
+    assert "may still publish" in exc.value.message  # the upload's
