@@ -10,6 +10,12 @@ PYTEST_ARGS ?=
 XVFB := xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp"
 export LANG := C.UTF-8
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# The tools' caches (ruff, mypy, pytest) go to a temporary folder: nothing is written
+# into the checkout but the venv, build/ and dist/.
+TOOL_CACHE := $(or $(TMPDIR),/tmp)/avatar-studio-tool-cache
+export RUFF_CACHE_DIR := $(TOOL_CACHE)/ruff
+export MYPY_CACHE_DIR := $(TOOL_CACHE)/mypy
+PYTEST := $(BIN)/python -m pytest -o cache_dir=$(TOOL_CACHE)/pytest
 
 .PHONY: run test check lint typecheck typecheck-tree contracts unit gui-xvfb smoke bench package package-test sysdeps-run sysdeps-test sysdeps-package sysdeps-bench venv clean
 
@@ -62,13 +68,13 @@ contracts: $(STAMP) typecheck-tree
 # Line coverage per package is printed after it; the error mappings and the publish use
 # case must be fully covered (tests/harness/coverage_by_package.py).
 unit: $(STAMP)
-	QT_QPA_PLATFORM=offscreen tests/harness/with-keyring.sh $(BIN)/python -m pytest --cov --cov-report= $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen tests/harness/with-keyring.sh $(PYTEST) --cov --cov-report= $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(BIN)/python tests/harness/coverage_by_package.py; \
 	else echo "coverage check skipped: PYTEST_ARGS narrows the run"; fi
 
 # The GUI tests again on a real X server (xcb).
 gui-xvfb: $(STAMP)
-	QT_QPA_PLATFORM=xcb $(XVFB) tests/harness/with-keyring.sh $(BIN)/python -m pytest -m gui -q $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=xcb $(XVFB) tests/harness/with-keyring.sh $(PYTEST) -m gui -q $(PYTEST_ARGS)
 
 # The installed entry point starts, shows its window and exits 0, offscreen and on Xvfb.
 smoke: $(STAMP)
