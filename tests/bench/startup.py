@@ -147,8 +147,14 @@ def probe(kind: str, image: str | None = None) -> None:
     main([])
 
 
-def _env(base: Path) -> dict[str, str]:
+def _env(base: Path, *, bytecode: bool = True) -> dict[str, str]:
     env = dict(os.environ)
+    if bytecode:
+        # Users run bytecode (pip writes it at install, the .deb's bundle carries it);
+        # with PYTHONDONTWRITEBYTECODE (set in some sandboxes) every timed run of the
+        # editable install would compile the project's modules again, and the warm-up
+        # could not leave them. (Not for the tests: they write nothing into the checkout.)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env["LANG"] = "C.UTF-8"
     for name in ("CONFIG", "STATE", "CACHE"):
@@ -233,7 +239,8 @@ def modules_at_first_paint() -> list[str]:
     first paint."""
     with tempfile.TemporaryDirectory(prefix="avatar-startup-modules-") as tmp:
         out = subprocess.run([sys.executable, "-m", "tests.bench.startup", "--probe", "app"],
-                             capture_output=True, text=True, env=_env(Path(tmp)), timeout=120,
+                             capture_output=True, text=True,
+                             env=_env(Path(tmp), bytecode=False), timeout=120,
                              check=True)
     modules: list[str] = json.loads(out.stdout.strip().splitlines()[-1])["modules"]
     return modules
