@@ -4,21 +4,21 @@ The file (0600, in a 0700 folder: it names the user's files and accounts) gets
 everything, libraries and Python warnings included. Without --debug, stderr gets only our
 own warnings and errors, one short ``warning: ...`` line each: library noise and
 tracebacks go to the file. With --debug stderr gets every record in full.
+
+Importing this module and routing warnings stay cheap: paths (platformdirs), safefile and
+the file handler (``logfile``, logging.handlers) load only when a log file is set up, so
+``avatar-studio-cli render`` can start decoding its input before the rest has loaded.
 """
 
 from __future__ import annotations
 
-import io
 import logging
-import logging.handlers
-import os
-import stat
 import sys
 import warnings
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from avatar_studio.core import paths, safefile
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LOG_FILE_NAME = "avatar-studio.log"
 #: Our own loggers' prefix; records from any other logger are library noise on stderr.
@@ -33,29 +33,9 @@ _QUIET_LOGGERS = ("oauthlib", "requests_oauthlib", "urllib3", "PIL", "werkzeug",
 
 
 def log_file() -> Path:
+    from avatar_studio.core import paths
+
     return paths.log_dir() / LOG_FILE_NAME
-
-
-class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """A rotating log whose files are created 0600 (rotated files keep that mode)."""
-
-    def _open(self) -> io.TextIOWrapper:
-        # Never through a link, never blocking on a FIFO, never into a device.
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND
-                     | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise safefile.NotARegularFile(Path(self.baseFilename),
-                                               safefile.describe(st.st_mode))
-            os.set_blocking(fd, True)
-            os.fchmod(fd, 0o600)  # a log written by an older release was 0644
-        except BaseException:
-            os.close(fd)
-            raise
-        stream = open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115
-        assert isinstance(stream, io.TextIOWrapper)
-        return stream
 
 
 class _ConsoleFilter(logging.Filter):
@@ -112,10 +92,13 @@ def setup_logging(*, debug: bool = False, to_file: bool = True,
 
     written: Path | None = None
     if to_file:
+        from avatar_studio.core import safefile
+        from avatar_studio.core.logfile import PrivateRotatingFileHandler
+
         path = log_file()
         try:
             safefile.ensure_dir(path.parent, private=True)
-            file_handler = _PrivateRotatingFileHandler(
+            file_handler = PrivateRotatingFileHandler(
                 path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
         except OSError as exc:
             logging.getLogger(__name__).warning("Cannot write the log file %s: %s", path, exc)
