@@ -7,17 +7,21 @@ open and applied to every decode; colours end up as 8-bit sRGB (see ``colour``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
 import os
 import re
+import sys
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from avatar_studio.core.imaging.colour import apply_transform, to_device_rgb
+from avatar_studio.core.imaging.colour import apply_transform, colour_transform, to_device_rgb
 from avatar_studio.core.imaging.errors import (
     DamagedImage,
     EmptyFile,
@@ -30,8 +34,10 @@ from avatar_studio.core.imaging.errors import (
     TooManyPixels,
     UnsupportedFormat,
 )
-from avatar_studio.core.imaging.native import silence_libtiff
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    from PIL import ImageCms
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,9 @@ class SourceLimits:
 
 
 DEFAULT_LIMITS = SourceLimits()
+
+#: Bytes of a JPEG handed to the decoder per call (Pillow's default is 64 KiB).
+_JPEG_BLOCK = 1 << 20
 
 #: Long side of the first proxy to show (see ImageSource.quick_proxy).
 QUICK_PROXY_SIDE = 1024
@@ -77,6 +86,33 @@ _SELF_ORIENTING = frozenset({"TIFF", "HEIF"})
 # ImageErrors raised inside such a call pass through unchanged.
 _DECODE_ERRORS = (Exception,)
 
+class _GilHandover:
+    """A shorter interpreter switch interval while background decoders run that return
+    to Python often (0.2 ms instead of 5 ms: the wait for the GIL after each chunk)."""
+
+    QUICK = 0.0002
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = 0.0
+
+    def quicken(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                self._saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._saved, self.QUICK))
+            self._users += 1
+
+    def restore(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                sys.setswitchinterval(self._saved)
+
+
+_gil_handover = _GilHandover()
+
 _heif_lock = threading.Lock()
 _heif_state: list[bool] = []
 
@@ -94,6 +130,13 @@ def _heif_available() -> bool:
                 log.info("pillow-heif is not installed: HEIC/HEIF images cannot be read")
                 _heif_state.append(False)
         return _heif_state[0]
+
+
+def silence_libtiff() -> None:
+    """See ``native`` (ctypes: imported only when a TIFF may be decoded)."""
+    from avatar_studio.core.imaging.native import silence_libtiff as silence
+
+    silence()
 
 
 def read_formats() -> tuple[str, ...]:
@@ -311,22 +354,46 @@ class ImageSource:
         """Decode one frame as stored (not yet oriented): JPEG DCT scaling by ``draft``
         (1, 2, 4 or 8), then an integer ``reduce`` so the long side is at most
         ``reduce_to``. Returns 8-bit RGB/RGBA and the transform to sRGB still due."""
+        im, icc = self._open_stored(frame, draft)
+        return self._load_stored(im, icc, reduce_to)
+
+    def _open_stored(self, frame: int, draft: int = 1) -> tuple[Image.Image, bytes | None]:
+        """The first half of :meth:`_decode_stored`: the headers read, the frame and the
+        DCT scale chosen, no pixels decoded yet (all of it Python, holding the GIL)."""
         self.check_frame(frame)
-        try:
+        with self._decode_errors():
             im = _open_quiet(self._data, formats_for(self._data))
             icc = im.info.get("icc_profile")
             if frame:
                 im.seek(frame)
                 icc = im.info.get("icc_profile", icc)
-            if draft > 1 and im.format == "JPEG":
-                w, h = im.size
-                im.draft(None, (max(1, w // draft), max(1, h // draft)))
+            if im.format == "JPEG" and isinstance(im, ImageFile.ImageFile):
+                if draft > 1:
+                    w, h = im.size
+                    im.draft(None, (max(1, w // draft), max(1, h // draft)))
+                # Fewer, larger blocks to the decoder (the data is in memory): each
+                # block is a return to Python, and a wait for the GIL while another
+                # thread runs Python (start_render_base).
+                im.decodermaxblock = max(im.decodermaxblock, _JPEG_BLOCK)
+        return im, icc
+
+    def _load_stored(self, im: Image.Image, icc: bytes | None, reduce_to: int | None
+                     ) -> tuple[Image.Image, ImageCms.ImageCmsTransform | None]:
+        """The second half of :meth:`_decode_stored`: decode (the decoders release the
+        GIL), reduce, and hand over to ``colour``."""
+        with self._decode_errors():
             im.load()
             if reduce_to is not None:
                 factor = math.ceil(max(im.size) / reduce_to)
                 if factor > 1:
                     im = _reduce(im, factor)
             return to_device_rgb(im, icc)
+
+    @contextlib.contextmanager
+    def _decode_errors(self) -> Iterator[None]:
+        """What decoders raise, as the errors users see."""
+        try:
+            yield
         except Image.DecompressionBombError:
             # Only reachable when SourceLimits.max_pixels exceeds Pillow's own limit.
             raise TooManyPixels(_pixels_message(
@@ -425,15 +492,61 @@ class ImageSource:
         if base is not None:
             return base
         with self._decode_lock:
-            # Another thread (the proxy, the sharp view) may have decoded it meanwhile.
+            # Another thread (the proxy, the sharp view, start_render_base) may have
+            # decoded it meanwhile.
             base = self._cached(frame, min_scale)
             if base is not None:
                 return base
-            draft = self._draft_for(min_scale)
-            im, transform = self._decode_stored(frame, draft)
-            base = RenderBase(frame, im, transform, self._orientation,
-                              im.width / self._stored_size[0])
-            self._keep(base)
+            im, transform = self._decode_stored(frame, self._draft_for(min_scale))
+            base = self._keep_render_base(frame, im, transform)
+        return base
+
+    def start_render_base(self, frame: int, min_scale: float) -> None:
+        """Begin the decode that ``render_base(frame, min_scale)`` returns, on a
+        background thread, and return as soon as the decoder runs: ``render_base`` then
+        waits for it and decodes nothing again (one decode, shared). The headers are read
+        here, on the calling thread; the background thread spends its time in the
+        decoder, which releases the GIL, so the caller's own work (imports, the colour
+        transform) runs beside it on another core. Errors are not raised here: the
+        decode is left to ``render_base``, which raises them as it always does."""
+        if self._cached(frame, min_scale) is not None:
+            return
+        self._decode_lock.acquire()
+        try:
+            im, icc = self._open_stored(frame, self._draft_for(min_scale))
+        except Exception:  # noqa: BLE001 - render_base opens it again and raises it
+            self._decode_lock.release()
+            return
+        # The decoder returns to Python after every block (a PNG's every IDAT chunk):
+        # while this thread runs Python, it must get the GIL back quickly.
+        _gil_handover.quicken()
+        try:
+            threading.Thread(target=self._finish_render_base, args=(frame, im, icc),
+                             name="decode", daemon=True).start()
+        except BaseException:
+            _gil_handover.restore()
+            self._decode_lock.release()
+            raise
+        if icc is not None:
+            # Built on this thread while the decoder runs; the decoder's thread finds it.
+            colour_transform(icc)
+
+    def _finish_render_base(self, frame: int, im: Image.Image, icc: bytes | None) -> None:
+        """The background half of :meth:`start_render_base` (holds ``_decode_lock``)."""
+        try:
+            image, transform = self._load_stored(im, icc, None)
+            self._keep_render_base(frame, image, transform)
+        except Exception:
+            log.debug("Early decode of %s failed", self.info.name, exc_info=True)
+        finally:
+            _gil_handover.restore()
+            self._decode_lock.release()
+
+    def _keep_render_base(self, frame: int, im: Image.Image,
+                          transform: ImageCms.ImageCmsTransform | None) -> RenderBase:
+        base = RenderBase(frame, im, transform, self._orientation,
+                          im.width / self._stored_size[0])
+        self._keep(base)
         return base
 
     @property
