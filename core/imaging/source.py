@@ -8,11 +8,13 @@ open and applied to every decode; colours end up as 8-bit sRGB (see ``colour``).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import logging
 import math
 import os
 import re
+import struct
 import sys
 import threading
 import warnings
@@ -527,9 +529,12 @@ class ImageSource:
             _gil_handover.restore()
             self._decode_lock.release()
             raise
+        # Beside the decoder, on this thread: what the render needs next. The colour
+        # transform (the decoder's thread finds it built) and the plugins Image.save
+        # imports (Image.preinit; _pillow_open skipped it).
         if icc is not None:
-            # Built on this thread while the decoder runs; the decoder's thread finds it.
             colour_transform(icc)
+        Image.preinit()
 
     def _finish_render_base(self, frame: int, im: Image.Image, icc: bytes | None) -> None:
         """The background half of :meth:`start_render_base` (holds ``_decode_lock``)."""
@@ -577,11 +582,48 @@ class RenderBase:
         return self.transform is None and self.orientation == 1 and self.scale == 1.0
 
 
+#: Pillow's plugin module for the formats that formats_for() names alone.
+_PLUGIN_MODULES = {"JPEG": "JpegImagePlugin", "PNG": "PngImagePlugin"}
+
+
+def _pillow_open(data: bytes, formats: tuple[str, ...]) -> Image.Image:
+    """``Image.open(BytesIO(data), formats=formats)``. A JPEG or a PNG (the one format
+    its magic number names) goes through that plugin's registered opener alone, as
+    Image.open would call it: Image.open on bytes imports five plugins first
+    (Image.preinit, 5-10 ms on the way to a render's decode, which start_render_base
+    runs beside the decoder instead). Image.open's checks stay: a header the opener
+    rejects is "cannot identify", and the pixel count is checked as Image.open checks
+    it (Image.MAX_IMAGE_PIXELS: a warning above it, an error above twice that)."""
+    fmt = formats[0] if len(formats) == 1 else ""
+    if fmt not in _PLUGIN_MODULES:
+        return Image.open(io.BytesIO(data), formats=list(formats))
+    importlib.import_module(f"PIL.{_PLUGIN_MODULES[fmt]}")
+    factory, accept = Image.OPEN[fmt]
+    if accept is not None and accept(data[:16]) is not True:
+        raise UnidentifiedImageError(f"cannot identify image file as {fmt}")
+    try:
+        im = factory(io.BytesIO(data), "")
+    except (SyntaxError, IndexError, TypeError, struct.error):
+        raise UnidentifiedImageError(f"cannot identify image file as {fmt}") from None
+    limit = Image.MAX_IMAGE_PIXELS
+    pixels = max(1, im.size[0]) * max(1, im.size[1])
+    if limit is not None and pixels > 2 * limit:
+        im.close()
+        raise Image.DecompressionBombError(
+            f"Image size ({pixels} pixels) exceeds limit of {2 * limit} pixels, "
+            "could be decompression bomb DOS attack.")
+    if limit is not None and pixels > limit:
+        warnings.warn(f"Image size ({pixels} pixels) exceeds limit of {limit} pixels, "
+                      "could be decompression bomb DOS attack.",
+                      Image.DecompressionBombWarning, stacklevel=2)
+    return im
+
+
 def _open_quiet(data: bytes, formats: tuple[str, ...]) -> Image.Image:
     # Sizes were checked at open; Pillow's own bomb warning must not reach stderr.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        return Image.open(io.BytesIO(data), formats=list(formats))
+        return _pillow_open(data, formats)
 
 
 def _open_image(data: bytes, name: str, formats: tuple[str, ...],
@@ -589,7 +631,7 @@ def _open_image(data: bytes, name: str, formats: tuple[str, ...],
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data), formats=list(formats))
+            return _pillow_open(data, formats)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as bomb:
         size = _header_size(data, formats)
         if size is not None:
