@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.services import registry
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from avatar_studio.core.imaging.render import RenderResult
     from avatar_studio.core.imaging.source import ImageSource
     from avatar_studio.core.imaging.spec import RenderSpec
+
+T = TypeVar("T")
 
 EXIT_BAD_ARGUMENT = 2
 EXIT_CANNOT_WRITE = 9
@@ -155,9 +159,13 @@ def _start_decode(args: argparse.Namespace) -> ImageSource | None:
         return None
     if not _is_centre(args.crop):
         _parse_crop(args.crop)  # a bad value starts nothing
+    from avatar_studio.core.imaging.files import read_source
+
+    reading = _in_background(read_source, args.input)  # read while Pillow loads
     from avatar_studio.core.imaging.source import ImageSource
 
-    source = ImageSource.open_path(args.input)
+    data, name = reading()
+    source = ImageSource.open_bytes(data, name=name)
     frame_no = args.frame if args.frame is not None else 0
     source.check_frame(frame_no)
     if source.info.animated:
@@ -170,6 +178,29 @@ def _start_decode(args: argparse.Namespace) -> ImageSource | None:
     source.start_render_base(frame_no, base_scale(model.state, info.width, info.height,
                                                   spec))
     return source
+
+
+def _in_background(func: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """Start ``func(*args)`` on a thread; the returned callable waits for it and returns
+    its result or raises its exception."""
+    done: list[tuple[T | None, BaseException | None]] = []
+
+    def work() -> None:
+        try:
+            done.append((func(*args), None))
+        except BaseException as exc:  # noqa: BLE001 - raised by result()
+            done.append((None, exc))
+
+    thread = threading.Thread(target=work, name="read", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        value, error = done[0]
+        if error is not None:
+            raise error
+        return cast(T, value)
+    return result
 
 
 def _chosen_crop(args: argparse.Namespace, source: ImageSource

@@ -20,7 +20,6 @@ import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from avatar_studio.core.imaging.colour import apply_transform, colour_transform, to_device_rgb
@@ -28,14 +27,12 @@ from avatar_studio.core.imaging.errors import (
     DamagedImage,
     EmptyFile,
     FileTooLarge,
-    FileUnreadable,
     FrameOutOfRange,
     ImageError,
-    MissingFile,
-    NotAFile,
     TooManyPixels,
     UnsupportedFormat,
 )
+from avatar_studio.core.imaging.files import MAX_BYTES, mb, read_source
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 if TYPE_CHECKING:
@@ -48,7 +45,7 @@ log = logging.getLogger(__name__)
 class SourceLimits:
     """Budgets checked before any pixel is decoded."""
 
-    max_bytes: int = 200 * 1024 * 1024
+    max_bytes: int = MAX_BYTES
     #: Kept below Pillow's own decompression-bomb threshold (about 89 MP) so that our
     #: message, with the dimensions, is the one users see.
     max_pixels: int = 80_000_000
@@ -282,27 +279,7 @@ class ImageSource:
     @classmethod
     def open_path(cls, path: str | os.PathLike[str], *,
                   limits: SourceLimits = DEFAULT_LIMITS) -> ImageSource:
-        p = Path(path)
-        name = p.name or str(p)
-        try:
-            st = p.stat()
-        except FileNotFoundError:
-            raise MissingFile(f"{name}: no such file") from None
-        except OSError as exc:
-            raise FileUnreadable(f"{name}: cannot read it ({exc.strerror or exc})") from None
-        if p.is_dir():
-            raise NotAFile(f"{name} is a folder, not an image file")
-        if not p.is_file():
-            raise NotAFile(f"{name} is not a regular file")
-        if st.st_size > limits.max_bytes:
-            raise FileTooLarge(
-                f"{name} is {_mb(st.st_size)}; images up to {_mb(limits.max_bytes)} can be opened")
-        try:
-            # Opened read-only; read at most one byte past the budget in case it grew.
-            with open(p, "rb") as fh:
-                data = fh.read(limits.max_bytes + 1)
-        except OSError as exc:
-            raise FileUnreadable(f"{name}: cannot read it ({exc.strerror or exc})") from None
+        data, name = read_source(path, limits.max_bytes)
         return cls._from_data(data, name, limits)
 
     @classmethod
@@ -316,7 +293,7 @@ class ImageSource:
             raise EmptyFile(f"{name} is empty (0 bytes)")
         if len(data) > limits.max_bytes:
             raise FileTooLarge(
-                f"{name} is {_mb(len(data))}; images up to {_mb(limits.max_bytes)} can be opened")
+                f"{name} is {mb(len(data))}; images up to {mb(limits.max_bytes)} can be opened")
         formats = formats_for(data)
         im = _open_image(data, name, formats, limits)
         try:
@@ -724,10 +701,6 @@ def _reduce_premultiplied(im: Image.Image, factor: int) -> Image.Image:
 def _pixels_message(name: str, width: int, height: int, limits: SourceLimits) -> str:
     return (f"{name} is {width}×{height} pixels ({width * height / 1e6:.1f} megapixels); "
             f"the limit is {limits.max_pixels / 1e6:g} megapixels")
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
 def _short(exc: BaseException) -> str:
