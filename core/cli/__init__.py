@@ -80,8 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         route_warnings_to_log()
         start = getattr(args, "start", None)
-        if start is not None:
-            start(args)
+        try:
+            if start is not None:
+                start(args)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
         code = _run(parser, args)
     if whole_process:
         # The process exits next: the interpreter's last garbage collection would walk
