@@ -1,7 +1,8 @@
-"""The log file's handler: rotating, created 0600, never through a link or into a device.
+"""The log file's handler: rotating, created 0600 (rotated files keep that mode).
 
-Its own module: ``logging.handlers`` costs ~13 ms to import, which the window's first paint
-does not wait for (see :func:`avatar_studio.core.logsetup.attach_log_file`).
+Its own module so that ``logsetup`` stays cheap to import: logging.handlers (~13 ms) and
+safefile load only when a log file is set up; the window does that off the GUI thread
+after its first paint (:func:`avatar_studio.core.logsetup.attach_log_file`).
 """
 
 from __future__ import annotations

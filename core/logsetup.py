@@ -4,6 +4,10 @@ The file (0600, in a 0700 folder: it names the user's files and accounts) gets
 everything, libraries and Python warnings included. Without --debug, stderr gets only our
 own warnings and errors, one short ``warning: ...`` line each: library noise and
 tracebacks go to the file. With --debug stderr gets every record in full.
+
+Importing this module and routing warnings stay cheap: paths (platformdirs), safefile and
+the file handler (``logfile``, logging.handlers) load only when a log file is set up, so
+``avatar-studio-cli render`` can start decoding its input before the rest has loaded.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ import logging
 import sys
 import time
 import warnings
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from avatar_studio.core import paths, safefile
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LOG_FILE_NAME = "avatar-studio.log"
 #: Our own loggers' prefix; records from any other logger are library noise on stderr.
@@ -33,6 +37,8 @@ _FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 def log_file() -> Path:
+    from avatar_studio.core import paths
+
     return paths.log_dir() / LOG_FILE_NAME
 
 
@@ -124,6 +130,7 @@ def setup_logging(*, debug: bool = False, to_file: bool = True,
 
 def _add_file_handler(root: logging.Logger,
                       fmt: logging.Formatter) -> tuple[Path, logging.Handler] | None:
+    from avatar_studio.core import safefile
     from avatar_studio.core.logfile import PrivateRotatingFileHandler
 
     path = log_file()

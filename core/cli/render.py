@@ -1,23 +1,30 @@
-"""``avatar-studio-cli render``: write exactly the bytes that would be uploaded."""
+"""``avatar-studio-cli render``: write exactly the bytes that would be uploaded.
+
+Whole-process speed (issue 15): ``start`` opens INPUT and starts its decode on a
+background thread right after the arguments are parsed; the imports of everything else
+(logging's file handler, the render and encode modules, the colour transform) then run
+beside the decoder, which releases the GIL. So the module imports little at the top.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
-from avatar_studio.core import safefile
 from avatar_studio.core.errors import UserFacingError
-from avatar_studio.core.imaging.animation import render_animation, should_animate
-from avatar_studio.core.imaging.crop import CropModel, SourceBox
-from avatar_studio.core.imaging.render import RenderOptions, RenderResult, render
-from avatar_studio.core.imaging.source import ImageSource
-from avatar_studio.core.imaging.spec import RenderSpec
 from avatar_studio.core.services import registry
-from PIL import ImageColor
+
+if TYPE_CHECKING:
+    from avatar_studio.core.imaging.crop import CropModel, SourceBox
+    from avatar_studio.core.imaging.render import RenderResult
+    from avatar_studio.core.imaging.source import ImageSource
+    from avatar_studio.core.imaging.spec import RenderSpec
+
+T = TypeVar("T")
 
 EXIT_BAD_ARGUMENT = 2
 EXIT_CANNOT_WRITE = 9
@@ -65,15 +72,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true",
                         help='print one JSON line: {"path", "format", "width", "height", '
                         '"bytes", "crop": {"x", "y", "size"}, "crop_source", "crop_reason"}')
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, start=start)
 
 
 #: --crop words that ask for the largest centred square.
 CENTRE_WORDS = ("centre", "center")
 
 
-@dataclass(frozen=True)
-class RenderedCrop:
+class RenderedCrop(NamedTuple):
     """A render and the crop it used, in upright (oriented) source pixels."""
 
     source: ImageSource
@@ -103,6 +109,8 @@ def _parse_crop(text: str) -> tuple[float, float, float]:
 
 
 def _parse_colour(text: str) -> tuple[int, int, int]:
+    from PIL import ImageColor
+
     try:
         rgb = ImageColor.getrgb(text)
     except ValueError:
@@ -117,6 +125,8 @@ def source_from_args(args: argparse.Namespace) -> ImageSource:
         _parse_crop(args.crop)
     if args.background:
         _parse_colour(args.background)
+    from avatar_studio.core.imaging.source import ImageSource
+
     source = ImageSource.open_path(args.input)
     source.check_frame(args.frame if args.frame is not None else 0)  # None: the default
     return source
@@ -130,11 +140,115 @@ def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None
     return done.source, done.result
 
 
+def start(args: argparse.Namespace) -> None:
+    """Begin decoding INPUT for the render :func:`run` does (``main`` calls this right
+    after parsing, before logging and the rest load): open it, work out the decode the
+    render will ask for (the same crop, spec and scale) and start it on a background
+    thread (``ImageSource.start_render_base``); ``run`` then renders that source. Only
+    for a given or centred crop: the default one decodes a proxy for the face finder
+    first. Nothing is raised or printed here; ``run`` reports every error in its order.
+    """
+    try:
+        args.started_source = _start_decode(args)
+    except Exception:  # noqa: BLE001 - run() meets the same error and reports it
+        args.started_source = None
+
+
+def _start_decode(args: argparse.Namespace) -> ImageSource | None:
+    if not args.crop:
+        return None
+    if not _is_centre(args.crop):
+        _parse_crop(args.crop)  # a bad value starts nothing
+    from avatar_studio.core.imaging.files import read_source
+
+    reading = _in_background(read_source, args.input)  # read while Pillow loads
+    from avatar_studio.core.imaging.source import ImageSource
+
+    data, name = reading()
+    source = ImageSource.open_bytes(data, name=name)
+    frame_no = args.frame if args.frame is not None else 0
+    source.check_frame(frame_no)
+    if source.info.animated:
+        return source  # animations decode frame by frame (core.imaging.animation)
+    from avatar_studio.core.imaging.render import base_scale
+
+    model, _, _ = _chosen_crop(args, source)
+    info = source.info
+    spec = spec_from_args(args)
+    source.start_render_base(frame_no, base_scale(model.state, info.width, info.height,
+                                                  spec))
+    return source
+
+
+def _in_background(func: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """Start ``func(*args)`` on a thread; the returned callable waits for it and returns
+    its result or raises its exception."""
+    done: list[tuple[T | None, BaseException | None]] = []
+
+    def work() -> None:
+        try:
+            done.append((func(*args), None))
+        except BaseException as exc:  # noqa: BLE001 - raised by result()
+            done.append((None, exc))
+
+    thread = threading.Thread(target=work, name="read", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        value, error = done[0]
+        if error is not None:
+            raise error
+        return cast(T, value)
+    return result
+
+
+def _chosen_crop(args: argparse.Namespace, source: ImageSource
+                 ) -> tuple[CropModel, str, str]:
+    """The crop model of a given (``--crop X,Y,SIZE``) or centred crop, with how and why,
+    rotated and flipped as the options say."""
+    from avatar_studio.core.imaging.crop import CropModel
+
+    info = source.info
+    model = CropModel(info.width, info.height)
+    if _is_centre(args.crop):
+        from avatar_studio.core.imaging.smartcrop import centre_square
+
+        x, y, size = centre_square(info.width, info.height)
+        how, why = "centre", f"--crop {args.crop.strip()}"
+    else:
+        x, y, size = _parse_crop(args.crop)
+        if x + size > info.width or y + size > info.height:
+            raise BadRenderArgument(
+                f"--crop {args.crop}: the square does not fit in the "
+                f"{info.width}×{info.height} image")
+        how, why = "given", "--crop X,Y,SIZE"
+    _place(model, args, x, y, size)
+    return model, how, why
+
+
+def _place(model: CropModel, args: argparse.Namespace, x: float, y: float, size: float
+           ) -> None:
+    model.set_source_box(x, y, size)
+    if args.rotate:
+        model.rotate(args.rotate // 90)
+    for axis in args.flip:
+        if axis == "h":
+            model.flip_horizontal()
+        else:
+            model.flip_vertical()
+
+
 def render_crop_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None,
                           source: ImageSource | None = None) -> RenderedCrop:
     """:func:`render_from_args`, also telling which crop was used and why."""
-    centre = _is_centre(args.crop)
-    crop = _parse_crop(args.crop) if args.crop and not centre else None
+    from avatar_studio.core.imaging.animation import render_animation, should_animate
+    from avatar_studio.core.imaging.crop import CropModel
+    from avatar_studio.core.imaging.render import RenderOptions, render
+    from avatar_studio.core.imaging.source import ImageSource
+
+    if args.crop and not _is_centre(args.crop):
+        _parse_crop(args.crop)  # a bad value is reported before the input is opened
     background = _parse_colour(args.background) if args.background else None
     if source is None:
         source = ImageSource.open_path(args.input)
@@ -146,19 +260,8 @@ def render_crop_from_args(args: argparse.Namespace, *, spec: RenderSpec | None =
         # Said once per render, as the window says it: the service takes one still frame.
         print(f"warning: {spec.name} keeps one frame of an animation; frame 0 is used "
               "(--frame N picks another).", file=sys.stderr)
-    model = CropModel(info.width, info.height)
-    if crop is not None:
-        x, y, size = crop
-        if x + size > info.width or y + size > info.height:
-            raise BadRenderArgument(
-                f"--crop {args.crop}: the square does not fit in the "
-                f"{info.width}×{info.height} image")
-        how, why = "given", "--crop X,Y,SIZE"
-    elif centre:
-        from avatar_studio.core.imaging.smartcrop import centre_square
-
-        x, y, size = centre_square(info.width, info.height)
-        how, why = "centre", f"--crop {args.crop.strip()}"
+    if args.crop:
+        model, how, why = _chosen_crop(args, source)
     else:
         # Imported here: a render with --crop does not load the detector (ctypes, ...).
         from avatar_studio.core.imaging.faces import DETECT_SIDE, default_face_finder
@@ -168,16 +271,9 @@ def render_crop_from_args(args: argparse.Namespace, *, spec: RenderSpec | None =
         proxy = source.proxy(frame_no, max_side=2 * DETECT_SIDE)
         framing = frame(proxy.image, info.width, info.height,
                         finder=default_face_finder(), min_side=spec.output_side)
-        x, y, size = framing.x, framing.y, framing.size
         how, why = framing.source, framing.reason
-    model.set_source_box(x, y, size)
-    if args.rotate:
-        model.rotate(args.rotate // 90)
-    for axis in args.flip:
-        if axis == "h":
-            model.flip_horizontal()
-        else:
-            model.flip_vertical()
+        model = CropModel(info.width, info.height)
+        _place(model, args, framing.x, framing.y, framing.size)
     options = RenderOptions(frame=frame_no, background=background)
     result: RenderResult
     if should_animate(source, spec, args.frame):
@@ -205,6 +301,8 @@ def check_output(path: Path, input_path: Path) -> None:
     """Refuse an OUTPUT that is the input file, a folder, a device, a FIFO or a link to
     one of those (before any work): only regular files are written, and never replaced
     by something else (``-o /dev/null`` leaves /dev/null alone and exits 9)."""
+    from avatar_studio.core import safefile
+
     try:
         same = path.exists() and path.resolve() == input_path.resolve()
     except OSError:
@@ -225,6 +323,8 @@ def check_output(path: Path, input_path: Path) -> None:
 
 def write_output(path: Path, data: bytes, input_path: Path) -> None:
     """Write ``data`` to ``path`` atomically (core.safefile); never over the input file."""
+    from avatar_studio.core import safefile
+
     check_output(path, input_path)
     try:
         safefile.write_file(path, data)
@@ -235,9 +335,11 @@ def write_output(path: Path, data: bytes, input_path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
+
     out = Path(args.output)
     check_output(out, Path(args.input))
-    done = render_crop_from_args(args)
+    done = render_crop_from_args(args, source=getattr(args, "started_source", None))
     result, box = done.result, done.crop
     write_output(out, result.data, Path(args.input))
     if args.json:

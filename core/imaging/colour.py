@@ -9,20 +9,41 @@ from __future__ import annotations
 import functools
 import io
 import logging
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageCms
+from PIL import Image
+
+if TYPE_CHECKING:
+    from PIL import ImageCms
+
+# ImageCms (LittleCMS) is imported where a profile is met: most images carry none, and a
+# render builds its transform while the decoder runs (see ImageSource.start_render_base).
 
 log = logging.getLogger(__name__)
-
-_SRGB = ImageCms.createProfile("sRGB")
 
 # What mode of pixels an ICC colour space describes (the ICC header's 4-byte code).
 _SPACE_MODES = {"RGB": "RGB", "CMYK": "CMYK", "GRAY": "L", "LAB": "LAB"}
 
 
+@functools.cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def colour_transform(icc: bytes) -> ImageCms.ImageCmsTransform | None:
+    """The (cached) transform from RGB data tagged ``icc`` to sRGB; None for sRGB itself
+    and for profiles that do not apply. Building one takes a few milliseconds: a caller
+    may build it ahead, on another thread, and decoding then finds it."""
+    return _transform(icc, "RGB")
+
+
 @functools.lru_cache(maxsize=16)
 def _transform(icc: bytes, in_mode: str) -> ImageCms.ImageCmsTransform | None:
     """A cached transform from ``icc`` to sRGB, or None when it does not apply."""
+    from PIL import ImageCms
+
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         space = profile.profile.xcolor_space.strip().upper()
@@ -31,7 +52,7 @@ def _transform(icc: bytes, in_mode: str) -> ImageCms.ImageCmsTransform | None:
             return None
         if in_mode == "RGB" and "srgb" in (profile.profile.profile_description or "").lower():
             return None  # already sRGB: the transform would be an identity
-        return ImageCms.buildTransform(profile, _SRGB, in_mode, "RGB")
+        return ImageCms.buildTransform(profile, _srgb(), in_mode, "RGB")
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
         log.warning("Ignoring a damaged colour profile (%s); assuming sRGB", exc)
         return None
@@ -96,6 +117,8 @@ def to_device_rgb(im: Image.Image, icc: bytes | None
     if transform is None and im.mode == "LAB":
         transform = _lab_transform()
     if transform is not None:
+        from PIL import ImageCms
+
         converted = ImageCms.applyTransform(im, transform)
         assert converted is not None
         im = converted
@@ -109,7 +132,9 @@ def to_device_rgb(im: Image.Image, icc: bytes | None
 
 @functools.lru_cache(maxsize=1)
 def _lab_transform() -> ImageCms.ImageCmsTransform:
-    return ImageCms.buildTransform(ImageCms.createProfile("LAB"), _SRGB, "LAB", "RGB")
+    from PIL import ImageCms
+
+    return ImageCms.buildTransform(ImageCms.createProfile("LAB"), _srgb(), "LAB", "RGB")
 
 
 def apply_transform(im: Image.Image, transform: ImageCms.ImageCmsTransform | None, *,
@@ -117,6 +142,8 @@ def apply_transform(im: Image.Image, transform: ImageCms.ImageCmsTransform | Non
     """Apply an RGB -> sRGB transform to an RGB or RGBA image (alpha untouched)."""
     if transform is None:
         return im
+    from PIL import ImageCms
+
     if im.mode == "RGB" and in_place:
         ImageCms.applyTransform(im, transform, inPlace=True)
         out: Image.Image | None = im

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from avatar_studio.core.imaging.colour import apply_transform, to_srgb
 from avatar_studio.core.imaging.crop import CropState, SourceBox, source_box
-from avatar_studio.core.imaging.encode import EXTENSIONS, MIME_TYPES, encode_for
+from avatar_studio.core.imaging.resample import (
+    SUPPORT,
+    parts_for,
+    resize_in_bands,
+    run_all,
+    workers,
+)
 from avatar_studio.core.imaging.source import ImageSource, Proxy
 from avatar_studio.core.imaging.spec import RenderSpec
 from PIL import Image
@@ -107,8 +113,10 @@ def _resize_box(im: Image.Image, size: tuple[int, int], resample: Image.Resampli
                 box: tuple[float, float, float, float], reducing_gap: float | None = None,
                 convert: Callable[[Image.Image], Image.Image] | None = None
                 ) -> Image.Image:
-    """``im.resize(size, resample, box=box)``, touching only the pixels the filter reads;
-    ``convert`` runs on those pixels first (on a copy: ``im`` is never modified).
+    """``im.resize(size, resample, box=box, reducing_gap=reducing_gap)``, touching only
+    the pixels the filter reads; ``convert`` runs on those pixels first (on a copy:
+    ``im`` is never modified). Large work is split over the cores
+    (``resample.resize_in_bands``: Pillow's two passes, band by band).
 
     Pillow premultiplies a whole RGBA image before resizing it; cutting out the box plus
     the filter's reach first gives the same pixels for far less work on small crops.
@@ -119,11 +127,16 @@ def _resize_box(im: Image.Image, size: tuple[int, int], resample: Image.Resampli
         fy = int((y1 - y0) / size[1] / reducing_gap) or 1
         if fx > 1 or fy > 1:
             reduced, box = _reduce_in_strips(im, size, resample, box, (fx, fy), convert)
-            out = reduced.resize(size, resample, box=box)
+            out = _resize(reduced, size, resample, box, None)
             return out.convert("RGBA") if out.mode == "RGBa" else out
     if im.mode == "RGBA" or convert is not None:
-        support = {Image.Resampling.LANCZOS: 3.0, Image.Resampling.BICUBIC: 2.0,
-                   Image.Resampling.BILINEAR: 1.0}.get(resample, 1.0)
+        prepare = _prepare(im.mode, convert)
+        parts = parts_for(im, size, resample, box, prepare=True)
+        if parts > 1:
+            # The bands cut out the pixels the filter reads themselves.
+            out = resize_in_bands(im, size, resample, box, prepare, parts=parts)
+            return out.convert("RGBA") if out.mode == "RGBa" else out
+        support = SUPPORT.get(resample, 1.0)
         if reducing_gap is not None:
             # reduce() first rounds the box out to whole multiples of its factor.
             support += reducing_gap * 2
@@ -143,6 +156,30 @@ def _resize_box(im: Image.Image, size: tuple[int, int], resample: Image.Resampli
     return out.convert("RGBA") if out.mode == "RGBa" else out
 
 
+def _resize(im: Image.Image, size: tuple[int, int], resample: Image.Resampling,
+            box: tuple[float, float, float, float],
+            prepare: Callable[[Image.Image], Image.Image] | None) -> Image.Image:
+    """``im.resize``, in bands on every core when the work is worth it."""
+    parts = parts_for(im, size, resample, box, prepare=prepare is not None)
+    if parts > 1:
+        return resize_in_bands(im, size, resample, box, prepare, parts=parts)
+    return (prepare(im.copy()) if prepare is not None else im).resize(size, resample, box=box)
+
+
+def _prepare(mode: str, convert: Callable[[Image.Image], Image.Image] | None
+             ) -> Callable[[Image.Image], Image.Image] | None:
+    """What runs on each band of source pixels before resampling: ``convert``, then
+    premultiplying alpha (as Pillow's resize of RGBA does)."""
+    if mode != "RGBA":
+        return convert
+
+    def prepare(band: Image.Image) -> Image.Image:
+        if convert is not None:
+            band = convert(band)
+        return band.convert("RGBa")
+    return prepare
+
+
 #: Source rows per strip in _reduce_in_strips (a 4000 px wide RGBA strip is 1 MB).
 _STRIP_ROWS = 64
 
@@ -154,29 +191,43 @@ def _reduce_in_strips(im: Image.Image, size: tuple[int, int], resample: Image.Re
     """What ``im.resize(size, resample, box=box, reducing_gap=...)`` reduces first, made
     a strip at a time: ``convert``, premultiply (RGBA) and the integer box reduce run on
     a few rows each, so no full-size premultiplied copy is made (for a 4000² RGBA PNG
-    64 MB less at peak). The blocks are Pillow's own (same safe box, same origin): the
-    pixels are the same as reducing the whole image. Returns the reduced image (RGBa
-    for RGBA) and ``box`` in its pixels."""
+    64 MB less at peak), and the strips are shared out over the cores. The blocks are
+    Pillow's own (same safe box, same origin): the pixels are the same as reducing the
+    whole image. Returns the reduced image (RGBa for RGBA) and ``box`` in its pixels."""
     fx, fy = factor
     x0, y0, x1, y1 = box
     # Pillow's Image._get_safe_box: the box plus the filter's reach, in whole pixels.
-    support = {Image.Resampling.LANCZOS: 3.0, Image.Resampling.BICUBIC: 2.0,
-               Image.Resampling.BILINEAR: 1.0, Image.Resampling.HAMMING: 1.0,
-               Image.Resampling.BOX: 0.5}.get(resample, 0.5) - 0.5
+    support = SUPPORT.get(resample, 0.5) - 0.5
     sx, sy = support * (x1 - x0) / size[0], support * (y1 - y0) / size[1]
     rx0, ry0 = max(0, int(x0 - sx)), max(0, int(y0 - sy))
     rx1, ry1 = min(im.width, math.ceil(x1 + sx)), min(im.height, math.ceil(y1 + sy))
     mode = "RGBa" if im.mode == "RGBA" else im.mode
     out = Image.new(mode, (math.ceil((rx1 - rx0) / fx), math.ceil((ry1 - ry0) / fy)))
     step = max(1, _STRIP_ROWS // fy) * fy
-    for top in range(ry0, ry1, step):
-        strip = im.crop((rx0, top, rx1, min(ry1, top + step)))
-        if convert is not None:
-            strip = convert(strip)
-        if strip.mode == "RGBA":
-            strip = strip.convert("RGBa")
-        out.paste(strip.reduce((fx, fy)), (0, (top - ry0) // fy))
+    tops = list(range(ry0, ry1, step))
+    prepare = _prepare(im.mode, convert)
+
+    def strips(part: Sequence[int]) -> list[Image.Image]:
+        done = []
+        for top in part:
+            strip = im.crop((rx0, top, rx1, min(ry1, top + step)))
+            if prepare is not None:
+                strip = prepare(strip)
+            done.append(strip.reduce((fx, fy)))
+        return done
+
+    parts = max(1, min(workers(), len(tops) // 4))
+    shares = [tops[len(tops) * i // parts:len(tops) * (i + 1) // parts] for i in range(parts)]
+    for share, reduced in zip(shares, run_all([_share(strips, sh) for sh in shares]),
+                              strict=True):
+        for top, strip in zip(share, reduced, strict=True):
+            out.paste(strip, (0, (top - ry0) // fy))
     return out, ((x0 - rx0) / fx, (y0 - ry0) / fy, (x1 - rx0) / fx, (y1 - ry0) / fy)
+
+
+def _share(func: Callable[[Sequence[int]], list[Image.Image]], share: Sequence[int]
+           ) -> Callable[[], list[Image.Image]]:
+    return lambda: func(share)
 
 
 _TO_UPRIGHT: dict[int, Image.Transpose] = {
@@ -230,13 +281,21 @@ def finish_alpha(im: Image.Image, background: RGB | None) -> Image.Image:
     return im.convert("RGB") if lo == 255 else im
 
 
+def base_scale(crop: CropState, width: int, height: int, spec: RenderSpec) -> float:
+    """The least scale of the source that a render of ``crop`` (over a ``width`` ×
+    ``height`` oriented source) resamples from (see DRAFT_GAP): what
+    ``ImageSource.render_base`` and ``start_render_base`` are asked for."""
+    box = source_box(crop, width, height)
+    return min(1.0, output_side(box, spec) / box.size * DRAFT_GAP)
+
+
 def render_image(source: ImageSource, crop: CropState, *, spec: RenderSpec,
                  options: RenderOptions = RenderOptions()) -> Image.Image:
     """The exact output pixels before encoding."""
     info = source.info
     box = source_box(crop, info.width, info.height)
     side = output_side(box, spec)
-    base = source.render_base(options.frame, min(1.0, side / box.size * DRAFT_GAP))
+    base = source.render_base(options.frame, base_scale(crop, info.width, info.height, spec))
     # Work in the stored orientation and turn only the small result upright; convert
     # colours before resampling, on the pixels the filter reads (see resample_square).
     turned = base.orientation in (5, 6, 7, 8)
@@ -260,6 +319,9 @@ def render_image(source: ImageSource, crop: CropState, *, spec: RenderSpec,
 def render(source: ImageSource, crop: CropState, *, spec: RenderSpec,
            options: RenderOptions = RenderOptions()) -> RenderResult:
     """What gets uploaded: encoded under ``spec``'s limits, plus its decoded pixels."""
+    # Imported here: base_scale() is on the CLI's way to starting the decode.
+    from avatar_studio.core.imaging.encode import EXTENSIONS, MIME_TYPES, encode_for
+
     out = render_image(source, crop, spec=spec, options=options)
     enc, _ = encode_for(out, spec)
     with Image.open(io.BytesIO(enc.data)) as decoded:

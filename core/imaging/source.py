@@ -7,31 +7,36 @@ open and applied to every decode; colours end up as 8-bit sRGB (see ``colour``).
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import io
 import logging
 import math
 import os
 import re
+import struct
+import sys
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from avatar_studio.core.imaging.colour import apply_transform, to_device_rgb
+from avatar_studio.core.imaging.colour import apply_transform, colour_transform, to_device_rgb
 from avatar_studio.core.imaging.errors import (
     DamagedImage,
     EmptyFile,
     FileTooLarge,
-    FileUnreadable,
     FrameOutOfRange,
     ImageError,
-    MissingFile,
-    NotAFile,
     TooManyPixels,
     UnsupportedFormat,
 )
-from avatar_studio.core.imaging.native import silence_libtiff
-from PIL import Image, ImageCms, UnidentifiedImageError
+from avatar_studio.core.imaging.files import MAX_BYTES, mb, read_source
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    from PIL import ImageCms
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +45,16 @@ log = logging.getLogger(__name__)
 class SourceLimits:
     """Budgets checked before any pixel is decoded."""
 
-    max_bytes: int = 200 * 1024 * 1024
+    max_bytes: int = MAX_BYTES
     #: Kept below Pillow's own decompression-bomb threshold (about 89 MP) so that our
     #: message, with the dimensions, is the one users see.
     max_pixels: int = 80_000_000
 
 
 DEFAULT_LIMITS = SourceLimits()
+
+#: Bytes of a JPEG handed to the decoder per call (Pillow's default is 64 KiB).
+_JPEG_BLOCK = 1 << 20
 
 #: Long side of the first proxy to show (see ImageSource.quick_proxy).
 QUICK_PROXY_SIDE = 1024
@@ -77,6 +85,33 @@ _SELF_ORIENTING = frozenset({"TIFF", "HEIF"})
 # ImageErrors raised inside such a call pass through unchanged.
 _DECODE_ERRORS = (Exception,)
 
+class _GilHandover:
+    """A shorter interpreter switch interval while background decoders run that return
+    to Python often (0.2 ms instead of 5 ms: the wait for the GIL after each chunk)."""
+
+    QUICK = 0.0002
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = 0.0
+
+    def quicken(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                self._saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._saved, self.QUICK))
+            self._users += 1
+
+    def restore(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                sys.setswitchinterval(self._saved)
+
+
+_gil_handover = _GilHandover()
+
 _heif_lock = threading.Lock()
 _heif_state: list[bool] = []
 
@@ -94,6 +129,13 @@ def _heif_available() -> bool:
                 log.info("pillow-heif is not installed: HEIC/HEIF images cannot be read")
                 _heif_state.append(False)
         return _heif_state[0]
+
+
+def silence_libtiff() -> None:
+    """See ``native`` (ctypes: imported only when a TIFF may be decoded)."""
+    from avatar_studio.core.imaging.native import silence_libtiff as silence
+
+    silence()
 
 
 def read_formats() -> tuple[str, ...]:
@@ -237,27 +279,7 @@ class ImageSource:
     @classmethod
     def open_path(cls, path: str | os.PathLike[str], *,
                   limits: SourceLimits = DEFAULT_LIMITS) -> ImageSource:
-        p = Path(path)
-        name = p.name or str(p)
-        try:
-            st = p.stat()
-        except FileNotFoundError:
-            raise MissingFile(f"{name}: no such file") from None
-        except OSError as exc:
-            raise FileUnreadable(f"{name}: cannot read it ({exc.strerror or exc})") from None
-        if p.is_dir():
-            raise NotAFile(f"{name} is a folder, not an image file")
-        if not p.is_file():
-            raise NotAFile(f"{name} is not a regular file")
-        if st.st_size > limits.max_bytes:
-            raise FileTooLarge(
-                f"{name} is {_mb(st.st_size)}; images up to {_mb(limits.max_bytes)} can be opened")
-        try:
-            # Opened read-only; read at most one byte past the budget in case it grew.
-            with open(p, "rb") as fh:
-                data = fh.read(limits.max_bytes + 1)
-        except OSError as exc:
-            raise FileUnreadable(f"{name}: cannot read it ({exc.strerror or exc})") from None
+        data, name = read_source(path, limits.max_bytes)
         return cls._from_data(data, name, limits)
 
     @classmethod
@@ -271,7 +293,7 @@ class ImageSource:
             raise EmptyFile(f"{name} is empty (0 bytes)")
         if len(data) > limits.max_bytes:
             raise FileTooLarge(
-                f"{name} is {_mb(len(data))}; images up to {_mb(limits.max_bytes)} can be opened")
+                f"{name} is {mb(len(data))}; images up to {mb(limits.max_bytes)} can be opened")
         formats = formats_for(data)
         im = _open_image(data, name, formats, limits)
         try:
@@ -311,22 +333,46 @@ class ImageSource:
         """Decode one frame as stored (not yet oriented): JPEG DCT scaling by ``draft``
         (1, 2, 4 or 8), then an integer ``reduce`` so the long side is at most
         ``reduce_to``. Returns 8-bit RGB/RGBA and the transform to sRGB still due."""
+        im, icc = self._open_stored(frame, draft)
+        return self._load_stored(im, icc, reduce_to)
+
+    def _open_stored(self, frame: int, draft: int = 1) -> tuple[Image.Image, bytes | None]:
+        """The first half of :meth:`_decode_stored`: the headers read, the frame and the
+        DCT scale chosen, no pixels decoded yet (all of it Python, holding the GIL)."""
         self.check_frame(frame)
-        try:
+        with self._decode_errors():
             im = _open_quiet(self._data, formats_for(self._data))
             icc = im.info.get("icc_profile")
             if frame:
                 im.seek(frame)
                 icc = im.info.get("icc_profile", icc)
-            if draft > 1 and im.format == "JPEG":
-                w, h = im.size
-                im.draft(None, (max(1, w // draft), max(1, h // draft)))
+            if im.format == "JPEG" and isinstance(im, ImageFile.ImageFile):
+                if draft > 1:
+                    w, h = im.size
+                    im.draft(None, (max(1, w // draft), max(1, h // draft)))
+                # Fewer, larger blocks to the decoder (the data is in memory): each
+                # block is a return to Python, and a wait for the GIL while another
+                # thread runs Python (start_render_base).
+                im.decodermaxblock = max(im.decodermaxblock, _JPEG_BLOCK)
+        return im, icc
+
+    def _load_stored(self, im: Image.Image, icc: bytes | None, reduce_to: int | None
+                     ) -> tuple[Image.Image, ImageCms.ImageCmsTransform | None]:
+        """The second half of :meth:`_decode_stored`: decode (the decoders release the
+        GIL), reduce, and hand over to ``colour``."""
+        with self._decode_errors():
             im.load()
             if reduce_to is not None:
                 factor = math.ceil(max(im.size) / reduce_to)
                 if factor > 1:
                     im = _reduce(im, factor)
             return to_device_rgb(im, icc)
+
+    @contextlib.contextmanager
+    def _decode_errors(self) -> Iterator[None]:
+        """What decoders raise, as the errors users see."""
+        try:
+            yield
         except Image.DecompressionBombError:
             # Only reachable when SourceLimits.max_pixels exceeds Pillow's own limit.
             raise TooManyPixels(_pixels_message(
@@ -425,15 +471,64 @@ class ImageSource:
         if base is not None:
             return base
         with self._decode_lock:
-            # Another thread (the proxy, the sharp view) may have decoded it meanwhile.
+            # Another thread (the proxy, the sharp view, start_render_base) may have
+            # decoded it meanwhile.
             base = self._cached(frame, min_scale)
             if base is not None:
                 return base
-            draft = self._draft_for(min_scale)
-            im, transform = self._decode_stored(frame, draft)
-            base = RenderBase(frame, im, transform, self._orientation,
-                              im.width / self._stored_size[0])
-            self._keep(base)
+            im, transform = self._decode_stored(frame, self._draft_for(min_scale))
+            base = self._keep_render_base(frame, im, transform)
+        return base
+
+    def start_render_base(self, frame: int, min_scale: float) -> None:
+        """Begin the decode that ``render_base(frame, min_scale)`` returns, on a
+        background thread, and return as soon as the decoder runs: ``render_base`` then
+        waits for it and decodes nothing again (one decode, shared). The headers are read
+        here, on the calling thread; the background thread spends its time in the
+        decoder, which releases the GIL, so the caller's own work (imports, the colour
+        transform) runs beside it on another core. Errors are not raised here: the
+        decode is left to ``render_base``, which raises them as it always does."""
+        if self._cached(frame, min_scale) is not None:
+            return
+        self._decode_lock.acquire()
+        try:
+            im, icc = self._open_stored(frame, self._draft_for(min_scale))
+        except Exception:  # noqa: BLE001 - render_base opens it again and raises it
+            self._decode_lock.release()
+            return
+        # The decoder returns to Python after every block (a PNG's every IDAT chunk):
+        # while this thread runs Python, it must get the GIL back quickly.
+        _gil_handover.quicken()
+        try:
+            threading.Thread(target=self._finish_render_base, args=(frame, im, icc),
+                             name="decode", daemon=True).start()
+        except BaseException:
+            _gil_handover.restore()
+            self._decode_lock.release()
+            raise
+        # Beside the decoder, on this thread: what the render needs next. The colour
+        # transform (the decoder's thread finds it built) and the plugins Image.save
+        # imports (Image.preinit; _pillow_open skipped it).
+        if icc is not None:
+            colour_transform(icc)
+        Image.preinit()
+
+    def _finish_render_base(self, frame: int, im: Image.Image, icc: bytes | None) -> None:
+        """The background half of :meth:`start_render_base` (holds ``_decode_lock``)."""
+        try:
+            image, transform = self._load_stored(im, icc, None)
+            self._keep_render_base(frame, image, transform)
+        except Exception:
+            log.debug("Early decode of %s failed", self.info.name, exc_info=True)
+        finally:
+            _gil_handover.restore()
+            self._decode_lock.release()
+
+    def _keep_render_base(self, frame: int, im: Image.Image,
+                          transform: ImageCms.ImageCmsTransform | None) -> RenderBase:
+        base = RenderBase(frame, im, transform, self._orientation,
+                          im.width / self._stored_size[0])
+        self._keep(base)
         return base
 
     @property
@@ -464,11 +559,48 @@ class RenderBase:
         return self.transform is None and self.orientation == 1 and self.scale == 1.0
 
 
+#: Pillow's plugin module for the formats that formats_for() names alone.
+_PLUGIN_MODULES = {"JPEG": "JpegImagePlugin", "PNG": "PngImagePlugin"}
+
+
+def _pillow_open(data: bytes, formats: tuple[str, ...]) -> Image.Image:
+    """``Image.open(BytesIO(data), formats=formats)``. A JPEG or a PNG (the one format
+    its magic number names) goes through that plugin's registered opener alone, as
+    Image.open would call it: Image.open on bytes imports five plugins first
+    (Image.preinit, 5-10 ms on the way to a render's decode, which start_render_base
+    runs beside the decoder instead). Image.open's checks stay: a header the opener
+    rejects is "cannot identify", and the pixel count is checked as Image.open checks
+    it (Image.MAX_IMAGE_PIXELS: a warning above it, an error above twice that)."""
+    fmt = formats[0] if len(formats) == 1 else ""
+    if fmt not in _PLUGIN_MODULES:
+        return Image.open(io.BytesIO(data), formats=list(formats))
+    importlib.import_module(f"PIL.{_PLUGIN_MODULES[fmt]}")
+    factory, accept = Image.OPEN[fmt]
+    if accept is not None and accept(data[:16]) is not True:
+        raise UnidentifiedImageError(f"cannot identify image file as {fmt}")
+    try:
+        im = factory(io.BytesIO(data), "")
+    except (SyntaxError, IndexError, TypeError, struct.error):
+        raise UnidentifiedImageError(f"cannot identify image file as {fmt}") from None
+    limit = Image.MAX_IMAGE_PIXELS
+    pixels = max(1, im.size[0]) * max(1, im.size[1])
+    if limit is not None and pixels > 2 * limit:
+        im.close()
+        raise Image.DecompressionBombError(
+            f"Image size ({pixels} pixels) exceeds limit of {2 * limit} pixels, "
+            "could be decompression bomb DOS attack.")
+    if limit is not None and pixels > limit:
+        warnings.warn(f"Image size ({pixels} pixels) exceeds limit of {limit} pixels, "
+                      "could be decompression bomb DOS attack.",
+                      Image.DecompressionBombWarning, stacklevel=2)
+    return im
+
+
 def _open_quiet(data: bytes, formats: tuple[str, ...]) -> Image.Image:
     # Sizes were checked at open; Pillow's own bomb warning must not reach stderr.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        return Image.open(io.BytesIO(data), formats=list(formats))
+        return _pillow_open(data, formats)
 
 
 def _open_image(data: bytes, name: str, formats: tuple[str, ...],
@@ -476,7 +608,7 @@ def _open_image(data: bytes, name: str, formats: tuple[str, ...],
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data), formats=list(formats))
+            return _pillow_open(data, formats)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as bomb:
         size = _header_size(data, formats)
         if size is not None:
@@ -569,10 +701,6 @@ def _reduce_premultiplied(im: Image.Image, factor: int) -> Image.Image:
 def _pixels_message(name: str, width: int, height: int, limits: SourceLimits) -> str:
     return (f"{name} is {width}×{height} pixels ({width * height / 1e6:.1f} megapixels); "
             f"the limit is {limits.max_pixels / 1e6:g} megapixels")
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
 def _short(exc: BaseException) -> str:

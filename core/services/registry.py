@@ -9,11 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from avatar_studio.core.imaging.spec import RenderSpec
-
 if TYPE_CHECKING:
     # Only the services use it at run time (they import it themselves): ``render``
     # needs a spec and no more.
+    from avatar_studio.core.imaging.spec import RenderSpec
     from avatar_studio.core.services.base import Service
 
 #: key -> module that defines ``SERVICE``; the order is the order users see.
@@ -59,6 +58,8 @@ def default_spec(key: str) -> RenderSpec:
     target = _SPECS.get(key)
     if target is None:
         return get(key).default_spec
+    from avatar_studio.core.imaging.spec import RenderSpec
+
     module, attribute = target.split(":")
     spec = getattr(importlib.import_module(module), attribute)
     assert isinstance(spec, RenderSpec)

@@ -27,3 +27,14 @@ def test_console_script_runs_without_qt() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_ctrl_c_during_a_start_hook_is_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from avatar_studio.core.cli import render
+
+    def interrupted(args: object) -> None:
+        raise KeyboardInterrupt
+    monkeypatch.setattr(render, "start", interrupted)
+    assert cli.main(["render", "in.jpg", "--crop", "centre", "-o", "out.jpg"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from avatar_studio.core import cli
 from avatar_studio.core.services import registry
+from PIL import Image
 
 from tests.core.imaging import samples
 
@@ -88,3 +89,44 @@ def test_an_unknown_command_still_lists_every_command(capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     for command in cli.COMMANDS:
         assert command in err
+
+
+#: What ``render`` loads only after its input's decode has started (its ``start`` hook):
+#: the log file's handler, the encoder, animation and the colour engine load beside the
+#: decoder, not before it (issue 15: the decode is the longest step of a render).
+AFTER_THE_DECODE_STARTS = ("logging.handlers", "platformdirs", "avatar_studio.core.safefile",
+                           "avatar_studio.core.logfile", "avatar_studio.core.paths",
+                           "avatar_studio.core.imaging.encode",
+                           "avatar_studio.core.imaging.animation", "PIL.ImageCms", "ctypes")
+
+
+def test_render_starts_decoding_before_the_rest_loads(tmp_path: Path) -> None:
+    src = tmp_path / "in.jpg"
+    src.write_bytes(samples.encode(samples.photo_like(1600, 1000), "JPEG", quality=90,
+                                   exif=samples.exif_bytes(6),
+                                   icc_profile=samples.adobe_rgb_profile()))
+    argv = ["render", str(src), "--crop", "0,0,1000", "-o", str(tmp_path / "out.jpg")]
+    code = ("import json, sys\n"
+            "from avatar_studio.core.imaging.source import ImageSource\n"
+            "seen, loads = [], []\n"
+            "start, load = ImageSource.start_render_base, ImageSource._load_stored\n"
+            "def spy_start(self, *a):\n"
+            "    seen.append(sorted(sys.modules))\n"
+            "    return start(self, *a)\n"
+            "def spy_load(self, *a):\n"
+            "    loads.append(1)\n"
+            "    return load(self, *a)\n"
+            "ImageSource.start_render_base, ImageSource._load_stored = spy_start, spy_load\n"
+            "from avatar_studio.core.cli import main\n"
+            f"rc = main({argv!r})\n"
+            "print(json.dumps([rc, seen, len(loads)]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    rc, seen, loads = json.loads(out.stdout.strip().splitlines()[-1])
+    assert rc == 0
+    assert len(seen) == 1  # started once, before logging was set up ...
+    early = set(seen[0])
+    assert sorted(m for m in AFTER_THE_DECODE_STARTS if m in early) == []
+    assert loads == 1  # ... and the render used that decode
+    with Image.open(tmp_path / "out.jpg") as im:
+        assert im.size == (400, 400)

@@ -366,3 +366,50 @@ def test_a_reduced_rgba_proxy_is_alpha_weighted_and_rendered_from() -> None:
         assert min(min(p[:3]) for p in edge) >= 250  # ...and white, not darkened
     fresh = render_image(ImageSource.open_bytes(data), state, spec=X_SPEC)
     assert samples.psnr_visible(out, fresh) > 45
+
+
+def _count_loads(src: ImageSource) -> list[int]:
+    """Counts pixel decodes, early (start_render_base) or not (the spy calls the real
+    method)."""
+    calls: list[int] = []
+    real = src._load_stored
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+    src._load_stored = spy  # type: ignore[method-assign]
+    return calls
+
+
+def test_an_early_decode_is_the_one_the_render_uses() -> None:
+    import sys
+
+    from avatar_studio.core.imaging.crop import CropModel
+    from avatar_studio.core.imaging.render import base_scale, render_image
+    from avatar_studio.core.services.x.spec import X_SPEC
+
+    data = _sideways_photo()
+    state = CropModel(2400, 3200).state
+    fresh = render_image(ImageSource.open_bytes(data), state, spec=X_SPEC)
+    src = ImageSource.open_bytes(data)
+    loads = _count_loads(src)
+    interval = sys.getswitchinterval()
+    src.start_render_base(0, base_scale(state, 2400, 3200, X_SPEC))
+    out = render_image(src, state, spec=X_SPEC)  # waits for the decode under way
+    assert len(loads) == 1
+    assert samples.psnr(out, fresh) == float("inf")
+    assert sys.getswitchinterval() == interval  # put back once the decoder is done
+    src.start_render_base(0, 0.1)  # sharp enough already: nothing starts
+    assert len(loads) == 1
+
+
+def test_an_early_decode_that_fails_is_reported_by_the_render_base() -> None:
+    from avatar_studio.core.imaging.errors import DamagedImage
+
+    data = _sideways_photo()
+    src = ImageSource.open_bytes(data[: len(data) // 2])  # the header is whole
+    src.start_render_base(0, 0.25)  # raises nothing: the decode fails on its thread
+    with pytest.raises(DamagedImage):
+        src.render_base(0, 0.25)
+    with pytest.raises(DamagedImage):  # and again: no half-decoded image was kept
+        src.render_base(0, 0.25)
