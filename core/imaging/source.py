@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from avatar_studio.core.imaging import pngpipe
 from avatar_studio.core.imaging.colour import apply_transform, colour_transform, to_device_rgb
 from avatar_studio.core.imaging.errors import (
     DamagedImage,
@@ -341,7 +342,10 @@ class ImageSource:
         DCT scale chosen, no pixels decoded yet (all of it Python, holding the GIL)."""
         self.check_frame(frame)
         with self._decode_errors():
-            im = _open_quiet(self._data, formats_for(self._data))
+            # A large still PNG decodes on two cores (inflate beside unfiltering).
+            piped = (pngpipe.open_piped(self._data)
+                     if not frame and self.info.format == "PNG" else None)
+            im = piped or _open_quiet(self._data, formats_for(self._data))
             icc = im.info.get("icc_profile")
             if frame:
                 im.seek(frame)
