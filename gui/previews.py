@@ -197,9 +197,18 @@ class PreviewPanel(QWidget):
             self.big.setPixmap(pixmap)
         else:
             self.big.setPixmap(exact_pixmap(image, self.big.devicePixelRatioF()))
-        for size, label in self.rounds.items():
-            label.setPixmap(scaled_pixmap(image, size, round_mask=self._spec.round_display,
-                                          dpr=label.devicePixelRatioF()))
+        source = image
+        for size, label in sorted(self.rounds.items(), reverse=True):
+            dpr = label.devicePixelRatioF()
+            if not exact:
+                # While the crop moves, each smaller picture comes from the one above it
+                # (a tenth of the work of scaling the 400 px one again); the exact ones,
+                # on a pause, come from the exact picture.
+                px = max(1, round(size * dpr))
+                source = source.scaled(px, px, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                       Qt.TransformationMode.SmoothTransformation)
+            label.setPixmap(scaled_pixmap(source, size, round_mask=self._spec.round_display,
+                                          dpr=dpr))
         side = self.spec.output_side
         if not exact:
             self.badge.setText("Quick preview… (the exact one follows when you pause)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from PIL import Image
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import (
@@ -45,7 +47,10 @@ def qimage_to_png(image: QImage) -> bytes:
 CHECK_LIGHT, CHECK_DARK, CHECK_SIDE = QColor(0xC8, 0xC8, 0xC8), QColor(0x8C, 0x8C, 0x8C), 8
 
 
+@cache
 def checker_brush(side: int = CHECK_SIDE) -> QBrush:
+    """The checkerboard at ``side`` px squares (made once per size: the previews ask for
+    it on every step of a drag)."""
     tile = QImage(2 * side, 2 * side, QImage.Format.Format_RGB32)
     tile.fill(CHECK_LIGHT)
     painter = QPainter(tile)
