@@ -5,12 +5,11 @@ from pathlib import Path
 
 from avatar_studio.core.logsetup import attach_log_file, setup_logging
 
+from tests.logstate import restored_root_logging
+
 
 def test_file_log_in_state_dir_and_oauthlib_silenced(isolated_dirs: dict[str, Path]) -> None:
-    root = logging.getLogger()
-    before = list(root.handlers)
-    level = root.level
-    try:
+    with restored_root_logging() as root:
         path = setup_logging(debug=True)
         assert path is not None
         assert path.parent == isolated_dirs["state"] / "log"
@@ -21,22 +20,13 @@ def test_file_log_in_state_dir_and_oauthlib_silenced(isolated_dirs: dict[str, Pa
         text = path.read_text(encoding="utf-8")
         assert "hello from the test" in text
         assert "SECRET" not in text
-    finally:
-        for h in list(root.handlers):
-            if h not in before:
-                root.removeHandler(h)
-                h.close()
-        root.setLevel(level)
 
 
 def test_a_log_file_opened_later_gets_what_was_logged_before_once(
         isolated_dirs: dict[str, Path]) -> None:
     """The window opens its log file after its first paint (issue 15): nothing logged
     before is lost, nothing is written twice, and stderr still works meanwhile."""
-    root = logging.getLogger()
-    before = list(root.handlers)
-    level = root.level
-    try:
+    with restored_root_logging() as root:
         path = setup_logging(file_later=True)
         assert path is not None
         assert not path.exists()  # not yet opened
@@ -50,9 +40,3 @@ def test_a_log_file_opened_later_gets_what_was_logged_before_once(
         assert [line.split(": ", 1)[1] for line in lines] == ["before the file",
                                                              "after the file"]
         assert path.stat().st_mode & 0o777 == 0o600
-    finally:
-        for h in list(root.handlers):
-            if h not in before:
-                root.removeHandler(h)
-                h.close()
-        root.setLevel(level)

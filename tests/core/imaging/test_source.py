@@ -6,6 +6,7 @@ import io
 import threading
 
 import pytest
+from avatar_studio.core.imaging.crop import CropState
 from avatar_studio.core.imaging.source import ImageSource
 from PIL import Image, ImageCms, ImageOps
 
@@ -289,27 +290,41 @@ def _sideways_photo() -> bytes:
                           exif=samples.exif_bytes(6), icc_profile=samples.adobe_rgb_profile())
 
 
-def _count_decodes(src: ImageSource) -> list[int]:
-    """Counts real decodes (the spy calls the real method)."""
+def _count_calls(src: ImageSource, method: str) -> list[int]:
+    """Counts calls of ``src``'s ``method`` (the spy calls the real method)."""
     calls: list[int] = []
-    real = src._decode_stored
+    real = getattr(src, method)
 
     def spy(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
-    src._decode_stored = spy  # type: ignore[method-assign]
+    setattr(src, method, spy)
     return calls
 
 
-def test_the_render_reuses_the_proxy_decode_when_it_is_sharp_enough() -> None:
+def _count_decodes(src: ImageSource) -> list[int]:
+    """Counts real decodes."""
+    return _count_calls(src, "_decode_stored")
+
+
+def _sideways_case() -> tuple[bytes, CropState, Image.Image]:
+    """The sideways photo, the crop of its whole 2400 px square, and that crop rendered
+    for X from a fresh source (what the tests compare against)."""
     from avatar_studio.core.imaging.crop import CropModel
     from avatar_studio.core.imaging.render import render_image
     from avatar_studio.core.services.x.spec import X_SPEC
 
     data = _sideways_photo()
-    # The whole 2400 px square at 400 px needs 1/3 of full resolution (DRAFT_GAP 2).
     state = CropModel(2400, 3200).state
-    fresh = render_image(ImageSource.open_bytes(data), state, spec=X_SPEC)
+    return data, state, render_image(ImageSource.open_bytes(data), state, spec=X_SPEC)
+
+
+def test_the_render_reuses_the_proxy_decode_when_it_is_sharp_enough() -> None:
+    from avatar_studio.core.imaging.render import render_image
+    from avatar_studio.core.services.x.spec import X_SPEC
+
+    # The whole 2400 px square at 400 px needs 1/3 of full resolution (DRAFT_GAP 2).
+    data, state, fresh = _sideways_case()
 
     sharp = ImageSource.open_bytes(data)
     calls = _count_decodes(sharp)
@@ -369,28 +384,17 @@ def test_a_reduced_rgba_proxy_is_alpha_weighted_and_rendered_from() -> None:
 
 
 def _count_loads(src: ImageSource) -> list[int]:
-    """Counts pixel decodes, early (start_render_base) or not (the spy calls the real
-    method)."""
-    calls: list[int] = []
-    real = src._load_stored
-
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-    src._load_stored = spy  # type: ignore[method-assign]
-    return calls
+    """Counts pixel decodes, early (start_render_base) or not."""
+    return _count_calls(src, "_load_stored")
 
 
 def test_an_early_decode_is_the_one_the_render_uses() -> None:
     import sys
 
-    from avatar_studio.core.imaging.crop import CropModel
     from avatar_studio.core.imaging.render import base_scale, render_image
     from avatar_studio.core.services.x.spec import X_SPEC
 
-    data = _sideways_photo()
-    state = CropModel(2400, 3200).state
-    fresh = render_image(ImageSource.open_bytes(data), state, spec=X_SPEC)
+    data, state, fresh = _sideways_case()
     src = ImageSource.open_bytes(data)
     loads = _count_loads(src)
     interval = sys.getswitchinterval()

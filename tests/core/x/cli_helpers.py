@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -10,6 +9,8 @@ import pytest
 from avatar_studio.core import cli
 from avatar_studio.core.cli.account import ENV_TEST_MIN_WAIT, ENV_TEST_POLL_INTERVAL, ENV_VARS
 from avatar_studio.core.sandbox.server import SandboxServer
+
+from tests.logstate import restored_root_logging
 
 
 @dataclass
@@ -37,20 +38,12 @@ class CliRunner:
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str],
             monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
     for name in (*ENV_VARS, "AVATAR_STUDIO_API_BASE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(ENV_TEST_MIN_WAIT, "0.05")
     monkeypatch.setenv(ENV_TEST_POLL_INTERVAL, "0.05")
-    try:
+    with restored_root_logging():
         yield CliRunner(capsys)
-    finally:
-        for handler in list(root.handlers):
-            if handler not in handlers:
-                root.removeHandler(handler)
-                handler.close()
-        root.setLevel(level)
 
 
 def set_env_credentials(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> None:
