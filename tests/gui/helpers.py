@@ -108,8 +108,13 @@ def open_window(qtbot: QtBot, *, processing_delay: float = 0.3,
                 store: CredentialStore | None = None,
                 state_dir: Path | None = None) -> MainWindow:
     """A main window on a fresh test context, shown and exposed."""
-    window = MainWindow(make_context(processing_delay=processing_delay, store=store,
-                                     state_dir=state_dir))
+    return show_window(qtbot, make_context(processing_delay=processing_delay, store=store,
+                                           state_dir=state_dir))
+
+
+def show_window(qtbot: QtBot, context: AppContext) -> MainWindow:
+    """A main window on ``context``, shown and exposed (closed with the test)."""
+    window = MainWindow(context)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

@@ -31,6 +31,7 @@ from tests.gui.helpers import (
     pixel,
     quadrants,
     save_artifact,
+    show_window,
 )
 from tests.secret_service import in_session
 
@@ -409,10 +410,7 @@ def test_check_again_after_not_published_yet_never_uploads_twice_and_tells_real_
         qtbot, tmp_path: Path) -> None:
     # Gives up after half a second, so "not published yet" comes quickly.
     patient = XService(retry=NO_RETRY, poll=dataclasses.replace(FAST_POLL, timeout_s=0.5))
-    window = MainWindow(dataclasses.replace(make_context(), services=lambda key: patient))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = show_window(qtbot, dataclasses.replace(make_context(), services=lambda key: patient))
     signed_in_with_image(qtbot, window, tmp_path)
     # The controller's clock: the user waits three minutes before checking again.
     now = [1000.0]

@@ -27,7 +27,7 @@ from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.signin import SignInDialog
 from keyring.backends import fail
 
-from tests.gui.helpers import make_context, open_window, save_artifact
+from tests.gui.helpers import make_context, open_window, save_artifact, show_window
 
 
 class FailingKeyring(keyring.backend.KeyringBackend):
@@ -173,10 +173,7 @@ def test_unreadable_keyring_at_start_offers_signing_in_for_this_session(
 
     update_settings(remember_saved)
     backend = FailingKeyring(keyring.errors.KeyringLocked)
-    window = MainWindow(make_context(store=CredentialStore(backend)))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = show_window(qtbot, make_context(store=CredentialStore(backend)))
     # The window asks for the last account's secret as it opens.
     qtbot.waitUntil(window.banner.isVisible, timeout=10_000)
     report = window.banner.report

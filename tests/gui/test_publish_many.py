@@ -27,7 +27,7 @@ from avatar_studio.gui.tasks import TaskRunner
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication
 
-from tests.gui.helpers import FAST_X, quadrants, save_artifact
+from tests.gui.helpers import FAST_X, quadrants, save_artifact, show_window
 
 pytestmark = pytest.mark.gui
 
@@ -69,10 +69,7 @@ def _window_on_three_services(qtbot, *, processing_delay: float
                                  processing_delay=processing_delay)),
                              mastodon_sandbox=MastodonSandboxHost(),
                              settings=Settings(), preview_debounce_ms=50)
-        window = MainWindow(context)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
+        window = show_window(qtbot, context)
         try:
             _sign_in_everywhere(qtbot, window, pds)
             yield window, context

@@ -19,7 +19,16 @@ from PySide6.QtCore import QMimeData, QSize, QUrl
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication
 
-from tests.gui.helpers import TL, drop, make_context, near, pixel, quadrants, save_artifact
+from tests.gui.helpers import (
+    TL,
+    drop,
+    make_context,
+    near,
+    pixel,
+    quadrants,
+    save_artifact,
+    show_window,
+)
 
 
 def _png_bytes(size: tuple[int, int] = (600, 600)) -> bytes:
@@ -159,10 +168,7 @@ def test_a_late_frame_of_the_previous_image_is_dropped(qtbot, window: MainWindow
 
 
 def test_choices_and_geometry_are_remembered(qtbot) -> None:
-    first = MainWindow(make_context())
-    qtbot.addWidget(first)
-    first.show()
-    qtbot.waitExposed(first)
+    first = show_window(qtbot, make_context())
     size = QSize(980, 700)
     assert first.minimumSizeHint().boundedTo(size) == first.minimumSizeHint()
     first.resize(size)

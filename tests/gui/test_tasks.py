@@ -135,14 +135,9 @@ def test_shutdown_does_not_wait_for_a_task_it_cancelled_in_the_queue(qtbot) -> N
 def test_closing_the_window_is_not_held_by_stuck_work(qtbot) -> None:
     import dataclasses
 
-    from avatar_studio.gui.mainwindow import MainWindow
+    from tests.gui.helpers import make_context, show_window
 
-    from tests.gui.helpers import make_context
-
-    window = MainWindow(dataclasses.replace(make_context(), close_grace_s=0.05))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = show_window(qtbot, dataclasses.replace(make_context(), close_grace_s=0.05))
     stuck = threading.Event()
     release = threading.Event()
 

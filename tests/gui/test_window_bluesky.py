@@ -18,7 +18,7 @@ from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.sandboxhost import SandboxHost
 from avatar_studio.gui.tasks import TaskRunner
 
-from tests.gui.helpers import FAST_X, quadrants, save_artifact
+from tests.gui.helpers import FAST_X, quadrants, save_artifact, show_window
 
 pytestmark = pytest.mark.gui
 
@@ -39,10 +39,7 @@ def test_window_signs_in_by_handle_and_uploads(qtbot, tmp_path: Path):
                              services=services,
                              sandbox=SandboxHost(SandboxConfig(processing_delay=0.3)),
                              settings=Settings(), preview_debounce_ms=50)
-        window = MainWindow(context)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
+        window = show_window(qtbot, context)
         dialog = window.show_sign_in()
         dialog.choose("bluesky")
         page = dialog.bluesky_page

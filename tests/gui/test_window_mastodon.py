@@ -21,7 +21,6 @@ from avatar_studio.core.services.mastodon.service import MastodonService
 from avatar_studio.core.settings import Settings
 from avatar_studio.gui.animationpreview import AnimationPlayer
 from avatar_studio.gui.context import AppContext
-from avatar_studio.gui.mainwindow import MainWindow
 from avatar_studio.gui.sandboxhost import SandboxHost
 from avatar_studio.gui.tasks import TaskRunner
 from PIL import Image, ImageSequence
@@ -29,7 +28,7 @@ from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QImage
 
 from tests.core.mastodon.helpers import approve
-from tests.gui.helpers import FAST_X, save_artifact
+from tests.gui.helpers import FAST_X, save_artifact, show_window
 
 pytestmark = pytest.mark.gui
 
@@ -110,10 +109,7 @@ def test_window_signs_in_previews_the_animation_and_uploads_it(qtbot, tmp_path, 
                              services=services,
                              sandbox=SandboxHost(SandboxConfig(processing_delay=0.3)),
                              settings=Settings(), preview_debounce_ms=50)
-        window = MainWindow(context)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
+        window = show_window(qtbot, context)
         dialog = window.show_sign_in()
         page = dialog.mastodon_page
         dialog.choose("mastodon")
@@ -216,10 +212,7 @@ def test_sandbox_button_signs_in_for_this_session(qtbot):
                          store=CredentialStore(MemoryBackend(), services=services),
                          services=services, sandbox=None, mastodon_sandbox=host,
                          settings=Settings(), preview_debounce_ms=50)
-    window = MainWindow(context)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = show_window(qtbot, context)
     dialog = window.show_sign_in()
     page = dialog.mastodon_page
     dialog.choose("mastodon")

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
-from tests.gui.helpers import make_context, near, quadrants, save_artifact
+from tests.gui.helpers import make_context, near, quadrants, save_artifact, show_window
 
 
 def _open(qtbot, window: MainWindow, path: Path) -> None:
@@ -138,10 +138,7 @@ def test_esc_closes_the_banner_and_never_touches_the_crop(qtbot, window: MainWin
 
 
 def test_esc_during_an_upload_cancels_it_and_keeps_the_crop(qtbot, tmp_path: Path) -> None:
-    window = MainWindow(make_context(processing_delay=30.0))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = show_window(qtbot, make_context(processing_delay=30.0))
     with qtbot.waitSignal(window.accounts.current_changed, timeout=10_000):
         window.start_sandbox_demo()
     _open(qtbot, window, quadrants(tmp_path / "q.png"))
