@@ -142,11 +142,13 @@ def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None
 
 def start(args: argparse.Namespace) -> None:
     """Begin decoding INPUT for the render :func:`run` does (``main`` calls this right
-    after parsing, before logging and the rest load): open it, work out the decode the
-    render will ask for (the same crop, spec and scale) and start it on a background
-    thread (``ImageSource.start_render_base``); ``run`` then renders that source. Only
-    for a given or centred crop: the default one decodes a proxy for the face finder
-    first. Nothing is raised or printed here; ``run`` reports every error in its order.
+    after parsing, before logging and the rest load); ``run`` then renders that source.
+    A JPEG starts decoding as soon as Pillow has loaded (core.imaging.early), before the
+    source and render modules import, at the DCT scale the crop and the service's side
+    ask for; any other image once it is opened (``ImageSource.start_render_base``).
+    Only for a given or centred crop: the default one decodes a proxy for the face
+    finder first. Nothing is raised or printed here; ``run`` reports every error in its
+    order.
     """
     try:
         args.started_source = _start_decode(args)
@@ -157,15 +159,25 @@ def start(args: argparse.Namespace) -> None:
 def _start_decode(args: argparse.Namespace) -> ImageSource | None:
     if not args.crop:
         return None
-    if not _is_centre(args.crop):
-        _parse_crop(args.crop)  # a bad value starts nothing
-    from avatar_studio.core.imaging.files import read_source
+    crop_side = None if _is_centre(args.crop) else _parse_crop(args.crop)[2]
+    from avatar_studio.core.imaging.files import MAX_PIXELS, read_source
 
     reading = _in_background(read_source, args.input)  # read while Pillow loads
-    from avatar_studio.core.imaging.source import ImageSource
+    from avatar_studio.core.imaging import early
 
     data, name = reading()
+    service_side = registry.default_output_side(getattr(args, "service", None) or
+                                                registry.keys()[0])
+    started = None
+    if service_side is not None and args.frame in (None, 0):
+        started = early.begin(data, crop_side=crop_side, service_side=service_side,
+                              max_pixels=MAX_PIXELS)
+    # From here on, beside the decoder when it has started.
+    from avatar_studio.core.imaging.source import ImageSource
+
     source = ImageSource.open_bytes(data, name=name)
+    if started is not None:
+        source.adopt_early(started)
     frame_no = args.frame if args.frame is not None else 0
     source.check_frame(frame_no)
     if source.info.animated:

@@ -243,6 +243,6 @@ def render_animation(source: ImageSource, crop: CropState, *, spec: RenderSpec,
     clear = any(_min_alpha(f) < 255 for f in decoded)
     image = first if clear else first.convert("RGB")
     return AnimationResult(data=data, format="GIF", mime_type="image/gif", extension="gif",
-                           width=first.width, height=first.height, image=image,
+                           width=first.width, height=first.height, decoded=image,
                            frames=decoded, durations=durations,
                            loop=loop if isinstance(loop, int) else None)

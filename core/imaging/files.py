@@ -1,4 +1,4 @@
-"""Reading a source file: once, read-only, within a byte budget.
+"""Reading a source file: once, read-only, within a byte budget; and the budgets.
 
 No Pillow here: ``avatar-studio-cli render`` reads its input on one core while Pillow
 loads on the other (core/cli/render.py, ``start``).
@@ -13,6 +13,10 @@ from avatar_studio.core.imaging.errors import FileTooLarge, FileUnreadable, Miss
 
 #: Source files larger than this are refused (the default of SourceLimits.max_bytes).
 MAX_BYTES = 200 * 1024 * 1024
+#: Images with more pixels are refused before any is decoded (SourceLimits.max_pixels).
+#: Kept below Pillow's own decompression-bomb threshold (about 89 MP) so that our
+#: message, with the dimensions, is the one users see.
+MAX_PIXELS = 80_000_000
 
 
 def read_source(path: str | os.PathLike[str], max_bytes: int = MAX_BYTES

@@ -3,10 +3,11 @@ encoding that gets uploaded, decoded back so the preview shows exactly those byt
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from avatar_studio.core.imaging.colour import apply_transform, to_srgb
 from avatar_studio.core.imaging.crop import CropState, SourceBox, source_box
@@ -17,16 +18,11 @@ from avatar_studio.core.imaging.resample import (
     run_all,
     workers,
 )
+from avatar_studio.core.imaging.scale import DRAFT_GAP, least_scale
+from avatar_studio.core.imaging.scale import output_side as side_for
 from avatar_studio.core.imaging.source import ImageSource, Proxy
 from avatar_studio.core.imaging.spec import RenderSpec
 from PIL import Image
-
-#: JPEG sources are DCT-decoded at a smaller scale, and other sources box-reduced by an
-#: integer factor before the Lanczos pass, only while the crop keeps at least this many
-#: pixels per output pixel (Pillow's reducing_gap). tests/bench/cli.py measures the
-#: encoded file's PSNR against the exact full-resolution float Lanczos reference: within
-#: 0.1 dB of the exact path (full decode, one Lanczos, same encoding).
-DRAFT_GAP = 2.0
 
 RGBA = tuple[int, int, int, int]
 RGB = tuple[int, int, int]
@@ -53,8 +49,18 @@ class RenderResult:
     extension: str
     width: int
     height: int
-    #: Decoded back from exactly ``data`` (RGB or RGBA).
-    image: Image.Image
+    #: ``image`` as its maker decoded it already, if it did.
+    decoded: Image.Image | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def image(self) -> Image.Image:
+        """Decoded back from exactly ``data`` (RGB or RGBA): what the service will show.
+        Decoded on first use: the CLI writes the bytes and never looks at them."""
+        if self.decoded is not None:
+            return self.decoded
+        with Image.open(io.BytesIO(self.data)) as decoded:
+            decoded.load()
+            return to_srgb(decoded, None)
 
     @property
     def byte_size(self) -> int:
@@ -63,7 +69,7 @@ class RenderResult:
 
 def output_side(box: SourceBox, spec: RenderSpec) -> int:
     """min(service side, crop side): never upscale."""
-    return max(1, min(spec.output_side, math.floor(box.size + 1e-6)))
+    return side_for(box.size, spec.output_side)
 
 
 def _fill_colour(options: RenderOptions) -> RGBA:
@@ -286,7 +292,7 @@ def base_scale(crop: CropState, width: int, height: int, spec: RenderSpec) -> fl
     ``height`` oriented source) resamples from (see DRAFT_GAP): what
     ``ImageSource.render_base`` and ``start_render_base`` are asked for."""
     box = source_box(crop, width, height)
-    return min(1.0, output_side(box, spec) / box.size * DRAFT_GAP)
+    return least_scale(box.size, spec.output_side)
 
 
 def render_image(source: ImageSource, crop: CropState, *, spec: RenderSpec,
@@ -323,14 +329,10 @@ def render(source: ImageSource, crop: CropState, *, spec: RenderSpec,
     from avatar_studio.core.imaging.encode import EXTENSIONS, MIME_TYPES, encode_for
 
     out = render_image(source, crop, spec=spec, options=options)
-    enc, _ = encode_for(out, spec)
-    with Image.open(io.BytesIO(enc.data)) as decoded:
-        decoded.load()
-        image = to_srgb(decoded, None)
+    enc, encoded = encode_for(out, spec)
     return RenderResult(
         data=enc.data, format=enc.format, mime_type=MIME_TYPES[enc.format],
-        extension=EXTENSIONS[enc.format], width=image.width, height=image.height,
-        image=image)
+        extension=EXTENSIONS[enc.format], width=encoded.width, height=encoded.height)
 
 
 def proxy_box(proxy: Proxy, crop: CropState, width: int, height: int

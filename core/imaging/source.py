@@ -8,14 +8,11 @@ open and applied to every decode; colours end up as 8-bit sRGB (see ``colour``).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import logging
 import math
 import os
 import re
-import struct
-import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -24,6 +21,12 @@ from typing import TYPE_CHECKING
 
 from avatar_studio.core.imaging import pngpipe
 from avatar_studio.core.imaging.colour import apply_transform, colour_transform, to_device_rgb
+from avatar_studio.core.imaging.early import (
+    EarlyDecode,
+    gil_handover,
+    open_with_plugin,
+    prepare_jpeg,
+)
 from avatar_studio.core.imaging.errors import (
     DamagedImage,
     EmptyFile,
@@ -33,7 +36,8 @@ from avatar_studio.core.imaging.errors import (
     TooManyPixels,
     UnsupportedFormat,
 )
-from avatar_studio.core.imaging.files import MAX_BYTES, mb, read_source
+from avatar_studio.core.imaging.files import MAX_BYTES, MAX_PIXELS, mb, read_source
+from avatar_studio.core.imaging.scale import dct_scale
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 if TYPE_CHECKING:
@@ -47,15 +51,10 @@ class SourceLimits:
     """Budgets checked before any pixel is decoded."""
 
     max_bytes: int = MAX_BYTES
-    #: Kept below Pillow's own decompression-bomb threshold (about 89 MP) so that our
-    #: message, with the dimensions, is the one users see.
-    max_pixels: int = 80_000_000
+    max_pixels: int = MAX_PIXELS
 
 
 DEFAULT_LIMITS = SourceLimits()
-
-#: Bytes of a JPEG handed to the decoder per call (Pillow's default is 64 KiB).
-_JPEG_BLOCK = 1 << 20
 
 #: Long side of the first proxy to show (see ImageSource.quick_proxy).
 QUICK_PROXY_SIDE = 1024
@@ -86,32 +85,6 @@ _SELF_ORIENTING = frozenset({"TIFF", "HEIF"})
 # ImageErrors raised inside such a call pass through unchanged.
 _DECODE_ERRORS = (Exception,)
 
-class _GilHandover:
-    """A shorter interpreter switch interval while background decoders run that return
-    to Python often (0.2 ms instead of 5 ms: the wait for the GIL after each chunk)."""
-
-    QUICK = 0.0002
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._saved = 0.0
-
-    def quicken(self) -> None:
-        with self._lock:
-            if self._users == 0:
-                self._saved = sys.getswitchinterval()
-                sys.setswitchinterval(min(self._saved, self.QUICK))
-            self._users += 1
-
-    def restore(self) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._users == 0:
-                sys.setswitchinterval(self._saved)
-
-
-_gil_handover = _GilHandover()
 
 _heif_lock = threading.Lock()
 _heif_state: list[bool] = []
@@ -270,6 +243,8 @@ class ImageSource:
         # The sharpest decode kept for rendering (the proxy, a DCT-scaled decode or the
         # full frame).
         self._base: RenderBase | None = None
+        # A decode of frame 0 begun before this source existed (adopt_early).
+        self._early: EarlyDecode | None = None
 
     @property
     def data(self) -> bytes:
@@ -351,13 +326,7 @@ class ImageSource:
                 im.seek(frame)
                 icc = im.info.get("icc_profile", icc)
             if im.format == "JPEG" and isinstance(im, ImageFile.ImageFile):
-                if draft > 1:
-                    w, h = im.size
-                    im.draft(None, (max(1, w // draft), max(1, h // draft)))
-                # Fewer, larger blocks to the decoder (the data is in memory): each
-                # block is a return to Python, and a wait for the GIL while another
-                # thread runs Python (start_render_base).
-                im.decodermaxblock = max(im.decodermaxblock, _JPEG_BLOCK)
+                prepare_jpeg(im, draft)
         return im, icc
 
     def _load_stored(self, im: Image.Image, icc: bytes | None, reduce_to: int | None
@@ -396,12 +365,7 @@ class ImageSource:
 
     def _draft_for(self, scale: float) -> int:
         """The largest JPEG DCT scale-down (1, 2, 4, 8) that keeps at least ``scale``."""
-        if self.info.format != "JPEG":
-            return 1
-        for s in (8, 4, 2):
-            if 1.0 / s >= scale:
-                return s
-        return 1
+        return dct_scale(scale) if self.info.format == "JPEG" else 1
 
     def proxy(self, frame: int = 0, max_side: int = 2048) -> Proxy:
         """A fast decode whose long side is at most ``max_side`` (never upscaled): the
@@ -480,9 +444,41 @@ class ImageSource:
             base = self._cached(frame, min_scale)
             if base is not None:
                 return base
-            im, transform = self._decode_stored(frame, self._draft_for(min_scale))
+            draft = self._draft_for(min_scale)
+            early = self._take_early(frame, draft)
+            if early is not None:
+                im, transform = self._finish_early(early)
+            else:
+                im, transform = self._decode_stored(frame, draft)
             base = self._keep_render_base(frame, im, transform)
         return base
+
+    def adopt_early(self, early: EarlyDecode) -> None:
+        """Take ``early`` (begun by core.imaging.early on these very bytes, before this
+        source was opened and checked) as the decode of frame 0 at its DCT scale:
+        ``render_base`` waits for it instead of decoding again when it asks for that
+        scale, and drops it when it asks for another. A decode of other bytes, or of a
+        source that is not a still JPEG, is not taken."""
+        if (self.info.format == "JPEG" and self.info.frame_count == 1
+                and early.stored_size == self._stored_size
+                and (early.data is self._data or early.data == self._data)):
+            with self._lock:
+                self._early = early
+
+    def _take_early(self, frame: int, draft: int) -> EarlyDecode | None:
+        """The adopted early decode if it is the one asked for; either way it is no
+        longer kept (one use: it is the decode, not a cache)."""
+        with self._lock:
+            early, self._early = self._early, None
+        return early if early is not None and frame == 0 and early.scale == draft else None
+
+    def _finish_early(self, early: EarlyDecode
+                      ) -> tuple[Image.Image, ImageCms.ImageCmsTransform | None]:
+        """:meth:`_load_stored` for a decode that ran on the early thread: its errors
+        are this source's errors, its pixels go to ``colour`` the same way."""
+        with self._decode_errors():
+            im = early.result()
+            return to_device_rgb(im, im.info.get("icc_profile"))
 
     def start_render_base(self, frame: int, min_scale: float) -> None:
         """Begin the decode that ``render_base(frame, min_scale)`` returns, on a
@@ -494,6 +490,12 @@ class ImageSource:
         decode is left to ``render_base``, which raises them as it always does."""
         if self._cached(frame, min_scale) is not None:
             return
+        with self._lock:
+            early = self._early
+        if early is not None and frame == 0 and early.scale == self._draft_for(min_scale):
+            # Under way already (adopt_early): only the work beside it is left.
+            self._beside_decoder(early.icc)
+            return
         self._decode_lock.acquire()
         try:
             im, icc = self._open_stored(frame, self._draft_for(min_scale))
@@ -502,17 +504,21 @@ class ImageSource:
             return
         # The decoder returns to Python after every block (a PNG's every IDAT chunk):
         # while this thread runs Python, it must get the GIL back quickly.
-        _gil_handover.quicken()
+        gil_handover.quicken()
         try:
             threading.Thread(target=self._finish_render_base, args=(frame, im, icc),
                              name="decode", daemon=True).start()
         except BaseException:
-            _gil_handover.restore()
+            gil_handover.restore()
             self._decode_lock.release()
             raise
-        # Beside the decoder, on this thread: what the render needs next. The colour
-        # transform (the decoder's thread finds it built) and the plugins Image.save
-        # imports (Image.preinit; _pillow_open skipped it).
+        self._beside_decoder(icc)
+
+    @staticmethod
+    def _beside_decoder(icc: bytes | None) -> None:
+        """What a render needs next, made while the decoder runs: the colour transform
+        (the decoder's thread finds it built) and the plugins Image.save imports
+        (Image.preinit; open_with_plugin skipped it)."""
         if icc is not None:
             colour_transform(icc)
         Image.preinit()
@@ -525,7 +531,7 @@ class ImageSource:
         except Exception:
             log.debug("Early decode of %s failed", self.info.name, exc_info=True)
         finally:
-            _gil_handover.restore()
+            gil_handover.restore()
             self._decode_lock.release()
 
     def _keep_render_base(self, frame: int, im: Image.Image,
@@ -563,48 +569,11 @@ class RenderBase:
         return self.transform is None and self.orientation == 1 and self.scale == 1.0
 
 
-#: Pillow's plugin module for the formats that formats_for() names alone.
-_PLUGIN_MODULES = {"JPEG": "JpegImagePlugin", "PNG": "PngImagePlugin"}
-
-
-def _pillow_open(data: bytes, formats: tuple[str, ...]) -> Image.Image:
-    """``Image.open(BytesIO(data), formats=formats)``. A JPEG or a PNG (the one format
-    its magic number names) goes through that plugin's registered opener alone, as
-    Image.open would call it: Image.open on bytes imports five plugins first
-    (Image.preinit, 5-10 ms on the way to a render's decode, which start_render_base
-    runs beside the decoder instead). Image.open's checks stay: a header the opener
-    rejects is "cannot identify", and the pixel count is checked as Image.open checks
-    it (Image.MAX_IMAGE_PIXELS: a warning above it, an error above twice that)."""
-    fmt = formats[0] if len(formats) == 1 else ""
-    if fmt not in _PLUGIN_MODULES:
-        return Image.open(io.BytesIO(data), formats=list(formats))
-    importlib.import_module(f"PIL.{_PLUGIN_MODULES[fmt]}")
-    factory, accept = Image.OPEN[fmt]
-    if accept is not None and accept(data[:16]) is not True:
-        raise UnidentifiedImageError(f"cannot identify image file as {fmt}")
-    try:
-        im = factory(io.BytesIO(data), "")
-    except (SyntaxError, IndexError, TypeError, struct.error):
-        raise UnidentifiedImageError(f"cannot identify image file as {fmt}") from None
-    limit = Image.MAX_IMAGE_PIXELS
-    pixels = max(1, im.size[0]) * max(1, im.size[1])
-    if limit is not None and pixels > 2 * limit:
-        im.close()
-        raise Image.DecompressionBombError(
-            f"Image size ({pixels} pixels) exceeds limit of {2 * limit} pixels, "
-            "could be decompression bomb DOS attack.")
-    if limit is not None and pixels > limit:
-        warnings.warn(f"Image size ({pixels} pixels) exceeds limit of {limit} pixels, "
-                      "could be decompression bomb DOS attack.",
-                      Image.DecompressionBombWarning, stacklevel=2)
-    return im
-
-
 def _open_quiet(data: bytes, formats: tuple[str, ...]) -> Image.Image:
     # Sizes were checked at open; Pillow's own bomb warning must not reach stderr.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        return _pillow_open(data, formats)
+        return open_with_plugin(data, formats)
 
 
 def _open_image(data: bytes, name: str, formats: tuple[str, ...],
@@ -612,7 +581,7 @@ def _open_image(data: bytes, name: str, formats: tuple[str, ...],
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return _pillow_open(data, formats)
+            return open_with_plugin(data, formats)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as bomb:
         size = _header_size(data, formats)
         if size is not None:

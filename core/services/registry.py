@@ -28,6 +28,11 @@ _SPECS: dict[str, str] = {
     "mastodon": "avatar_studio.core.services.mastodon.spec:DEFAULT_SPEC",
     "bluesky": "avatar_studio.core.services.bluesky.spec:BLUESKY_SPEC",
 }
+#: key -> the output side of the service's default spec, for the CLI's early decode,
+#: which picks its DCT scale before the specs (dataclasses, ~6-12 ms) load. Only a hint:
+#: a wrong one costs a second decode, never other pixels (tests/core/test_cli_imports.py
+#: checks it against default_spec).
+_OUTPUT_SIDES: dict[str, int] = {"x": 400, "mastodon": 400, "bluesky": 1000}
 _loaded: dict[str, Service] = {}
 
 
@@ -64,6 +69,11 @@ def default_spec(key: str) -> RenderSpec:
     spec = getattr(importlib.import_module(module), attribute)
     assert isinstance(spec, RenderSpec)
     return spec
+
+
+def default_output_side(key: str) -> int | None:
+    """``default_spec(key).output_side`` without loading the spec (None: not known)."""
+    return _OUTPUT_SIDES.get(key.lower())
 
 
 def default() -> Service:

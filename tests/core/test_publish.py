@@ -115,7 +115,7 @@ def _renderer(calls: list[tuple[RenderSpec, str]]) -> Callable[[RenderSpec], Ren
         image = Image.new("RGB", (spec.output_side, spec.output_side))
         return RenderResult(data=b"x" * (100 * spec.output_side), format="PNG",
                             mime_type="image/png", extension="png",
-                            width=spec.output_side, height=spec.output_side, image=image)
+                            width=spec.output_side, height=spec.output_side, decoded=image)
     return render
 
 
