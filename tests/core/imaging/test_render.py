@@ -244,6 +244,19 @@ def test_tight_byte_limit_lowers_jpeg_quality_until_it_fits():
     assert result.width == 400  # quality went down before the size did
 
 
+def test_fitted_huffman_tables_are_used_when_only_they_fit():
+    from avatar_studio.core.imaging.encode import save_jpeg
+
+    src = _src(samples.photo_like(1000, 1000, noise=25), "JPEG", quality=92)
+    plain = render(src, _initial(src), spec=X_SPEC)
+    pixels = render_image(src, _initial(src), spec=X_SPEC)
+    optimized = save_jpeg(pixels, 95, "4:4:4")
+    assert plain.data == save_jpeg(pixels, 95, "4:4:4", optimize=False)  # it fits
+    assert len(optimized) < len(plain.data)
+    between = dataclasses.replace(X_SPEC, max_bytes_exclusive=len(optimized) + 1)
+    assert render(src, _initial(src), spec=between).data == optimized  # same quality
+
+
 def test_tight_byte_limit_with_alpha_uses_palette_then_smaller_sides():
     tight = dataclasses.replace(X_SPEC, max_bytes_exclusive=60_000)
     src = _src(samples.noise_rgba(600))
