@@ -5,24 +5,31 @@ adds its parser and sets ``func`` (a callable taking the parsed namespace and re
 an exit code). Errors derived from :class:`UserFacingError` print their message and exit
 with their own code; anything else prints one line (the traceback only with --debug).
 
-A command may also set ``start``: called with the parsed namespace before logging is set
-up and before ``func``, to begin work in the background while the rest loads (``render``
-starts decoding its input there). It must not raise or print; whatever goes wrong is
-``func``'s to report. Only what parsing needs is imported at module level: everything
-before ``start`` is on the critical path of a render.
+Two hooks let a command begin work in the background while the rest loads (``render``
+starts decoding its input, the longest step of a render). A command module may define
+``before_parsing(argv)``: called with the raw arguments before the parser is even built
+(building and running it is ~10 ms); what it returns is set on the parsed namespace as
+``begun``, for the command to use if the parsed arguments agree. And a command may set
+``start``: called with the parsed namespace before logging is set up and before ``func``.
+Neither may raise or print; whatever goes wrong is ``func``'s to report. Only what
+``main`` needs before them is imported at module level: that is on the critical path of
+a render.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
 import importlib
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from avatar_studio.core.logsetup import route_warnings_to_log
 from avatar_studio.core.version import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 #: Subcommand modules, in the order their commands appear in --help.
 COMMAND_MODULES: tuple[str, ...] = ("render", "upload", "account", "sandbox")
@@ -54,6 +61,8 @@ def command_name(argv: Sequence[str]) -> str | None:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser with every command, or only ``command``'s module when it is known."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="avatar-studio-cli",
         description="Render, upload and manage profile pictures without the window.",
@@ -74,13 +83,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     its exit code."""
     whole_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(command_name(argv))
-    args = parser.parse_args(argv)
+    command = command_name(argv)
     # Library warnings carry file paths: they belong in the log, not beside `error:`.
     with warnings.catch_warnings():
         route_warnings_to_log()
-        start = getattr(args, "start", None)
         try:
+            begun = _before_parsing(command, argv)
+            parser = build_parser(command)
+            args = parser.parse_args(argv)
+            args.begun = begun
+            start = getattr(args, "start", None)
             if start is not None:
                 start(args)
         except KeyboardInterrupt:
@@ -92,6 +104,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         # every object only to free memory the exit frees anyway (10 ms of a render).
         gc.freeze()
     return code
+
+
+def _before_parsing(command: str | None, argv: Sequence[str]) -> object | None:
+    """What ``command``'s module began in its ``before_parsing(argv)`` hook, if it has
+    one; None when nothing was begun."""
+    module_name = COMMANDS.get(command or "")
+    if module_name is None:
+        return None
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    hook = getattr(module, "before_parsing", None)
+    if hook is None:
+        return None
+    try:
+        begun: object = hook(argv)
+    except Exception:  # noqa: BLE001 - the command meets the same error and reports it
+        return None
+    return begun
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -1,17 +1,18 @@
 """``avatar-studio-cli render``: write exactly the bytes that would be uploaded.
 
-Whole-process speed (issue 15): ``start`` opens INPUT and starts its decode on a
-background thread right after the arguments are parsed; the imports of everything else
-(logging's file handler, the render and encode modules, the colour transform) then run
-beside the decoder, which releases the GIL. So the module imports little at the top.
+Whole-process speed (issue 15): ``before_parsing`` reads INPUT and starts a JPEG's decode
+on a background thread before the parser is even built (``start`` does it for any other
+image, and whenever the parsed arguments disagree with that first reading); the imports
+of everything else (logging's file handler, the render and encode modules, the colour
+transform) then run beside the decoder, which releases the GIL. So the module imports
+little at the top.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
@@ -19,7 +20,10 @@ from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.services import registry
 
 if TYPE_CHECKING:
+    import argparse
+
     from avatar_studio.core.imaging.crop import CropModel, SourceBox
+    from avatar_studio.core.imaging.early import EarlyDecode
     from avatar_studio.core.imaging.render import RenderResult
     from avatar_studio.core.imaging.source import ImageSource
     from avatar_studio.core.imaging.spec import RenderSpec
@@ -140,15 +144,106 @@ def render_from_args(args: argparse.Namespace, *, spec: RenderSpec | None = None
     return done.source, done.result
 
 
+#: The options of a ``render`` command line as before_parsing reads it (tests check them
+#: against the parsers' own): those taking one value, by their namespace name ...
+_VALUE_OPTIONS = {"--frame": "frame", "--rotate": "rotate", "--flip": "flip",
+                  "--crop": "crop", "--background": "background", "--service": "service",
+                  "-o": "output", "--output": "output"}
+#: ... and the flags, of the top-level parser (before the command) and of render's.
+_TOP_FLAGS = frozenset({"--debug"})
+_RENDER_FLAGS = frozenset({"--json"})
+
+
+class Begun(NamedTuple):
+    """INPUT read and, for a plain JPEG, its decode started, for these arguments."""
+
+    input: str
+    crop: str
+    service: str | None
+    frame: int | None
+    data: bytes
+    name: str
+    decode: EarlyDecode | None
+
+    def matches(self, args: argparse.Namespace) -> bool:
+        return (self.input, self.crop, self.service, self.frame) == (
+            args.input, args.crop, getattr(args, "service", None), args.frame)
+
+
+def read_command_line(argv: Sequence[str]) -> dict[str, str] | None:
+    """INPUT and the option values of a ``render`` command line, read the way argparse
+    reads them (the last of a repeated option wins); None when this plain reading is
+    not sure (an abbreviated or unknown option, ``--``, help), which the parser then
+    handles alone. Its result is only a guess to start early on: ``start`` compares it
+    with what the parser made of the same arguments."""
+    values: dict[str, str] = {}
+    positionals: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg in (_RENDER_FLAGS if positionals else _TOP_FLAGS):
+            continue
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if positionals and name in _VALUE_OPTIONS:
+            if not eq:
+                if i == len(argv):
+                    return None
+                value = argv[i]
+                i += 1
+            values[_VALUE_OPTIONS[name]] = value
+        elif arg.startswith("-"):
+            return None
+        else:
+            positionals.append(arg)
+    if len(positionals) != 2 or positionals[0] != "render":
+        return None
+    values["input"] = positionals[1]
+    return values
+
+
+def before_parsing(argv: Sequence[str]) -> Begun | None:
+    """``main`` calls this with the raw arguments, before it builds the parser: for a
+    given or centred crop, read INPUT and start a plain JPEG's decode (core.imaging.early)
+    as soon as Pillow has loaded. Nothing is raised or printed here."""
+    values = read_command_line(argv)
+    if values is None or "crop" not in values:
+        return None
+    try:
+        frame = int(values["frame"]) if "frame" in values else None
+        return _begin(values["input"], values["crop"], values.get("service"), frame)
+    except Exception:  # noqa: BLE001 - run() meets the same error and reports it
+        return None
+
+
+def _begin(path: str, crop: str, service: str | None, frame: int | None) -> Begun:
+    """Read ``path`` and start its decode for this crop, service and frame if it is a
+    plain JPEG whose decode can start before the rest has loaded."""
+    crop_side = None if _is_centre(crop) else _parse_crop(crop)[2]
+    from avatar_studio.core.imaging.files import MAX_PIXELS, read_source
+
+    reading = _in_background(read_source, path)  # read while Pillow loads
+    from avatar_studio.core.imaging import early
+
+    data, name = reading()
+    side = registry.default_output_side(service or registry.keys()[0])
+    decode = None
+    if side is not None and frame in (None, 0):
+        decode = early.begin(data, crop_side=crop_side, service_side=side,
+                             max_pixels=MAX_PIXELS)
+    return Begun(path, crop, service, frame, data, name, decode)
+
+
 def start(args: argparse.Namespace) -> None:
     """Begin decoding INPUT for the render :func:`run` does (``main`` calls this right
     after parsing, before logging and the rest load); ``run`` then renders that source.
-    A JPEG starts decoding as soon as Pillow has loaded (core.imaging.early), before the
-    source and render modules import, at the DCT scale the crop and the service's side
-    ask for; any other image once it is opened (``ImageSource.start_render_base``).
-    Only for a given or centred crop: the default one decodes a proxy for the face
-    finder first. Nothing is raised or printed here; ``run`` reports every error in its
-    order.
+    The decode ``before_parsing`` began is taken if the parser read the same INPUT,
+    crop, service and frame; else a JPEG's starts here the same way (core.imaging.early),
+    before the source and render modules import, and any other image's once it is
+    opened (``ImageSource.start_render_base``), at the scale the crop and the service's
+    side ask for. Only for a given or centred crop: the default one decodes a proxy for
+    the face finder first. Nothing is raised or printed here; ``run`` reports every
+    error in its order.
     """
     try:
         args.started_source = _start_decode(args)
@@ -159,25 +254,15 @@ def start(args: argparse.Namespace) -> None:
 def _start_decode(args: argparse.Namespace) -> ImageSource | None:
     if not args.crop:
         return None
-    crop_side = None if _is_centre(args.crop) else _parse_crop(args.crop)[2]
-    from avatar_studio.core.imaging.files import MAX_PIXELS, read_source
-
-    reading = _in_background(read_source, args.input)  # read while Pillow loads
-    from avatar_studio.core.imaging import early
-
-    data, name = reading()
-    service_side = registry.default_output_side(getattr(args, "service", None) or
-                                                registry.keys()[0])
-    started = None
-    if service_side is not None and args.frame in (None, 0):
-        started = early.begin(data, crop_side=crop_side, service_side=service_side,
-                              max_pixels=MAX_PIXELS)
+    begun = getattr(args, "begun", None)
+    if not (isinstance(begun, Begun) and begun.matches(args)):
+        begun = _begin(args.input, args.crop, getattr(args, "service", None), args.frame)
     # From here on, beside the decoder when it has started.
     from avatar_studio.core.imaging.source import ImageSource
 
-    source = ImageSource.open_bytes(data, name=name)
-    if started is not None:
-        source.adopt_early(started)
+    source = ImageSource.open_bytes(begun.data, name=begun.name)
+    if begun.decode is not None:
+        source.adopt_early(begun.decode)
     frame_no = args.frame if args.frame is not None else 0
     source.check_frame(frame_no)
     if source.info.animated:

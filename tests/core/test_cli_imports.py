@@ -98,10 +98,12 @@ AFTER_THE_DECODE_STARTS = ("logging.handlers", "platformdirs", "avatar_studio.co
                            "avatar_studio.core.logfile", "avatar_studio.core.paths",
                            "avatar_studio.core.imaging.encode",
                            "avatar_studio.core.imaging.animation", "PIL.ImageCms", "ctypes")
-#: ... and for a JPEG, whose decode starts as soon as Pillow has loaded
-#: (core.imaging.early), also the value types (dataclasses, inspect), the source, render
-#: and crop modules and the service's spec.
-AFTER_A_JPEG_DECODE_STARTS = (*AFTER_THE_DECODE_STARTS, "dataclasses", "inspect",
+#: ... and for a JPEG, whose decode starts as soon as Pillow has loaded, before the
+#: arguments are parsed (render.before_parsing, core.imaging.early), also argparse (and
+#: the shutil its help formatter imports), the value types (dataclasses, inspect), the
+#: source, render and crop modules and the service's spec.
+AFTER_A_JPEG_DECODE_STARTS = (*AFTER_THE_DECODE_STARTS, "argparse", "shutil",
+                              "dataclasses", "inspect",
                               "avatar_studio.core.imaging.source",
                               "avatar_studio.core.imaging.render",
                               "avatar_studio.core.imaging.crop",
