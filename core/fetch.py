@@ -1,8 +1,9 @@
 """Download an image from an http(s) link, as dropped from a web browser.
 
-Guarded the way a desktop app must be when it follows a link it did not choose: only
-http(s), a total deadline as well as a per-read timeout, a size cap checked both against
-Content-Length and while streaming, and the bytes themselves sniffed (a link to a web
+Guarded the way a desktop app must be when it follows a link it did not choose (through
+core.http): only http(s), a total deadline as well as a per-read timeout, a cancel that
+ends even a silent download, a size cap checked both against Content-Length and while
+streaming (after decompression), and the bytes themselves sniffed (a link to a web
 page is refused even when the server calls it an image, and an image is accepted even
 when the server calls it ``application/octet-stream``).
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -23,12 +23,11 @@ from avatar_studio.core.version import DIST_NAME, __version__
 
 if TYPE_CHECKING:
     # requests is imported by the first download (the window paints without it).
-    import requests
+    from avatar_studio.core.http import BoundedSession
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"{DIST_NAME}/{__version__} (image drop)"
-CHUNK = 64 * 1024
 
 
 class FetchError(UserFacingError):
@@ -119,49 +118,66 @@ def _describe(content_type: str) -> str:
     return f"a file of type {base}" if base else "a file that is not an image"
 
 
-def fetch_image(url: str, *, session: requests.Session | None = None,
+def fetch_image(url: str, *, session: BoundedSession | None = None,
                 limits: FetchLimits = DEFAULT_FETCH_LIMITS,
                 cancel: threading.Event | None = None,
                 progress: Callable[[int, int], None] | None = None) -> Fetched:
     """Download ``url`` and return its bytes if they are an image.
 
-    ``progress(received, total)`` is called per chunk (total is 0 when unknown).
+    Through core.http (``session``, else a new
+    :class:`~avatar_studio.core.http.BoundedSession`): the total deadline holds against a server that drips its
+    answer, ``cancel`` ends the download within a moment even while the server is
+    silent, the body is capped while it streams (after decompression). Plain http goes to
+    any address and redirects to any http(s) origin: a link dropped from a browser may
+    be plain http, and nothing secret is sent with it.
+
+    ``progress(received, total)`` is called per piece (total is 0 when unknown).
     Raises :class:`FetchError` with a message for the user on every failure.
     """
     import requests
+    from avatar_studio.core import http
 
     if not is_web_url(url):
         raise FetchError(f"Only http and https links can be opened, not {url[:80]!r}.")
+    bounds = http.Limits(connect_s=limits.read_timeout_s, read_s=limits.read_timeout_s,
+                         total_s=limits.total_timeout_s, max_body_bytes=limits.max_bytes,
+                         plain_http_anywhere=True)
     own = session is None
-    sess = session or requests.Session()
+    sess = session or http.BoundedSession(bounds)
     host = _host(url)
-    deadline = time.monotonic() + limits.total_timeout_s
     try:
-        try:
-            resp = sess.get(url, stream=True, timeout=limits.read_timeout_s,
-                            headers={"User-Agent": USER_AGENT, "Accept": "image/*,*/*;q=0.5"})
-        except requests.Timeout:
-            raise FetchError(f"{host} did not answer within {limits.read_timeout_s:g} s.") \
-                from None
-        except requests.RequestException as exc:
-            # Not the link nor the exception text (which quotes it): its query or
-            # user:password may be a credential.
-            log.info("Download from %s failed: %s", host, type(exc).__name__)
-            raise FetchError(f"Could not download the image from {host}: "
-                             "the connection failed.") from None
-        with resp:
-            if resp.status_code != 200:
-                raise FetchError(f"{host} answered {resp.status_code} {resp.reason} "
-                                 "instead of the image.")
-            content_type = resp.headers.get("Content-Type", "")
-            declared = resp.headers.get("Content-Length", "")
-            total = int(declared) if declared.isdigit() else 0
-            if total > limits.max_bytes:
-                raise FetchError(_too_big(total, limits))
-            data = _read_capped(resp, limits, deadline, cancel, progress, total, host)
+        with http.cancel_on(cancel), http.body_progress(progress):
+            resp = sess.request("GET", url, limits=bounds, timeout=limits.read_timeout_s,
+                                headers={"User-Agent": USER_AGENT,
+                                         "Accept": "image/*,*/*;q=0.5"})
+    except (http.RequestCancelled, http.BodyCancelled):
+        raise FetchCancelled from None
+    except http.DeadlineExceeded:
+        raise FetchError(f"The download from {host} took longer than "
+                         f"{limits.total_timeout_s:g} s and was stopped.") from None
+    except http.ResponseTooLarge:
+        raise FetchError(f"The linked file is too large (the limit is "
+                         f"{limits.max_bytes / 1e6:.0f} MB).") from None
+    except requests.Timeout:
+        raise FetchError(f"{host} did not answer within {limits.read_timeout_s:g} s.") \
+            from None
+    except requests.exceptions.ChunkedEncodingError:
+        raise FetchError(f"The connection to {host} broke off during the download.") \
+            from None
+    except requests.RequestException as exc:
+        # Not the link nor the exception text (which quotes it): its query or
+        # user:password may be a credential.
+        log.info("Download from %s failed: %s", host, type(exc).__name__)
+        raise FetchError(f"Could not download the image from {host}: "
+                         "the connection failed.") from None
     finally:
         if own:
             sess.close()
+    if resp.status_code != 200:
+        raise FetchError(f"{host} answered {resp.status_code} {resp.reason} "
+                         "instead of the image.")
+    data = resp.content
+    content_type = resp.headers.get("Content-Type", "")
     kind = sniff_image_kind(data)
     if kind is None:
         raise FetchError(f"The link points to {_describe(content_type)}, not an image. "
@@ -169,33 +185,3 @@ def fetch_image(url: str, *, session: requests.Session | None = None,
     log.info("Downloaded %d bytes (%s) from %s", len(data), kind, host)
     return Fetched(url=url, data=data, kind=kind, content_type=content_type,
                    name=_name_from_url(url))
-
-
-def _too_big(size: int, limits: FetchLimits) -> str:
-    return (f"The linked file is too large ({size / 1e6:.1f} MB; "
-            f"the limit is {limits.max_bytes / 1e6:.0f} MB).")
-
-
-def _read_capped(resp: requests.Response, limits: FetchLimits, deadline: float,
-                 cancel: threading.Event | None,
-                 progress: Callable[[int, int], None] | None, total: int, host: str) -> bytes:
-    import requests
-
-    chunks: list[bytes] = []
-    received = 0
-    try:
-        for chunk in resp.iter_content(CHUNK):
-            if cancel is not None and cancel.is_set():
-                raise FetchCancelled
-            received += len(chunk)
-            if received > limits.max_bytes:
-                raise FetchError(_too_big(received, limits))
-            if time.monotonic() > deadline:
-                raise FetchError(f"The download from {host} took longer than "
-                                 f"{limits.total_timeout_s:g} s and was stopped.")
-            chunks.append(chunk)
-            if progress is not None:
-                progress(received, total)
-    except requests.RequestException:
-        raise FetchError(f"The connection to {host} broke off during the download.") from None
-    return b"".join(chunks)

@@ -33,12 +33,17 @@ What every request through a :class:`BoundedSession` gets (the :class:`Limits`):
   anything else (https → http, http to another host) is :class:`UnsafeRedirect`.
 * **Plain http only to loopback**: decided by the connected socket's peer address, after
   resolution (``core.net``), never by name. :class:`PlainHttpNotLoopback` is raised
-  before a byte is sent to any other address (a signed OAuth header included).
+  before a byte is sent to any other address (a signed OAuth header included). The one
+  exception is ``Limits.plain_http_anywhere``, for downloading a link the user dropped
+  (core.fetch), which sends nothing secret: plain http to any address, and redirects to
+  any http(s) origin.
 * **JSON**: :func:`parse_json` refuses nesting deeper than ``max_json_depth`` (a
   ValueError, never RecursionError).
 * **Rate-limit times**: :func:`retry_after_s` and :func:`reset_epoch` read Retry-After and
   x-rate-limit-reset style headers, clamped (a day for Retry-After, ten years for a
   reset time): 10**13 never raises ValueError.
+
+:func:`body_progress` reports a response body's bytes while it is read.
 
 All errors are ``requests.RequestException`` subclasses (or ValueError for JSON), so a
 client's existing ``except requests.RequestException`` maps them to its NetworkError
@@ -71,7 +76,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 __all__ = [
     "BadEncoding", "BodyCancelled", "BoundedSession", "DeadlineExceeded", "JsonTooDeep",
     "Limits", "PlainHttpNotLoopback", "RequestCancelled", "ResponseTooLarge",
-    "UnsafeRedirect", "cancel_on", "deadline", "parse_json", "reset_epoch", "retry_after_s",
+    "UnsafeRedirect", "body_progress", "cancel_on", "deadline", "parse_json", "reset_epoch",
+    "retry_after_s",
 ]
 
 #: The longest wait a server's Retry-After may ask of us.
@@ -92,6 +98,9 @@ class Limits:
     max_body_bytes: int = 16 * 1024 * 1024
     max_json_depth: int = 64
     max_redirects: int = 5
+    #: Plain http to any address, and redirects to any http(s) origin: only for a link
+    #: the user dropped (core.fetch), never for a request that carries a credential.
+    plain_http_anywhere: bool = False
 
 
 DEFAULT_LIMITS = Limits()
@@ -155,6 +164,19 @@ def cancel_on(event: threading.Event | None) -> Iterator[None]:
         yield
     finally:
         _local.cancel = outer
+
+
+@contextlib.contextmanager
+def body_progress(callback: Callable[[int, int], None] | None) -> Iterator[None]:
+    """Inside the block, reading a response's body (not a redirect's) in this thread
+    calls ``callback(bytes received, bytes announced or 0)`` after each piece. None: no
+    change."""
+    outer = getattr(_local, "progress", None)
+    _local.progress = callback if callback is not None else outer
+    try:
+        yield
+    finally:
+        _local.progress = outer
 
 
 class _Exchange:
@@ -239,7 +261,9 @@ def _after_connect(conn: HTTPConnection) -> None:
     sock = conn.sock
     if sock is None:  # pragma: no cover - connect() always sets it
         return
-    if not isinstance(conn, HTTPSConnection):
+    limits: Limits | None = getattr(_local, "limits", None)
+    if not isinstance(conn, HTTPSConnection) and not (
+            limits is not None and limits.plain_http_anywhere):
         try:
             peer = str(sock.getpeername()[0])
         except OSError:
@@ -354,7 +378,7 @@ class BoundedSession(requests.Session):
         try:
             try:
                 response = super().request(method, url, *args, **kwargs)
-                _read_body(response, lim, exchange)
+                _read_body(response, lim, exchange, getattr(_local, "progress", None))
             except requests.RequestException as exc:
                 if exchange.cancelled:
                     body = kwargs.get("data")
@@ -387,7 +411,8 @@ class BoundedSession(requests.Session):
             return target  # not followed (requests only records it in resp.next)
         new_url = urllib.parse.urljoin(resp.url, target)
         scheme = urllib.parse.urlsplit(new_url).scheme
-        if _origin(new_url) != _origin(resp.url) and scheme != "https":
+        anywhere = lim.plain_http_anywhere and scheme == "http"
+        if _origin(new_url) != _origin(resp.url) and scheme != "https" and not anywhere:
             resp.close()
             raise UnsafeRedirect(f"refusing a redirect from {_short(resp.url)} to "
                                  f"{_short(new_url)}: only https or the same origin")
@@ -429,8 +454,11 @@ def _decoder(response: requests.Response) -> Any:
     raise BadEncoding(f"unsupported Content-Encoding {encoding[:40]!r}")
 
 
-def _read_body(response: requests.Response, lim: Limits, exchange: _Exchange) -> None:
-    """Read the whole body into ``response._content``: capped, decompressed by us."""
+def _read_body(response: requests.Response, lim: Limits, exchange: _Exchange,
+               progress: Callable[[int, int], None] | None = None) -> None:
+    """Read the whole body into ``response._content``: capped, decompressed by us;
+    ``progress(received, announced)`` after each piece (bytes as sent, so both count
+    the same thing when the body is compressed)."""
     if (getattr(response, "_content_consumed", False)
             and getattr(response, "_content", False) is not False):
         return
@@ -452,6 +480,8 @@ def _read_body(response: requests.Response, lim: Limits, exchange: _Exchange) ->
             received += len(chunk)
             if received > cap:
                 raise ResponseTooLarge(f"the response is over {cap:,} bytes")
+            if progress is not None:
+                progress(received, declared)
             if decoder is None:
                 out += chunk
                 continue

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 if TYPE_CHECKING:
-    import requests
+    from avatar_studio.core.http import BoundedSession
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class ImageLoader(QObject):
 
     def __init__(self, runner: TaskRunner, parent: QObject | None = None, *,
                  fetch_limits: FetchLimits = DEFAULT_FETCH_LIMITS,
-                 session: requests.Session | None = None,
+                 session: BoundedSession | None = None,
                  face_finder: Callable[[], FaceFinder | DetectorUnavailable] | None = None,
                  framing_min_side: int = FRAMING_MIN_SIDE) -> None:
         super().__init__(parent)

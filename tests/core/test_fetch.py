@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from avatar_studio.core import http
 from avatar_studio.core.fetch import (
     FetchCancelled,
     FetchError,
@@ -62,6 +63,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()  # no length: HTTP/1.0 style, ends at close
             for _ in range(40):
                 self.wfile.write(PNG[:8] + b"\0" * 4096)
+        elif self.path == "/elsewhere":
+            # Another origin (a name, not the address), over plain http, as CDNs do.
+            port = self.server.server_address[1]
+            self.send_response(302, "Found")
+            self.send_header("Location", f"http://localhost:{port}/cat.png")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif self.path == "/slow":
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
@@ -175,3 +183,34 @@ def test_is_web_url() -> None:
     assert is_web_url("https://example.com/a.jpg")
     assert not is_web_url("file:///tmp/a.jpg")
     assert not is_web_url("https://")
+
+
+def test_a_redirect_to_another_plain_http_origin_is_followed(server: str) -> None:
+    # What a browser's link may do; the API clients' sessions refuse it.
+    assert fetch_image(f"{server}/elsewhere").data == PNG
+    with http.BoundedSession() as session, pytest.raises(http.UnsafeRedirect):
+        session.get(f"{server}/elsewhere")
+
+
+def test_plain_http_to_any_address(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The address counts as remote here: the API clients' sessions would refuse it.
+    monkeypatch.setattr(http, "is_loopback_ip", lambda address: False)
+    assert fetch_image(f"{server}/cat.png").data == PNG
+    with http.BoundedSession() as session, pytest.raises(http.PlainHttpNotLoopback):
+        session.get(f"{server}/cat.png")
+
+
+def test_cancel_ends_a_download_the_server_has_stopped_sending(server: str) -> None:
+    cancel = threading.Event()
+    # The user gives up a moment after the server stopped sending (it never resumes
+    # within the test: /slow waits for the fixture's release).
+    user = threading.Timer(0.3, cancel.set)
+    user.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchCancelled):
+            fetch_image(f"{server}/slow", cancel=cancel,
+                        limits=FetchLimits(read_timeout_s=30, total_timeout_s=60))
+    finally:
+        user.cancel()
+    assert time.monotonic() - started < 5
