@@ -124,12 +124,11 @@ def fetch_image(url: str, *, session: BoundedSession | None = None,
                 progress: Callable[[int, int], None] | None = None) -> Fetched:
     """Download ``url`` and return its bytes if they are an image.
 
-    Through core.http (``session``, else a new
-    :class:`~avatar_studio.core.http.BoundedSession`): the total deadline holds against a server that drips its
-    answer, ``cancel`` ends the download within a moment even while the server is
-    silent, the body is capped while it streams (after decompression). Plain http goes to
-    any address and redirects to any http(s) origin: a link dropped from a browser may
-    be plain http, and nothing secret is sent with it.
+    Through core.http (``session``, else a new BoundedSession): the total deadline
+    holds against a server that drips its answer, ``cancel`` ends the download within a
+    moment even while the server is silent, the body is capped while it streams (after
+    decompression). Plain http goes to any address and redirects to any http(s) origin:
+    a link dropped from a browser may be plain http, and nothing secret is sent with it.
 
     ``progress(received, total)`` is called per piece (total is 0 when unknown).
     Raises :class:`FetchError` with a message for the user on every failure.

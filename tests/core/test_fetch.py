@@ -65,7 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(PNG[:8] + b"\0" * 4096)
         elif self.path == "/elsewhere":
             # Another origin (a name, not the address), over plain http, as CDNs do.
-            port = self.server.server_address[1]
+            port = self.server.server_address[1]  # type: ignore[index]
             self.send_response(302, "Found")
             self.send_header("Location", f"http://localhost:{port}/cat.png")
             self.send_header("Content-Length", "0")
