@@ -11,6 +11,10 @@ adopt_early>` then takes the decode over when it is the one the render asks for,
 the source's own checks of the same bytes; otherwise it is dropped and the render decodes
 as it always does. Only a plain JPEG's frame 0 starts early: the one format whose decode
 time matters this much and whose pixels depend on nothing but the DCT scale.
+
+So that the pixels cannot differ, what the early decode and the source's own decodes share
+lives here too: the one-plugin opener (``open_with_plugin``), the JPEG set-up
+(``prepare_jpeg``) and the switch-interval hand-over for background decoders.
 """
 
 from __future__ import annotations
