@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -287,16 +289,66 @@ def load_settings(path: Path | None = None) -> Settings:
     return _from_dict(found)
 
 
+#: One read-change-write at a time in this process: the window's writer and the account
+#: list's workers (core.accounts) write the one file from different threads.
+_updating = threading.RLock()
+
+
 def update_settings(change: Callable[[Settings], None], path: Path | None = None) -> Settings:
     """Read the file afresh, apply ``change`` and write it back.
 
     The window and the account list (core.accounts) both write the one file; changing
     only what you own on fresh data keeps one writer from undoing the other's change.
     """
-    settings = load_settings(path)
-    change(settings)
-    save_settings(settings, path)
+    with _updating:
+        settings = load_settings(path)
+        change(settings)
+        save_settings(settings, path)
     return settings
+
+
+class SettingsWriter:
+    """:func:`update_settings` on a background thread, one change at a time in the order
+    they were asked for. A write fsyncs the file and its folder, which on a slow or busy
+    disk takes long enough to freeze a window: the window hands its changes to one of
+    these. ``on_error`` is called (on the writer's thread) with what a write raised,
+    SettingsNotSaved for a disk that refuses. ``flush`` waits for the changes asked for
+    so far; the interpreter also waits for them at exit."""
+
+    def __init__(self, path: Path | None = None, *,
+                 on_error: Callable[[BaseException], None] | None = None) -> None:
+        self.path = path
+        self.on_error = on_error
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avatar-settings")
+        self._last: Future[None] | None = None
+        self._lock = threading.Lock()
+
+    def update(self, change: Callable[[Settings], None]) -> None:
+        # The file is the one named now (tests and the CLI name it by the environment).
+        path = self.path or settings_path()
+        with self._lock:
+            self._last = self._pool.submit(self._write, change, path)
+
+    def _write(self, change: Callable[[Settings], None], path: Path) -> None:
+        try:
+            update_settings(change, path)
+        except Exception as exc:  # noqa: BLE001 - handed to on_error, the window shows it
+            log.warning("Settings not saved: %s", exc)
+            if self.on_error is not None:
+                self.on_error(exc)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every change asked for so far is written (or failed); False if
+        that took longer than ``timeout`` seconds."""
+        with self._lock:
+            last = self._last
+        if last is None:
+            return True
+        try:
+            last.result(timeout)
+        except TimeoutError:
+            return False
+        return True
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:

@@ -20,7 +20,7 @@ from avatar_studio.core.credentials import CredentialStore, KeyringUnavailable
 from avatar_studio.core.errors import UserFacingError
 from avatar_studio.core.services import registry
 from avatar_studio.core.services.base import Identity, Secret, Service, Session, SignedInAccount
-from avatar_studio.core.settings import AccountRecord, update_settings
+from avatar_studio.core.settings import AccountRecord, Settings, update_settings
 from avatar_studio.gui.qtimage import scaled_pixmap
 from avatar_studio.gui.tasks import TaskContext, TaskRunner
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -99,9 +99,14 @@ class AccountManager(QObject):
 
     def __init__(self, store: CredentialStore, runner: TaskRunner,
                  services: ServiceLookup = registry.get,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, *,
+                 write_settings: Callable[[Callable[[Settings], None]], object]
+                 = update_settings) -> None:
+        """``write_settings(change)``: how the chosen account is remembered (the window
+        passes its SettingsWriter's, which writes off the GUI thread)."""
         super().__init__(parent)
         self._runner = runner
+        self._write_settings = write_settings
         self.services = services
         self.saved = Accounts(store, services=services)
         session_store = CredentialStore(services=services)
@@ -316,7 +321,8 @@ class AccountManager(QObject):
         self.current = current
         self.avatar = QImage()
         if self._accounts_for(current.record) is self.saved:
-            update_settings(lambda s: setattr(s, "last_account", current.record.key))
+            key = current.record.key
+            self._write_settings(lambda s: setattr(s, "last_account", key))
         self.current_changed.emit(current)
         if current.identity is not None:
             self.user_loaded.emit(current.identity)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from avatar_studio.core.credentials import CredentialStore
 from avatar_studio.core.publish import Publisher
 from avatar_studio.core.services import registry
-from avatar_studio.core.settings import Settings, load_settings
+from avatar_studio.core.settings import Settings, SettingsWriter, load_settings
 from avatar_studio.gui.accounts import ServiceLookup
 from avatar_studio.gui.sandboxhost import BlueskySandboxHost, MastodonSandboxHost, SandboxHost
 from avatar_studio.gui.tasks import TaskRunner
@@ -27,6 +27,8 @@ class AppContext:
     #: The Bluesky PDS sandbox behind the Bluesky page's "Try the sandbox".
     bluesky_sandbox: BlueskySandboxHost | None = field(default_factory=BlueskySandboxHost)
     settings: Settings = field(default_factory=load_settings)
+    #: Where the window's settings changes go: written off the GUI thread, in order.
+    settings_writer: SettingsWriter = field(default_factory=SettingsWriter)
     #: Milliseconds of pause before the exact preview is rendered.
     preview_debounce_ms: int = 300
     #: How long closing the window waits for background work (a keyring write, a

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from avatar_studio.core.settings import Settings, update_settings
+from avatar_studio.core.settings import Settings
 from avatar_studio.core.version import APP_NAME, __version__
 from avatar_studio.gui.resources import app_icon
 from avatar_studio.gui.theme import apply_theme
@@ -134,6 +134,8 @@ class MainWindow(QMainWindow):
     sign_in_dialog_opened = Signal(object)
     ready = Signal()
     start_failed = Signal(object)
+    #: A settings change could not be written (emitted on the writer's thread).
+    settings_failed = Signal(object)
 
     app_name = APP_NAME
     # The parts, set by workspace.assemble().
@@ -533,7 +535,7 @@ class MainWindow(QMainWindow):
                 s.add_recent(path)
                 s.last_open_dir = folder
 
-            update_settings(remember)
+            self.context.settings_writer.update(remember)
             remember(self.context.settings)
 
     @Slot(object)
@@ -547,6 +549,10 @@ class MainWindow(QMainWindow):
                 "centre": "Centred"}[framing.source]
         self.show_activity(
             f"{text} ({framing.reason}); Image › Centre Crop for the centred square", 8000)
+
+    @Slot(object)
+    def on_settings_failed(self, exc: BaseException) -> None:
+        self.banner.show_error(exc)
 
     @Slot(object)
     def on_loader_failed(self, exc: BaseException) -> None:
@@ -703,6 +709,7 @@ class MainWindow(QMainWindow):
 
     # -- closing ------------------------------------------------------------------
     def remember(self) -> None:
+        """Write what closing keeps: the geometry and the editor's choices."""
         doc = self.document
         geometry = bytes(self.saveGeometry().toBase64().data()).decode()
         theme = self.context.settings.theme
@@ -715,7 +722,11 @@ class MainWindow(QMainWindow):
             s.flatten_alpha = doc.flatten_alpha
             s.theme = theme
 
-        update_settings(change)
+        writer = self.context.settings_writer
+        writer.update(change)
+        # Closing waits for it (and for the changes asked for before it).
+        if not writer.flush(timeout=self.context.close_grace_s):
+            log.warning("Closing: the settings are still being written")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if not self.is_ready:

@@ -45,7 +45,8 @@ def assemble(window: MainWindow, ctx: AppContext) -> None:
     window.document.set_fit(settings.fit_mode)
     # Every photo opens centred at once, then framed on the face (loader.framed).
     window.loader = ImageLoader(ctx.runner, window, face_finder=default_face_finder)
-    window.accounts = AccountManager(ctx.store, ctx.runner, ctx.services, window)
+    window.accounts = AccountManager(ctx.store, ctx.runner, ctx.services, window,
+                                     write_settings=ctx.settings_writer.update)
 
     window.banner = ErrorBanner(central)
     window.editor = CropEditor(window.document, central, runner=ctx.runner)
@@ -130,6 +131,9 @@ def _connect(w: MainWindow) -> None:
     w.loader.failed.connect(w.on_loader_failed)
     w.preview_panel.frame_chosen.connect(w.on_frame_chosen)
     w.previews.failed.connect(lambda exc: w.banner.show_error(exc))
+    # Queued to the GUI thread: the window is the receiver.
+    w.settings_failed.connect(w.on_settings_failed)
+    w.context.settings_writer.on_error = w.settings_failed.emit
     w.accounts.current_changed.connect(w.on_current_account_changed)
     w.accounts.failed.connect(lambda exc, retry: w.banner.show_error(exc, retry=retry))
     w.accounts.keyring_failed.connect(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,85 @@ def test_update_settings_keeps_what_others_wrote() -> None:
     loaded = st.load_settings()
     assert loaded.theme == "dark"
     assert [a.key for a in loaded.accounts] == [acc.key]
+
+
+def test_concurrent_updates_lose_nothing() -> None:
+    # The window's writer and the account list's workers write from several threads.
+    import threading
+
+    paths = [f"/img/{i}.jpg" for i in range(st.MAX_RECENT_FILES)]
+    go = threading.Barrier(len(paths))
+
+    def add(path: str) -> None:
+        go.wait()
+        st.update_settings(lambda s: s.add_recent(path))
+
+    threads = [threading.Thread(target=add, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(st.load_settings().recent_files) == sorted(paths)
+
+
+def test_the_writer_writes_in_order_off_the_calling_thread() -> None:
+    import threading
+
+    threads: list[str] = []
+
+    def add(path: str) -> Callable[[st.Settings], None]:
+        def change(s: st.Settings) -> None:
+            threads.append(threading.current_thread().name)
+            s.add_recent(path)
+        return change
+
+    writer = st.SettingsWriter()
+    for i in range(5):
+        writer.update(add(f"/img/{i}.jpg"))
+    assert writer.flush(timeout=30)
+    assert st.load_settings().recent_files == [f"/img/{i}.jpg" for i in (4, 3, 2, 1, 0)]
+    assert threading.current_thread().name not in threads
+    assert all(name.startswith("avatar-settings") for name in threads)
+
+
+def test_the_writer_writes_to_the_file_named_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A change asked for under one environment is not written under the next one's
+    # (a test's temporary folders are gone by the time a late write would run).
+    import threading
+
+    from avatar_studio.core import paths
+
+    gate = threading.Event()
+
+    def hold(_settings: st.Settings) -> None:
+        gate.wait(30)  # the writer is busy until the test releases it
+
+    writer = st.SettingsWriter()
+    try:
+        writer.update(hold)
+        first = st.settings_path()
+        writer.update(lambda s: setattr(s, "theme", "dark"))
+        monkeypatch.setenv(paths.CONFIG_ENV, str(tmp_path / "elsewhere"))
+        assert st.settings_path() != first
+    finally:
+        gate.set()
+    assert writer.flush(timeout=30)
+    assert st.load_settings(first).theme == "dark"
+    assert not st.settings_path().exists()
+
+
+def test_a_write_that_fails_is_reported_not_raised(expect_log) -> None:
+    errors: list[BaseException] = []
+    # A folder nobody can make, root included.
+    writer = st.SettingsWriter(Path("/proc/avatar-studio-test/settings.json"),
+                               on_error=errors.append)
+    with expect_log("WARNING", "Settings not saved"):
+        writer.update(lambda s: setattr(s, "theme", "dark"))
+        assert writer.flush(timeout=30)
+    assert len(errors) == 1
+    assert isinstance(errors[0], st.SettingsNotSaved)
+    assert writer.flush(timeout=0)  # nothing pending
 
 
 def test_expect_log_needs_a_matching_record(expect_log) -> None:

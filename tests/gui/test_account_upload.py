@@ -133,6 +133,7 @@ def test_pin_sign_in_through_the_browser(qtbot, browser: _Browser) -> None:
     assert record.api_base == server.base_url
     # Saved for next time: the list in settings, the secret in the keyring.
     from avatar_studio.core.settings import load_settings
+    assert window.context.settings_writer.flush(timeout=10)  # written off the GUI thread
     saved = load_settings()
     assert saved.last_account == record.key
     assert [a.key for a in saved.accounts] == [record.key]

@@ -56,6 +56,31 @@ def test_dropping_a_file_shows_its_crop(qtbot, window: MainWindow, tmp_path: Pat
     save_artifact(window, "01-image-dropped")
 
 
+def test_an_opened_file_is_remembered_off_the_gui_thread(
+        qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A settings write fsyncs the file and its folder: on a slow disk, a frozen window.
+    import threading
+
+    from avatar_studio.core import settings as st
+
+    on_gui_thread: list[bool] = []
+    real = st.save_settings
+
+    def spy(settings: st.Settings, path: Path | None = None) -> None:
+        on_gui_thread.append(threading.current_thread() is threading.main_thread())
+        real(settings, path)
+
+    monkeypatch.setattr(st, "save_settings", spy)
+    path = quadrants(tmp_path / "four.png")
+    with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
+        window.open_path(path)
+    assert window.context.settings_writer.flush(timeout=10)
+    assert on_gui_thread == [False]
+    saved = st.load_settings()
+    assert saved.recent_files[0] == str(path)
+    assert saved.last_open_dir == str(tmp_path)
+
+
 def test_hover_highlights_and_a_refused_drop_says_why(qtbot, window: MainWindow,
                                                       tmp_path: Path) -> None:
     mime = QMimeData()
