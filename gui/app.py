@@ -95,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     install_qt_message_handler()
+    from avatar_studio.gui.tasks import prefer_gui_thread
+
+    prefer_gui_thread()
     if not os.environ.get("QT_QPA_PLATFORM") and not os.environ.get("DISPLAY") \
             and not os.environ.get("WAYLAND_DISPLAY"):
         log.warning("No display found (DISPLAY is unset); using the offscreen platform")

@@ -137,10 +137,11 @@ def run() -> dict[str, float]:
     from avatar_studio.gui.context import AppContext
     from avatar_studio.gui.mainwindow import MainWindow
     from avatar_studio.gui.sandboxhost import BlueskySandboxHost, MastodonSandboxHost, SandboxHost
-    from avatar_studio.gui.tasks import TaskRunner
+    from avatar_studio.gui.tasks import TaskRunner, prefer_gui_thread
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    prefer_gui_thread()  # as the app's main() does
     print("making a 24 MP JPEG…", flush=True)
     photo = _photo(base / "photo-24mp.jpg")
     proxy_ms, floor_ms = _proxy_path(photo)

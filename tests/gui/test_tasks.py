@@ -153,3 +153,20 @@ def test_closing_the_window_is_not_held_by_stuck_work(qtbot) -> None:
         assert window.abandoned_work
     finally:
         release.set()
+
+
+def test_the_window_process_prefers_the_gui_thread() -> None:
+    import sys
+
+    from avatar_studio.gui.tasks import GUI_SWITCH_INTERVAL_S, prefer_gui_thread
+
+    saved = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)  # Python's default
+        prefer_gui_thread()
+        assert sys.getswitchinterval() == pytest.approx(GUI_SWITCH_INTERVAL_S, rel=0.01)
+        sys.setswitchinterval(0.0002)  # a decoder's hand-over is running: kept
+        prefer_gui_thread()
+        assert sys.getswitchinterval() == pytest.approx(0.0002, rel=0.01)
+    finally:
+        sys.setswitchinterval(saved)
