@@ -108,13 +108,24 @@ def paint_crop(painter: QPainter, proxy: QImage, proxy_scale: float, width: int,
 
 def render_quick(proxy: QImage, proxy_scale: float, width: int, height: int,
                  state: CropState, side: int, letterbox: QColor | None,
-                 under: QColor | None) -> QImage:
+                 under: QColor | None, *, has_alpha: bool = True) -> QImage:
     """The crop at side×side from the proxy: the preview shown while the user drags.
 
     Transparency stays transparent, as in the upload; the panel shows it on a checkerboard.
+    Where nothing can be transparent (an opaque picture, or one flattened on a colour, that
+    covers the square or is framed by an opaque colour) the image has no alpha channel, so
+    the panel draws no checkerboard under it on every step of a drag.
     """
-    out = QImage(side, side, QImage.Format.Format_ARGB32_Premultiplied)
-    out.fill(QColor(0, 0, 0, 0))
+    frame = QRectF(0, 0, side, side)
+    solid = not has_alpha or (under is not None and under.alpha() == 255)
+    framed = (image_rect(width, height, state, frame).contains(frame)
+              or (letterbox is not None and letterbox.alpha() == 255))
+    if solid and framed:
+        out = QImage(side, side, QImage.Format.Format_RGB32)
+        out.fill(QColor(0, 0, 0))
+    else:
+        out = QImage(side, side, QImage.Format.Format_ARGB32_Premultiplied)
+        out.fill(QColor(0, 0, 0, 0))
     painter = QPainter(out)
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
     paint_crop(painter, proxy, proxy_scale, width, height, state,

@@ -333,7 +333,7 @@ class PreviewController(QObject):
         self.player.stop()
         quick = render_quick(loaded.qproxy, loaded.proxy.scale, info.width, info.height,
                              state, self._spec.output_side, self._doc.letterbox_fill(),
-                             self._doc.under_fill())
+                             self._doc.under_fill(), has_alpha=info.has_alpha)
         self._panel.show_image(quick, exact=False)
         self._panel.set_warnings(source_warnings(self._doc, self._spec))
         if self._render_now:
