@@ -153,17 +153,24 @@ def _outer_deadline() -> float | None:
 
 
 @contextlib.contextmanager
+def _in_this_thread(name: str, value: object | None) -> Iterator[None]:
+    """``_local.<name>`` is ``value`` inside the block (None: unchanged), then as before."""
+    outer = getattr(_local, name, None)
+    setattr(_local, name, value if value is not None else outer)
+    try:
+        yield
+    finally:
+        setattr(_local, name, outer)
+
+
+@contextlib.contextmanager
 def cancel_on(event: threading.Event | None) -> Iterator[None]:
     """Every request in this thread inside the block ends soon after ``event`` is set,
     even while it waits for the server's answer (the socket is shut down): with
     :class:`BodyCancelled` if not all of it had left, else :class:`RequestCancelled`.
     None: no change."""
-    outer = getattr(_local, "cancel", None)
-    _local.cancel = event if event is not None else outer
-    try:
+    with _in_this_thread("cancel", event):
         yield
-    finally:
-        _local.cancel = outer
 
 
 @contextlib.contextmanager
@@ -171,12 +178,8 @@ def body_progress(callback: Callable[[int, int], None] | None) -> Iterator[None]
     """Inside the block, reading a response's body (not a redirect's) in this thread
     calls ``callback(bytes received, bytes announced or 0)`` after each piece. None: no
     change."""
-    outer = getattr(_local, "progress", None)
-    _local.progress = callback if callback is not None else outer
-    try:
+    with _in_this_thread("progress", callback):
         yield
-    finally:
-        _local.progress = outer
 
 
 class _Exchange:

@@ -22,6 +22,7 @@ from avatar_studio.core.services.x.spec import X_SPEC
 from PIL import Image
 
 from tests.core.imaging import samples
+from tests.core.imaging.spies import count_calls
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +30,6 @@ def sideways() -> bytes:
     """3200×2400 as stored, upright 2400×3200 (EXIF 6), in Adobe RGB."""
     return samples.encode(samples.photo_like(3200, 2400, seed=7), "JPEG", quality=92,
                           exif=samples.exif_bytes(6), icc_profile=samples.adobe_rgb_profile())
-
-
-def _calls(src: ImageSource, method: str) -> list[int]:
-    calls: list[int] = []
-    real = getattr(src, method)
-
-    def spy(*args: object, **kwargs: object) -> object:
-        calls.append(1)
-        return real(*args, **kwargs)
-    setattr(src, method, spy)
-    return calls
 
 
 _STARTED: list[early.EarlyDecode] = []
@@ -86,7 +76,7 @@ def test_the_render_takes_the_early_decode_and_its_pixels_are_the_sources(
     state = CropModel(2400, 3200).state
     fresh = render_image(ImageSource.open_bytes(sideways), state, spec=X_SPEC)
     src = ImageSource.open_bytes(sideways)
-    loads = _calls(src, "_load_stored")
+    loads = count_calls(src, "_load_stored")
     src.adopt_early(_begin(sideways))
     out = render_image(src, state, spec=X_SPEC)
     assert loads == []  # no decode of its own
@@ -97,7 +87,7 @@ def test_the_render_takes_the_early_decode_and_its_pixels_are_the_sources(
 
 def test_start_render_base_leaves_an_adopted_decode_alone(sideways: bytes) -> None:
     src = ImageSource.open_bytes(sideways)
-    loads = _calls(src, "_load_stored")
+    loads = count_calls(src, "_load_stored")
     src.adopt_early(_begin(sideways))
     state = CropModel(2400, 3200).state
     src.start_render_base(0, base_scale(state, 2400, 3200, X_SPEC))
@@ -109,7 +99,7 @@ def test_a_decode_at_another_scale_is_dropped(sideways: bytes) -> None:
     state = CropModel(2400, 3200).state
     fresh = render_image(ImageSource.open_bytes(sideways), state, spec=BLUESKY_SPEC)
     src = ImageSource.open_bytes(sideways)
-    loads = _calls(src, "_load_stored")
+    loads = count_calls(src, "_load_stored")
     src.adopt_early(_begin(sideways, side=400))  # 1/4; Bluesky's 1000 px needs all
     out = render_image(src, state, spec=BLUESKY_SPEC)
     assert loads == [1]
@@ -122,7 +112,7 @@ def test_a_decode_of_other_bytes_is_not_taken(sideways: bytes) -> None:
     other = samples.encode(samples.photo_like(3200, 2400, seed=8), "JPEG", quality=92,
                            exif=samples.exif_bytes(6))
     src = ImageSource.open_bytes(sideways)
-    loads = _calls(src, "_load_stored")
+    loads = count_calls(src, "_load_stored")
     src.adopt_early(_begin(other))
     state = CropModel(2400, 3200).state
     out = render_image(src, state, spec=X_SPEC)

@@ -11,6 +11,7 @@ from avatar_studio.core.imaging.source import ImageSource
 from PIL import Image, ImageCms, ImageOps
 
 from tests.core.imaging import samples
+from tests.core.imaging.spies import count_calls
 
 ALL_FORMATS = ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF", "HEIF"]
 
@@ -290,21 +291,9 @@ def _sideways_photo() -> bytes:
                           exif=samples.exif_bytes(6), icc_profile=samples.adobe_rgb_profile())
 
 
-def _count_calls(src: ImageSource, method: str) -> list[int]:
-    """Counts calls of ``src``'s ``method`` (the spy calls the real method)."""
-    calls: list[int] = []
-    real = getattr(src, method)
-
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-    setattr(src, method, spy)
-    return calls
-
-
 def _count_decodes(src: ImageSource) -> list[int]:
     """Counts real decodes."""
-    return _count_calls(src, "_decode_stored")
+    return count_calls(src, "_decode_stored")
 
 
 def _sideways_case() -> tuple[bytes, CropState, Image.Image]:
@@ -385,7 +374,7 @@ def test_a_reduced_rgba_proxy_is_alpha_weighted_and_rendered_from() -> None:
 
 def _count_loads(src: ImageSource) -> list[int]:
     """Counts pixel decodes, early (start_render_base) or not."""
-    return _count_calls(src, "_load_stored")
+    return count_calls(src, "_load_stored")
 
 
 def test_an_early_decode_is_the_one_the_render_uses() -> None:
