@@ -445,7 +445,7 @@ class ImageSource:
             if base is not None:
                 return base
             draft = self._draft_for(min_scale)
-            early = self._take_early(frame, draft)
+            early = self._early_for(frame, draft, take=True)
             if early is not None:
                 im, transform = self._finish_early(early)
             else:
@@ -465,11 +465,13 @@ class ImageSource:
             with self._lock:
                 self._early = early
 
-    def _take_early(self, frame: int, draft: int) -> EarlyDecode | None:
-        """The adopted early decode if it is the one asked for; either way it is no
-        longer kept (one use: it is the decode, not a cache)."""
+    def _early_for(self, frame: int, draft: int, *, take: bool) -> EarlyDecode | None:
+        """The adopted early decode if it is the one asked for. Taken (``take``), it is
+        no longer kept, matching or not: it is the decode, not a cache."""
         with self._lock:
-            early, self._early = self._early, None
+            early = self._early
+            if take:
+                self._early = None
         return early if early is not None and frame == 0 and early.scale == draft else None
 
     def _finish_early(self, early: EarlyDecode
@@ -490,9 +492,8 @@ class ImageSource:
         decode is left to ``render_base``, which raises them as it always does."""
         if self._cached(frame, min_scale) is not None:
             return
-        with self._lock:
-            early = self._early
-        if early is not None and frame == 0 and early.scale == self._draft_for(min_scale):
+        early = self._early_for(frame, self._draft_for(min_scale), take=False)
+        if early is not None:
             # Under way already (adopt_early): only the work beside it is left.
             self._beside_decoder(early.icc)
             return
